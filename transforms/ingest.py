@@ -1,0 +1,167 @@
+"""Ingest the inbox into the warehouse's raw tables (SPEC §2, §8, §9).
+
+Each file is read once per content: a file whose latest ingested version has the same
+SHA-256 adds nothing. Rows are stored as trimmed strings under their canonical column names
+with their source file and physical line; reading problems go to `raw_issues`.
+The caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from transforms import trackers
+from transforms.csvio import read_records
+from transforms.validate import COLUMNS, missing_columns
+
+REFERENCE_FILES = {
+    "customers.csv": "customers",
+    "purchases.csv": "purchases",
+    "rates.csv": "rates",
+    "authorizations.csv": "authorizations",
+}
+TRACKER_MAPPING_FILE = "trackers.toml"
+
+
+class InboxError(RuntimeError):
+    """The inbox cannot be read at all."""
+
+
+@dataclass
+class IngestSummary:
+    files_seen: int = 0
+    files_ingested: list[str] = field(default_factory=list)
+    files_unchanged: list[str] = field(default_factory=list)
+    rows_added: Counter = field(default_factory=Counter)
+    issues_added: int = 0
+    ignored: list[str] = field(default_factory=list)
+
+
+def inbox_files(inbox: Path) -> tuple[list[tuple[str, str, Path]], list[str]]:
+    """(relative name, kind, path) of input files in reading order, and ignored names."""
+    if not inbox.is_dir():
+        raise InboxError(f"inbox {inbox} does not exist or is not a folder")
+    found, ignored = [], []
+    for path in sorted(inbox.rglob("*")):
+        if not path.is_file():
+            continue
+        rel = path.relative_to(inbox).as_posix()
+        if rel in REFERENCE_FILES:
+            found.append((rel, REFERENCE_FILES[rel], path))
+        elif rel.startswith("timelogs/") and rel.lower().endswith(".csv"):
+            found.append((rel, "timelogs", path))
+        elif rel != TRACKER_MAPPING_FILE:
+            ignored.append(rel)
+    order = {k: i for i, k in enumerate(["customers", "purchases", "rates", "timelogs", "authorizations"])}
+    found.sort(key=lambda f: (order[f[1]], f[0]))
+    return found, ignored
+
+
+def load_tracker_mapping(inbox: Path) -> dict:
+    path = inbox / TRACKER_MAPPING_FILE
+    if not path.exists():
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InboxError(f"{path}: cannot read tracker mapping: {exc}") from exc
+
+
+def ingest(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: int) -> IngestSummary:
+    """Add new file versions of the inbox to the raw tables."""
+    files, ignored = inbox_files(inbox)
+    mapping = load_tracker_mapping(inbox)
+    summary = IngestSummary(files_seen=len(files), ignored=ignored)
+    latest = dict(con.execute(
+        "select source_file, arg_max(sha256, file_id) from files group by source_file"
+    ).fetchall())
+    for rel, kind, path in files:
+        data = path.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        if latest.get(rel) == digest:
+            summary.files_unchanged.append(rel)
+            continue
+        rows, issues, tracker = _read_file(kind, data, mapping)
+        file_id = con.execute("select nextval('file_id_seq')").fetchone()[0]
+        rejected = any(i["line"] == 0 for i in issues)
+        con.execute(
+            "insert into files values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [file_id, rel, kind, digest, tracker, len(rows), rejected, run_id,
+             datetime.now(timezone.utc)],
+        )
+        _insert_rows(con, kind, file_id, rel, rows)
+        if issues:
+            frame = pd.DataFrame(issues, columns=["line", "column", "value", "reason_code", "detail"])
+            frame.insert(0, "source_file", rel)
+            frame.insert(0, "file_id", file_id)
+            con.register("new_issues", frame)
+            con.execute('insert into raw_issues select * from new_issues')
+            con.unregister("new_issues")
+        summary.files_ingested.append(rel)
+        summary.rows_added[kind] += len(rows)
+        summary.issues_added += len(issues)
+    return summary
+
+
+def _read_file(kind: str, data: bytes, mapping: dict) -> tuple[list[dict], list[dict], str | None]:
+    """Canonical rows (dicts with 'line') and issues of one file, and the tracker if any."""
+    content = read_records(data)
+    if content.problem:
+        return [], [_issue(0, "", "", content.problem.reason_code, content.problem.detail)], None
+    header = list(content.header)
+    duplicated = sorted({h for h in header if header.count(h) > 1 and h})
+    if duplicated:
+        return [], [_issue(0, "|".join(duplicated), "", "duplicate_column",
+                           f"header names {', '.join(duplicated)} more than once")], None
+    missing = missing_columns(kind, header)
+    if kind == "timelogs" and missing:
+        adapted = trackers.adapt(header, content.records, mapping)
+        if adapted is not None:
+            rows = [dict(values, line=line) for line, values in adapted.rows]
+            issues = [_issue(i.line, i.column, i.value, i.reason_code, i.detail) for i in adapted.issues]
+            return rows, issues, adapted.tracker
+    if missing:
+        return [], [_issue(0, "|".join(missing), "", "missing_column",
+                           f"required column(s) {', '.join(missing)} not in header")], None
+    positions = {name: header.index(name) for name in COLUMNS[kind] if name in header}
+    rows, issues = [], []
+    width = len(header)
+    for record in content.records:
+        if len(record.cells) != width:
+            issues.append(_issue(record.line, "", "", "wrong_field_count",
+                                 f"{len(record.cells)} fields, header has {width}"))
+            continue
+        row = {name: record.cells[i] for name, i in positions.items()}
+        row["line"] = record.line
+        rows.append(row)
+    return rows, issues, None
+
+
+def _issue(line: int, column: str, value: str, reason: str, detail: str) -> dict:
+    return {"line": line, "column": column, "value": value, "reason_code": reason, "detail": detail}
+
+
+def _insert_rows(con: duckdb.DuckDBPyConnection, kind: str, file_id: int, rel: str, rows: list[dict]) -> None:
+    if not rows:
+        return
+    columns = COLUMNS[kind]
+    frame = pd.DataFrame({
+        "file_id": file_id,
+        "source_file": rel,
+        "line": [r["line"] for r in rows],
+        **{c: [r.get(c) or None for r in rows] for c in columns},
+    })
+    for c in columns:
+        frame[c] = frame[c].astype("object")
+    quoted = ", ".join(f'"{c}"' for c in ["file_id", "source_file", "line", *columns])
+    con.register("new_rows", frame)
+    con.execute(f"insert into raw_{kind} ({quoted}) select {quoted} from new_rows")
+    con.unregister("new_rows")

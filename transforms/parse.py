@@ -1,0 +1,179 @@
+"""Vectorized parsers from raw input strings to typed columns.
+
+Each parser takes a pandas Series of trimmed strings (NA or '' = not given) and returns
+(values, bad): typed values (NA where blank or bad) and a boolean mask of cells that were
+given but could not be parsed. Nothing here raises on bad content, and nothing uses floats:
+money becomes integer cents, durations integer seconds, decimals `Decimal`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+
+TRUE_WORDS = frozenset({"true", "yes", "1"})
+FALSE_WORDS = frozenset({"false", "no", "0"})
+
+_MONEY = r"^(\d{1,15})(?:\.(\d{1,2}))?$"
+_DECIMAL = r"^\d{1,15}(?:\.\d{1,12})?$"
+_INTEGER = r"^\d{1,15}$"
+_DATE = r"^\d{4}-\d{2}-\d{2}$"
+_TIMESTAMP = (
+    r"^(?P<date>\d{4}-\d{2}-\d{2})[T ](?P<hh>\d{2}):(?P<mm>\d{2})(?::(?P<ss>\d{2})(?:\.\d+)?)?"
+    r"(?P<offset>Z|[+-]\d{2}(?::?\d{2})?)?$"
+)
+_EPOCH = np.datetime64("1970-01-01T00:00:00", "s")
+
+
+def given(s: pd.Series) -> pd.Series:
+    """Mask of cells that hold a value (blank means 'not given')."""
+    return s.notna() & (s.astype("str") != "")
+
+
+def _strings(s: pd.Series) -> pd.Series:
+    return s.where(given(s), "").astype("str")
+
+
+def parse_bool(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    low = _strings(s).str.lower()
+    is_true, is_false = low.isin(TRUE_WORDS), low.isin(FALSE_WORDS)
+    values = pd.Series(pd.NA, index=s.index, dtype="boolean")
+    values[is_true] = True
+    values[is_false] = False
+    return values, given(s) & ~is_true & ~is_false
+
+
+def parse_choice(s: pd.Series, choices: frozenset[str]) -> tuple[pd.Series, pd.Series]:
+    low = _strings(s).str.lower()
+    ok = low.isin(choices)
+    return low.where(ok, pd.NA), given(s) & ~ok
+
+
+def parse_int(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    text = _strings(s)
+    ok = text.str.fullmatch(_INTEGER)
+    values = pd.Series(pd.NA, index=s.index, dtype="Int64")
+    if ok.any():
+        values[ok] = text[ok].astype("int64")
+    return values, given(s) & ~ok
+
+
+def parse_money_cents(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Money with at most 2 decimals, >= 0, as integer cents."""
+    text = _strings(s)
+    parts = text.str.extract(_MONEY)
+    ok = parts[0].notna()
+    values = pd.Series(pd.NA, index=s.index, dtype="Int64")
+    if ok.any():
+        whole = parts.loc[ok, 0].astype("int64")
+        frac = parts.loc[ok, 1].fillna("").str.ljust(2, "0").astype("int64")
+        values[ok] = whole * 100 + frac
+    return values, given(s) & ~ok
+
+
+def parse_decimal(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Non-negative decimal numbers as `Decimal` objects."""
+    text = _strings(s)
+    ok = text.str.fullmatch(_DECIMAL)
+    values = pd.Series(None, index=s.index, dtype="object")
+    if ok.any():
+        values[ok] = text[ok].map(Decimal)
+    return values, given(s) & ~ok
+
+
+def is_negative_number(s: pd.Series) -> pd.Series:
+    """Cells holding a well-formed negative number (reported as `negative_value`)."""
+    return _strings(s).str.fullmatch(r"^-\d{1,15}(?:\.\d+)?$")
+
+
+def parse_date(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """ISO dates as datetime64[s] at midnight."""
+    text = _strings(s)
+    shaped = text.str.fullmatch(_DATE)
+    values = pd.to_datetime(text.where(shaped, None), format="%Y-%m-%d", errors="coerce")
+    values = values.astype("datetime64[s]")
+    return values, given(s) & values.isna()
+
+
+def parse_timestamp(s: pd.Series, tz: str) -> tuple[pd.Series, pd.Series]:
+    """ISO 8601 timestamps as UTC instants (datetime64[s, UTC]), fractional seconds dropped.
+
+    A timestamp without offset is local time in `tz`; in a DST gap or overlap the offset in
+    force before the transition applies (zoneinfo fold=0).
+    """
+    text = _strings(s)
+    parts = text.str.extract(_TIMESTAMP)
+    shaped = parts["date"].notna()
+    naive_text = parts["date"] + "T" + parts["hh"] + ":" + parts["mm"] + ":" + parts["ss"].fillna("00")
+    naive = pd.to_datetime(naive_text.where(shaped, None), format="%Y-%m-%dT%H:%M:%S", errors="coerce")
+    naive = naive.astype("datetime64[s]")
+    offset_seconds = parts["offset"].map(_offset_seconds, na_action="ignore")
+    bad_offset = offset_seconds.isna() & parts["offset"].notna()
+    has_offset = offset_seconds.notna() & naive.notna()
+    local = naive.notna() & parts["offset"].isna()
+
+    epoch = pd.Series(pd.NA, index=s.index, dtype="Int64")
+    naive_seconds = (naive - _EPOCH).dt.total_seconds().astype("Int64")
+    if has_offset.any():
+        epoch[has_offset] = naive_seconds[has_offset] - offset_seconds[has_offset].astype("int64")
+    if local.any():
+        epoch[local] = _local_to_epoch(naive_seconds[local], tz)
+    values = pd.to_datetime(epoch, unit="s", utc=True).astype("datetime64[s, UTC]")
+    bad = given(s) & (values.isna() | bad_offset)
+    return values.where(~bad, pd.NaT), bad
+
+
+def _offset_seconds(offset: str) -> float | None:
+    if offset == "Z":
+        return 0
+    sign = -1 if offset[0] == "-" else 1
+    digits = offset[1:].replace(":", "")
+    hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
+    if hours > 23 or minutes > 59:
+        return None
+    return sign * (hours * 3600 + minutes * 60)
+
+
+def _local_to_epoch(naive_seconds: pd.Series, tz: str) -> pd.Series:
+    if tz == "UTC":
+        return naive_seconds
+    zone = ZoneInfo(tz)
+    return naive_seconds.map(lambda v: _local_epoch(int(v), zone)).astype("Int64")
+
+
+@lru_cache(maxsize=None)
+def _local_epoch(naive_epoch: int, zone: ZoneInfo) -> int:
+    local = datetime(1970, 1, 1) + timedelta(seconds=naive_epoch)
+    return int(local.replace(tzinfo=zone, fold=0).timestamp())
+
+
+def local_date(instants: pd.Series, tz: str) -> pd.Series:
+    """Local calendar date (datetime64[s] at midnight) of UTC instants in `tz`."""
+    local = instants.dt.tz_convert(tz).dt.tz_localize(None)
+    return local.dt.normalize().astype("datetime64[s]")
+
+
+def day_start_epoch(day: np.datetime64 | pd.Timestamp, tz: str) -> int:
+    """UTC epoch seconds of 00:00 local time on `day` in `tz`."""
+    ts = pd.Timestamp(day)
+    local = datetime(ts.year, ts.month, ts.day)
+    if tz == "UTC":
+        return int(local.replace(tzinfo=timezone.utc).timestamp())
+    return int(local.replace(tzinfo=ZoneInfo(tz), fold=0).timestamp())
+
+
+def minutes_to_seconds(value: Decimal) -> int:
+    """Decimal minutes to whole seconds, half up."""
+    return int((value * 60).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def to_decimal(text: str) -> Decimal | None:
+    try:
+        return Decimal(text)
+    except (InvalidOperation, ValueError):
+        return None

@@ -1,0 +1,76 @@
+-- Warehouse tables. Raw input is kept as trimmed strings with its source file and line;
+-- everything else is recomputed from it each run, except issued documents (immutable).
+
+create sequence if not exists file_id_seq start 1;
+create sequence if not exists run_id_seq start 1;
+
+-- one row per ingested file version (same name + same content as the latest version: skipped)
+create table if not exists files (
+    file_id bigint primary key,
+    source_file varchar not null,   -- path relative to the inbox, '/'-separated
+    kind varchar not null,          -- customers | purchases | rates | authorizations | timelogs
+    sha256 varchar not null,
+    tracker varchar,                -- toggl | clockify | harvest | kimai, null for canonical CSV
+    row_count bigint not null,
+    rejected boolean not null,      -- unreadable or missing required columns: no rows kept
+    run_id bigint not null,
+    ingested_at timestamptz not null
+);
+
+-- problems found while reading a file: whole-file rejects (line 0), ragged rows, tracker rows
+create table if not exists raw_issues (
+    file_id bigint not null,
+    source_file varchar not null,
+    line bigint not null,
+    "column" varchar,
+    value varchar,
+    reason_code varchar not null,
+    detail varchar
+);
+
+create table if not exists raw_customers (
+    file_id bigint, source_file varchar, line bigint,
+    customer_id varchar, name varchar, aliases varchar, currency varchar,
+    rounding_increment_minutes varchar, rounding_mode varchar, minimum_entry_minutes varchar,
+    requires_authorization varchar, invoice_cadence varchar, tax_rate_percent varchar
+);
+
+create table if not exists raw_purchases (
+    file_id bigint, source_file varchar, line bigint,
+    block_id varchar, customer_id varchar, kind varchar, service varchar, quantity varchar,
+    amount_paid varchar, purchased_on varchar, starts_on varchar, expires_on varchar,
+    reorder_point varchar, auto_invoice varchar, invoice_number varchar, remarks varchar,
+    currency varchar
+);
+
+create table if not exists raw_rates (
+    file_id bigint, source_file varchar, line bigint,
+    customer_id varchar, service varchar, "user" varchar, hourly_rate varchar,
+    valid_from varchar, valid_to varchar, currency varchar
+);
+
+create table if not exists raw_timelogs (
+    file_id bigint, source_file varchar, line bigint,
+    entry_id varchar, customer_id varchar, "user" varchar, service varchar,
+    started_at varchar, ended_at varchar, duration_minutes varchar, billable varchar,
+    incident_id varchar, authorized_at varchar, project varchar, task varchar,
+    description varchar, billed_elsewhere varchar
+);
+
+create table if not exists raw_authorizations (
+    file_id bigint, source_file varchar, line bigint,
+    entry_id varchar, authorized_at varchar, authorized_by varchar
+);
+
+-- one row per run that committed
+create table if not exists runs (
+    run_id bigint primary key,
+    command varchar not null,
+    as_of date,
+    tz varchar,
+    started_at timestamptz not null,
+    ended_at timestamptz,
+    inputs_sha256 varchar,
+    counts json,
+    outcome varchar not null
+);

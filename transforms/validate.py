@@ -1,0 +1,508 @@
+"""Validation of raw input rows into typed tables plus quarantine rows (SPEC §2, §8).
+
+Input: raw frames of trimmed strings, one per file kind, with `file_id`, `source_file` and
+`line`. Output: typed frames that satisfy the pandera models in `schemas.inputs`, and one
+quarantine frame. Every raw row ends up either in a typed frame or in quarantine (or, for
+time entries, as an identical re-export / superseded version of an entry that is kept).
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Callable
+
+import pandas as pd
+import pandera.errors
+
+from schemas.inputs import (
+    BLOCK_KINDS,
+    CADENCES,
+    ROUNDING_MODES,
+    AuthorizationModel,
+    BlockModel,
+    CustomerModel,
+    EntryModel,
+    RateModel,
+    reason_for_check,
+)
+from transforms import parse
+
+QUARANTINE_COLUMNS = ["source_file", "line", "column", "value", "reason_code", "detail"]
+
+#: canonical columns of each file kind, and which of them a file must have
+COLUMNS = {
+    "customers": ["customer_id", "name", "aliases", "currency", "rounding_increment_minutes",
+                  "rounding_mode", "minimum_entry_minutes", "requires_authorization",
+                  "invoice_cadence", "tax_rate_percent"],
+    "purchases": ["block_id", "customer_id", "kind", "service", "quantity", "amount_paid",
+                  "purchased_on", "starts_on", "expires_on", "reorder_point", "auto_invoice",
+                  "invoice_number", "remarks", "currency"],
+    "rates": ["customer_id", "service", "user", "hourly_rate", "valid_from", "valid_to", "currency"],
+    "timelogs": ["entry_id", "customer_id", "user", "service", "started_at", "ended_at",
+                 "duration_minutes", "billable", "incident_id", "authorized_at", "project",
+                 "task", "description", "billed_elsewhere"],
+    "authorizations": ["entry_id", "authorized_at", "authorized_by"],
+}
+REQUIRED_COLUMNS = {
+    "customers": ["customer_id", "name", "currency"],
+    "purchases": ["block_id", "customer_id", "kind", "amount_paid", "purchased_on"],
+    "rates": ["hourly_rate"],
+    "timelogs": ["entry_id", "customer_id", "user", "service", "started_at"],
+    "authorizations": ["entry_id", "authorized_at"],
+}
+#: a time log needs at least one of these columns
+DURATION_COLUMNS = ("ended_at", "duration_minutes")
+DURATION_TOLERANCE_SECONDS = 60
+#: columns of a time entry compared to tell a changed export from an identical one
+ENTRY_CONTENT_COLUMNS = [c for c in COLUMNS["timelogs"] if c != "entry_id"]
+
+
+def missing_columns(kind: str, header: list[str]) -> list[str]:
+    """Required columns of `kind` absent from a file header (the file is rejected whole)."""
+    missing = [c for c in REQUIRED_COLUMNS[kind] if c not in header]
+    if kind == "timelogs" and not any(c in header for c in DURATION_COLUMNS):
+        missing.append("ended_at|duration_minutes")
+    return missing
+
+
+@dataclass
+class Issues:
+    """Quarantine rows collected while validating one file kind."""
+
+    frames: list[pd.DataFrame] = field(default_factory=list)
+
+    def add(self, raw: pd.DataFrame, mask: pd.Series, column: str, reason: str,
+            detail: str | Callable[[pd.Series], pd.Series]) -> None:
+        if not mask.any():
+            return
+        rows = raw.loc[mask]
+        values = rows[column].fillna("").astype("str") if column in rows else pd.Series("", index=rows.index)
+        details = detail(rows) if callable(detail) else detail
+        self.frames.append(pd.DataFrame({
+            "source_file": rows["source_file"], "line": rows["line"], "column": column,
+            "value": values, "reason_code": reason, "detail": details,
+        }))
+
+    def rows(self) -> pd.Series:
+        """Index labels of rows with at least one issue."""
+        if not self.frames:
+            return pd.Index([])
+        return pd.concat(self.frames).index.unique()
+
+    def frame(self) -> pd.DataFrame:
+        if not self.frames:
+            return pd.DataFrame(columns=QUARANTINE_COLUMNS)
+        return pd.concat(self.frames)[QUARANTINE_COLUMNS]
+
+
+@dataclass(frozen=True)
+class Validated:
+    customers: pd.DataFrame
+    blocks: pd.DataFrame
+    rates: pd.DataFrame
+    entries: pd.DataFrame
+    supersessions: pd.DataFrame
+    quarantine: pd.DataFrame
+
+
+def validate(raw: dict[str, pd.DataFrame], tz: str) -> Validated:
+    """Typed, valid tables and quarantine rows from all current raw rows."""
+    issues: list[pd.DataFrame] = []
+    customers, q = validate_customers(raw["customers"])
+    issues.append(q)
+    blocks, q = validate_purchases(raw["purchases"], customers)
+    issues.append(q)
+    rates, q = validate_rates(raw["rates"], customers)
+    issues.append(q)
+    entries, supersessions, q = validate_timelogs(raw["timelogs"], customers, tz)
+    issues.append(q)
+    authorizations, q = validate_authorizations(raw["authorizations"], entries, tz)
+    issues.append(q)
+    entries = apply_authorizations(entries, authorizations)
+    quarantine = pd.concat([f for f in issues if len(f)] or [pd.DataFrame(columns=QUARANTINE_COLUMNS)])
+    quarantine = quarantine.sort_values(["source_file", "line", "column", "reason_code"], kind="stable")
+    return Validated(customers, blocks, rates, entries, supersessions, quarantine.reset_index(drop=True))
+
+
+# --- shared steps -------------------------------------------------------------------------
+
+def _parse_columns(raw: pd.DataFrame, specs: dict, issues: Issues) -> pd.DataFrame:
+    """Parse each column by its spec (parser, required, default); report blanks and bad cells."""
+    typed = raw[["file_id", "source_file", "line"]].copy()
+    for column, (parser, required, default) in specs.items():
+        cells = raw[column]
+        present = parse.given(cells)
+        if required:
+            issues.add(raw, ~present, column, "missing_value", f"{column} is required")
+        values, bad = parser(cells)
+        negative = bad & parse.is_negative_number(cells)
+        issues.add(raw, negative, column, "negative_value", f"{column} must not be negative")
+        issues.add(raw, bad & ~negative, column, "unparseable_value",
+                   lambda rows, c=column: f"{c} '" + rows[c].astype("str") + "' cannot be read")
+        if default is not None:
+            values = values.where(present, default)
+        typed[column] = values
+    return typed
+
+
+def _run_model(model, typed: pd.DataFrame, raw: pd.DataFrame, issues: Issues) -> None:
+    """Validate with a pandera model (lazy) and turn failure cases into quarantine rows."""
+    if typed.empty:
+        return
+    try:
+        model.validate(typed, lazy=True)
+    except pandera.errors.SchemaErrors as exc:
+        schema_level = exc.failure_cases[exc.failure_cases["index"].isna()]
+        if len(schema_level):  # a column or dtype of our own making is wrong: a bug, not data
+            raise RuntimeError(f"{model.__name__}: {schema_level.to_dict('records')}") from exc
+        cases = exc.failure_cases
+        row_level = cases["schema_context"] == "DataFrameSchema"
+        cases.loc[row_level, "column"] = None
+        cases = cases.drop_duplicates(subset=["index", "check", "column"])
+        for (column, check), group in cases.groupby(["column", "check"], dropna=False):
+            reason, check_column = reason_for_check(str(check))
+            col = check_column or (column if isinstance(column, str) else "")
+            mask = pd.Series(raw.index.isin(group["index"].astype("int64")), index=raw.index)
+            issues.add(raw, mask, col, reason, f"{col or 'row'}: {reason.replace('_', ' ')}")
+
+
+def _first_of_duplicates(raw: pd.DataFrame, key: str, within: list[str], issues: Issues,
+                         candidates: pd.Series) -> None:
+    """Quarantine repeats of `key` (among candidate rows) after the first, as duplicate_id."""
+    subset = raw.loc[candidates & parse.given(raw[key])]
+    dup = subset.duplicated(subset=within + [key], keep="first")
+    mask = pd.Series(False, index=raw.index)
+    mask[dup[dup].index] = True
+    issues.add(raw, mask, key, "duplicate_id", f"{key} already used by an earlier row")
+
+
+def _ok(raw: pd.DataFrame, issues: Issues) -> pd.Series:
+    return ~raw.index.isin(issues.rows())
+
+
+# --- customers ----------------------------------------------------------------------------
+
+def validate_customers(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    issues = Issues()
+    text = lambda s: (s.where(parse.given(s), pd.NA), pd.Series(False, index=s.index))
+    specs = {
+        "customer_id": (text, True, None),
+        "name": (text, True, None),
+        "aliases": (text, False, None),
+        "currency": (text, True, None),
+        "rounding_increment_minutes": (parse.parse_int, False, 1),
+        "rounding_mode": (lambda s: parse.parse_choice(s, ROUNDING_MODES), False, "nearest"),
+        "minimum_entry_minutes": (parse.parse_int, False, 0),
+        "requires_authorization": (parse.parse_bool, False, True),
+        "invoice_cadence": (lambda s: parse.parse_choice(s, CADENCES), False, "monthly"),
+        "tax_rate_percent": (parse.parse_decimal, False, parse.to_decimal("0")),
+    }
+    typed = _parse_columns(raw, specs, issues)
+    _first_of_duplicates(raw, "customer_id", [], issues, pd.Series(True, index=raw.index))
+    ok = _ok(raw, issues)
+    typed = _coerce_customers(typed[ok])
+    _run_model(CustomerModel, typed, raw, issues)
+    typed = typed[_ok(raw, issues)[typed.index]]
+    return typed.drop(columns=["file_id"]).reset_index(drop=True), issues.frame()
+
+
+def _coerce_customers(typed: pd.DataFrame) -> pd.DataFrame:
+    typed = typed.astype({"customer_id": "str", "name": "str", "currency": "str",
+                          "rounding_mode": "str", "invoice_cadence": "str",
+                          "rounding_increment_minutes": "Int64", "minimum_entry_minutes": "Int64",
+                          "requires_authorization": "boolean"})
+    typed["aliases"] = typed["aliases"].astype("object")
+    return typed
+
+
+class CustomerIndex:
+    """Resolves a customer reference: exact id, or a name/alias case-insensitively."""
+
+    def __init__(self, customers: pd.DataFrame):
+        self.ids = set(customers["customer_id"])
+        self.by_name: dict[str, set[str]] = {}
+        self.names: list[str] = []
+        for cid, name, aliases in customers[["customer_id", "name", "aliases"]].itertuples(index=False):
+            labels = [name] + ([a.strip() for a in aliases.split("|") if a.strip()]
+                               if isinstance(aliases, str) else [])
+            for label in labels:
+                self.by_name.setdefault(label.casefold(), set()).add(cid)
+                self.names.append(label)
+
+    def resolve(self, reference: str) -> set[str]:
+        found = set(self.by_name.get(reference.casefold(), set()))
+        if reference in self.ids:
+            found.add(reference)
+        return found
+
+    def suggest(self, reference: str) -> str:
+        close = difflib.get_close_matches(reference, sorted(set(self.names) | self.ids), n=3, cutoff=0.6)
+        return f"no customer '{reference}'" + (f"; did you mean {', '.join(close)}?" if close else "")
+
+
+def _resolve_customers(raw: pd.DataFrame, customers: pd.DataFrame, issues: Issues,
+                       by_name: bool) -> pd.Series:
+    """Customer id per row (NA where unknown/ambiguous, which is reported)."""
+    index = CustomerIndex(customers)
+    refs = raw["customer_id"].where(parse.given(raw["customer_id"]), pd.NA)
+    distinct = refs.dropna().unique()
+    if by_name:
+        matches = {r: index.resolve(r) for r in distinct}
+    else:
+        matches = {r: ({r} if r in index.ids else set()) for r in distinct}
+    resolved = refs.map(lambda r: next(iter(matches[r])) if isinstance(r, str) and len(matches[r]) == 1 else pd.NA)
+    unknown = refs.map(lambda r: isinstance(r, str) and not matches[r]).astype(bool)
+    ambiguous = refs.map(lambda r: isinstance(r, str) and len(matches[r]) > 1).astype(bool)
+    issues.add(raw, unknown, "customer_id", "unknown_customer",
+               lambda rows: rows["customer_id"].map(index.suggest))
+    issues.add(raw, ambiguous, "customer_id", "ambiguous_customer",
+               lambda rows: rows["customer_id"].map(
+                   lambda r: f"'{r}' matches customers {', '.join(sorted(matches[r]))}"))
+    return resolved
+
+
+def _currency_check(raw: pd.DataFrame, customer_ids: pd.Series, customers: pd.DataFrame,
+                    issues: Issues) -> None:
+    currency_of = dict(zip(customers["customer_id"], customers["currency"]))
+    stated = raw["currency"].where(parse.given(raw["currency"]), pd.NA)
+    expected = customer_ids.map(currency_of)
+    mismatch = (stated.notna() & expected.notna() & (stated.str.upper() != expected)).astype(bool)
+    issues.add(raw, mismatch, "currency", "currency_mismatch",
+               lambda rows: "customer's currency is " + expected[rows.index].astype("str"))
+
+
+# --- purchases ----------------------------------------------------------------------------
+
+def validate_purchases(raw: pd.DataFrame, customers: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    issues = Issues()
+    text = lambda s: (s.where(parse.given(s), pd.NA), pd.Series(False, index=s.index))
+    kind, bad_kind = parse.parse_choice(raw["kind"], BLOCK_KINDS)
+    specs = {
+        "block_id": (text, True, None),
+        "customer_id": (text, True, None),
+        "kind": (lambda s: (kind, bad_kind), True, None),
+        "service": (text, False, None),
+        "amount_paid": (parse.parse_money_cents, True, None),
+        "purchased_on": (parse.parse_date, True, None),
+        "starts_on": (parse.parse_date, False, None),
+        "expires_on": (parse.parse_date, False, None),
+        "auto_invoice": (parse.parse_bool, False, False),
+        "invoice_number": (text, False, None),
+    }
+    typed = _parse_columns(raw, specs, issues).rename(columns={"amount_paid": "amount_paid_cents"})
+    typed["starts_on"] = typed["starts_on"].fillna(typed["purchased_on"])
+    typed["quantity_units"] = _units(raw, raw["quantity"], kind, issues, "quantity", strict_minutes=True)
+    typed["reorder_point_units"] = _reorder_units(raw, kind, issues)
+    typed["customer_id"] = _resolve_customers(raw, customers, issues, by_name=False)
+    _currency_check(raw, typed["customer_id"], customers, issues)
+    _first_of_duplicates(raw, "block_id", [], issues, pd.Series(True, index=raw.index))
+    ok = _ok(raw, issues)
+    typed = _coerce_blocks(typed[ok])
+    _run_model(BlockModel, typed, raw, issues)
+    typed = typed[_ok(raw, issues)[typed.index]]
+    return typed.drop(columns=["file_id"]), issues.frame()
+
+
+def _units(raw, cells, kind, issues, column, strict_minutes) -> pd.Series:
+    """Quantity in the block's unit: minutes (hours), cents (value), count (incidents)."""
+    units = pd.Series(pd.NA, index=raw.index, dtype="Int64")
+    present = parse.given(cells)
+    negative = present & parse.is_negative_number(cells)
+    issues.add(raw, negative, column, "negative_value", f"{column} must not be negative")
+    hours, bad_h = parse.parse_decimal(cells)
+    money, bad_v = parse.parse_money_cents(cells)
+    count, bad_i = parse.parse_int(cells)
+    is_h, is_v, is_i = kind == "hours", kind == "value", kind == "incidents"
+    bad = (is_h & bad_h) | (is_v & bad_v) | (is_i & bad_i)
+    issues.add(raw, bad & ~negative, column, "unparseable_value",
+               lambda rows: rows["kind"].astype("str") + f" {column} '" + rows[column].astype("str") + "' cannot be read")
+    minutes = hours.map(lambda h: h * 60 if h == h and h is not None else None)
+    whole = minutes.map(lambda m: m is not None and m == m.to_integral_value())
+    fractional = is_h & present & ~bad_h & ~whole
+    if strict_minutes:
+        issues.add(raw, fractional.astype(bool), column, "fractional_minutes",
+                   f"{column} in hours must be whole minutes (× 60)")
+    ok_h = (is_h & present & ~bad_h & whole).astype(bool)
+    units[ok_h] = minutes[ok_h].map(int).astype("int64")
+    ok_v = (is_v & present & ~bad_v).astype(bool)
+    units[ok_v] = money[ok_v]
+    ok_i = (is_i & present & ~bad_i).astype(bool)
+    units[ok_i] = count[ok_i]
+    unlimited_given = (kind == "unlimited") & present
+    issues.add(raw, unlimited_given.astype(bool), column, "unexpected_value",
+               f"unlimited blocks have no {column}")
+    return units
+
+
+def _reorder_units(raw, kind, issues) -> pd.Series:
+    """Reorder point as a Decimal in the block's unit (hours are converted to minutes)."""
+    cells = raw["reorder_point"]
+    present = parse.given(cells)
+    values, bad = parse.parse_decimal(cells)
+    negative = present & parse.is_negative_number(cells)
+    issues.add(raw, negative, "reorder_point", "negative_value", "reorder_point must not be negative")
+    issues.add(raw, bad & ~negative, "reorder_point", "unparseable_value", "reorder_point cannot be read")
+    money, bad_money = parse.parse_money_cents(cells)
+    issues.add(raw, ((kind == "value") & present & bad_money & ~bad).astype(bool), "reorder_point",
+               "unparseable_value", "money has at most 2 decimals")
+    issues.add(raw, ((kind == "unlimited") & present).astype(bool), "reorder_point",
+               "unexpected_value", "unlimited blocks have no reorder point")
+    out = pd.Series(None, index=raw.index, dtype="object")
+    for i in raw.index[(present & ~bad).astype(bool)]:
+        v = values[i]
+        out[i] = v * 60 if kind[i] == "hours" else (v * 100 if kind[i] == "value" else v)
+    return out
+
+
+def _coerce_blocks(typed: pd.DataFrame) -> pd.DataFrame:
+    typed = typed.astype({"block_id": "str", "customer_id": "str", "kind": "str",
+                          "amount_paid_cents": "Int64", "quantity_units": "Int64",
+                          "auto_invoice": "boolean"}) if "amount_paid_cents" in typed else typed
+    return typed
+
+
+# --- rates --------------------------------------------------------------------------------
+
+def validate_rates(raw: pd.DataFrame, customers: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    issues = Issues()
+    text = lambda s: (s.where(parse.given(s), pd.NA), pd.Series(False, index=s.index))
+    specs = {
+        "service": (text, False, None),
+        "user": (text, False, None),
+        "hourly_rate": (parse.parse_money_cents, True, None),
+        "valid_from": (parse.parse_date, False, None),
+        "valid_to": (parse.parse_date, False, None),
+    }
+    typed = _parse_columns(raw, specs, issues)
+    typed = typed.rename(columns={"hourly_rate": "hourly_rate_cents"})
+    given_customer = parse.given(raw["customer_id"])
+    resolved = _resolve_customers(raw.loc[given_customer], customers, issues, by_name=False)
+    typed["customer_id"] = resolved.reindex(raw.index)
+    _currency_check(raw, typed["customer_id"], customers, issues)
+    _run_model(RateModel, typed[_ok(raw, issues)], raw, issues)
+    ok = _ok(raw, issues)
+    key = typed[["customer_id", "service", "user", "valid_from"]].astype("str")
+    tied = key[ok].duplicated(keep=False)
+    mask = pd.Series(False, index=raw.index)
+    mask[tied[tied].index] = True
+    issues.add(raw, mask, "valid_from", "ambiguous_rate",
+               "another rate has the same customer, service, user and valid_from")
+    typed = typed[_ok(raw, issues)].astype({"hourly_rate_cents": "int64"})
+    return typed.drop(columns=["file_id"]), issues.frame()
+
+
+# --- time logs ----------------------------------------------------------------------------
+
+def validate_timelogs(raw: pd.DataFrame, customers: pd.DataFrame, tz: str
+                      ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Valid entries (latest version of each entry_id), supersessions and quarantine rows."""
+    issues = Issues()
+    text = lambda s: (s.where(parse.given(s), pd.NA), pd.Series(False, index=s.index))
+    ts = lambda s: parse.parse_timestamp(s, tz)
+    specs = {
+        "entry_id": (text, True, None),
+        "user": (text, True, None),
+        "service": (text, True, None),
+        "started_at": (ts, True, None),
+        "ended_at": (ts, False, None),
+        "billable": (parse.parse_bool, False, True),
+        "incident_id": (text, False, None),
+        "authorized_at": (ts, False, None),
+        "project": (text, False, None),
+        "task": (text, False, None),
+        "description": (text, False, None),
+        "billed_elsewhere": (parse.parse_bool, False, False),
+    }
+    typed = _parse_columns(raw, specs, issues)
+    typed["duration_seconds"] = _duration_seconds(raw, typed, issues)
+    _first_of_duplicates(raw, "entry_id", ["file_id"], issues, pd.Series(True, index=raw.index))
+    typed["customer_id"] = _resolve_customers(raw, customers, issues, by_name=True)
+    ok = _ok(raw, issues)
+    model_input = typed[ok].astype({"entry_id": "str", "customer_id": "str", "user": "str",
+                                    "service": "str", "billable": "boolean",
+                                    "billed_elsewhere": "boolean"})
+    _run_model(EntryModel, model_input, raw, issues)
+    ok = _ok(raw, issues)
+    entries, supersessions = _latest_versions(raw[ok], typed[ok])
+    return entries, supersessions, issues.frame()
+
+
+def _duration_seconds(raw: pd.DataFrame, typed: pd.DataFrame, issues: Issues) -> pd.Series:
+    by_end = (typed["ended_at"] - typed["started_at"]).dt.total_seconds().astype("Int64")
+    cells = raw["duration_minutes"]
+    minutes, bad = parse.parse_decimal(cells)
+    negative = bad & parse.is_negative_number(cells)
+    issues.add(raw, negative, "duration_minutes", "negative_duration", "duration_minutes is negative")
+    issues.add(raw, bad & ~negative, "duration_minutes", "unparseable_value",
+               lambda rows: "duration_minutes '" + rows["duration_minutes"].astype("str") + "' cannot be read")
+    distinct = {m: parse.minutes_to_seconds(m) for m in minutes.dropna().unique()}
+    by_minutes = minutes.map(distinct, na_action="ignore").astype("Int64")
+    neither = ~parse.given(raw["ended_at"]) & ~parse.given(cells)
+    issues.add(raw, neither, "ended_at", "missing_value", "ended_at or duration_minutes is required")
+    conflict = (by_end.notna() & by_minutes.notna()
+                & ((by_end - by_minutes).abs() > DURATION_TOLERANCE_SECONDS)).astype(bool)
+    issues.add(raw, conflict, "duration_minutes", "duration_conflict",
+               lambda rows: "ended_at − started_at is " + (by_end[rows.index] // 60).astype("str")
+               + " min, duration_minutes says " + rows["duration_minutes"].astype("str"))
+    return by_end.fillna(by_minutes)
+
+
+def _latest_versions(raw: pd.DataFrame, typed: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Keep the last version of each entry_id in (file name, ingest order, line) order.
+
+    An earlier version with different content is superseded (recorded); one with identical
+    content is a duplicate export.
+    """
+    order = raw.sort_values(["source_file", "file_id", "line"], kind="stable").index
+    raw, typed = raw.loc[order], typed.loc[order]
+    content = raw[ENTRY_CONTENT_COLUMNS].fillna("").astype("str").agg("\x1f".join, axis=1) \
+        if len(raw) else pd.Series([], dtype="str")
+    latest = ~raw["entry_id"].duplicated(keep="last")
+    final_content = content[latest].set_axis(raw.loc[latest, "entry_id"])
+    older = raw.loc[~latest]
+    changed = content[~latest].values != older["entry_id"].map(final_content).values
+    superseded = older.loc[changed]
+    newest = raw.loc[latest].set_index("entry_id")
+    supersessions = pd.DataFrame({
+        "entry_id": superseded["entry_id"].values,
+        "source_file": superseded["source_file"].values,
+        "line": superseded["line"].values,
+        "superseded_by_file": superseded["entry_id"].map(newest["source_file"]).values,
+        "superseded_by_line": superseded["entry_id"].map(newest["line"]).values,
+    })
+    entries = typed.loc[latest].drop(columns=["file_id"])
+    entries = entries.astype({"entry_id": "str", "customer_id": "str", "user": "str", "service": "str"})
+    return entries.sort_values("entry_id").reset_index(drop=True), supersessions
+
+
+# --- authorizations -----------------------------------------------------------------------
+
+def validate_authorizations(raw: pd.DataFrame, entries: pd.DataFrame, tz: str
+                            ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    issues = Issues()
+    text = lambda s: (s.where(parse.given(s), pd.NA), pd.Series(False, index=s.index))
+    specs = {
+        "entry_id": (text, True, None),
+        "authorized_at": (lambda s: parse.parse_timestamp(s, tz), True, None),
+        "authorized_by": (text, False, None),
+    }
+    typed = _parse_columns(raw, specs, issues)
+    known = set(entries["entry_id"])
+    unknown = parse.given(raw["entry_id"]) & ~raw["entry_id"].isin(known)
+    issues.add(raw, unknown, "entry_id", "unknown_entry", "no valid time entry has this entry_id")
+    ok = _ok(raw, issues)
+    _run_model(AuthorizationModel, typed[ok].astype({"entry_id": "str"}), raw, issues)
+    typed = typed[_ok(raw, issues)].sort_values(["source_file", "file_id", "line"], kind="stable")
+    return typed.drop(columns=["file_id"]), issues.frame()
+
+
+def apply_authorizations(entries: pd.DataFrame, authorizations: pd.DataFrame) -> pd.DataFrame:
+    """authorizations.csv adds or overrides authorized_at; the last row of an entry wins."""
+    if authorizations.empty:
+        return entries
+    last = authorizations.drop_duplicates("entry_id", keep="last").set_index("entry_id")["authorized_at"]
+    override = entries["entry_id"].map(last)
+    entries = entries.copy()
+    entries["authorized_at"] = override.where(override.notna(), entries["authorized_at"])
+    return entries

@@ -1,0 +1,81 @@
+"""The DuckDB warehouse: opening it (exclusively for runs, read-only for analysis) and its schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+SQL_DIR = Path(__file__).parent / "sql"
+DEFAULT_WAREHOUSE = Path("data/warehouse.duckdb")
+RAW_KINDS = ("customers", "purchases", "rates", "timelogs", "authorizations")
+
+
+class WarehouseBusy(RuntimeError):
+    """Another process holds the warehouse (a run is in progress)."""
+
+
+def sql(name: str) -> str:
+    """Text of a SQL file under transforms/sql (e.g. 'marts/balances.sql')."""
+    return (SQL_DIR / name).read_text(encoding="utf-8")
+
+
+def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse. A run opens it read-write, which locks out every other process.
+
+    Raises WarehouseBusy at once (no waiting) when another process has it open for writing.
+    """
+    path = Path(path)
+    if read_only and not path.exists():
+        raise FileNotFoundError(f"warehouse {path} does not exist: run `prepaid nightly` first")
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise WarehouseBusy(
+                f"warehouse {path} is in use by another run; try again when it has finished"
+            ) from exc
+        raise
+    if not read_only:
+        con.execute(sql("schema.sql"))
+    return con
+
+
+def current_raw(con: duckdb.DuckDBPyConnection, kind: str) -> pd.DataFrame:
+    """Raw rows of the current input of `kind`, as strings with file_id, source_file, line.
+
+    Reference files (customers, purchases, rates, authorizations): the latest version of
+    each file. Time logs: every version of every file ever ingested (later versions
+    supersede entries of earlier ones in validation).
+    """
+    where = "" if kind == "timelogs" else f"where r.file_id in ({_latest_files_sql(kind, True)})"
+    frame = con.execute(f"select r.* from raw_{kind} r {where} order by r.file_id, r.line").df()
+    for column in frame.columns:
+        if column not in ("file_id", "line"):
+            frame[column] = frame[column].astype("object").where(frame[column].notna(), None)
+    return frame.astype({"file_id": "int64", "line": "int64"})
+
+
+def current_raw_issues(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Reading problems of the current file versions (as quarantine rows)."""
+    latest = " union all ".join(
+        f"({_latest_files_sql(k, accepted)})"
+        for k in RAW_KINDS if k != "timelogs" for accepted in (True, False)
+    )
+    return con.execute(f"""
+        select source_file, line, coalesce("column", '') as "column", coalesce(value, '') as value,
+               reason_code, coalesce(detail, '') as detail
+        from raw_issues
+        where file_id in (select file_id from files where kind = 'timelogs' union all {latest})
+        order by file_id, line
+    """).df()
+
+
+def _latest_files_sql(kind: str, accepted_only: bool) -> str:
+    """Latest version of each file of a reference kind; a version rejected whole does not
+    replace the last accepted one (its rejection is still reported)."""
+    accepted = "and not rejected" if accepted_only else ""
+    return f"select max(file_id) from files where kind = '{kind}' {accepted} group by source_file"
