@@ -63,10 +63,12 @@ _SUFFIXES = {
 _PEOPLE = ("j.doe", "m.schmidt", "a.nguyen", "t.berger", "l.rossi", "k.oconnor")
 _DESCRIPTIONS = {
     "support": (
-        "Reset VPN token for {p}", "Printer on 2nd floor offline", "Outlook profile rebuilt for {p}",
+        "Reset VPN token for {p}", "Printer on 2nd floor offline",
+        "Outlook profile rebuilt for {p}",
         "New laptop setup for {p}", "Password reset and MFA re-enrolment for {p}",
         "Backup job failed overnight, rerun and checked", "Wi-Fi drops in meeting room",
-        "Mailbox quota raised for {p}", "Antivirus alert investigated", "Onboarding accounts for {p}",
+        "Mailbox quota raised for {p}", "Antivirus alert investigated",
+        "Onboarding accounts for {p}",
         "Offboarding: disabled accounts of {p}", "Shared drive permissions fixed",
         "Firewall firmware update", "Teams calls dropping, network checked",
     ),
@@ -112,7 +114,9 @@ def generate_inbox(
 
     custs = _make_customers(rng, customers)
     _write(out_dir / "customers.csv", CUSTOMER_COLUMNS, (c["row"] for c in custs))
-    blocks = _write(out_dir / "purchases.csv", PURCHASE_COLUMNS, _purchase_rows(rng, custs, start, days))
+    blocks = _write(
+        out_dir / "purchases.csv", PURCHASE_COLUMNS, _purchase_rows(rng, custs, start, days)
+    )
     rates = _write(out_dir / "rates.csv", RATE_COLUMNS, _rate_rows(rng, custs, start, days))
 
     width = max(2, len(str(files)))
@@ -121,7 +125,8 @@ def generate_inbox(
         if stale.name not in names:
             stale.unlink()
     written, authorizations = _write_timelogs(
-        rng, custs, entries, start, days, [timelog_dir / n for n in names], out_dir / "authorizations.csv"
+        rng, custs, entries, start, days, [timelog_dir / n for n in names],
+        out_dir / "authorizations.csv",
     )
     return {"customers": len(custs), "blocks": blocks, "rates": rates, "entries": written,
             "authorizations": authorizations}
@@ -249,9 +254,11 @@ def _rate_rows(rng: random.Random, custs: list[dict], start: date, days: int):
         if c["currency"] != "EUR" or roll < 0.1:
             yield (c["id"], "", "", _money(rng.choice((9000, 11000, 12500, 15000))), "", "")
         if roll < 0.2:
-            yield (c["id"], rng.choice(c["services"]), "", _money(rng.choice((7500, 7900, 9900))), "", "")
+            rate = _money(rng.choice((7500, 7900, 9900)))
+            yield (c["id"], rng.choice(c["services"]), "", rate, "", "")
         if roll < 0.05:
-            yield (c["id"], c["services"][0], c["team"][0], _money(rng.choice((14000, 16500))), "", "")
+            rate = _money(rng.choice((14000, 16500)))
+            yield (c["id"], c["services"][0], c["team"][0], rate, "", "")
 
 
 def _write_timelogs(
@@ -263,106 +270,109 @@ def _write_timelogs(
     paths: list[Path],
     auth_path: Path,
 ) -> tuple[int, int]:
-    """Stream `entries` time entries over `days` days into paths (split by date)."""
+    """Stream `entries` time entries over `days` days into paths: split by date, ids in order.
+
+    Day d holds `entries·(d+1)//days − entries·d//days` entries (exactly `entries` in all) and
+    goes to file `d·files//days`. Returns (entries written, authorization rows written).
+    """
+    make_entries = _entry_maker(rng, custs, start, days)
+    files = len(paths)
+    width = max(6, len(str(entries)))
+    seq = authorized = 0
+    with open(auth_path, "w", encoding="utf-8", newline="") as auth_file:
+        auth_writer = csv.writer(auth_file, lineterminator="\n")
+        auth_writer.writerow(AUTHORIZATION_COLUMNS)
+        for index, path in enumerate(paths):
+            first_day, end_day = -(-index * days // files), -(-(index + 1) * days // files)
+            with open(path, "w", encoding="utf-8", newline="", buffering=1 << 20) as f:
+                writer = csv.writer(f, lineterminator="\n")
+                writer.writerow(TIMELOG_COLUMNS)
+                for d in range(first_day, end_day):
+                    todo = entries * (d + 1) // days - entries * d // days
+                    while todo > 0:
+                        batch = min(todo, MAX_BATCH)
+                        todo -= batch
+                        rows = []
+                        for row, authorization in make_entries(d, batch):
+                            seq += 1
+                            entry_id = f"T-{seq:0{width}d}"
+                            rows.append((entry_id,) + row)
+                            if authorization is not None:
+                                authorized += 1
+                                auth_writer.writerow((entry_id,) + authorization)
+                        writer.writerows(rows)
+    return seq, authorized
+
+
+def _entry_maker(rng: random.Random, custs: list[dict], start: date, days: int):
+    """A function (day index, count) → that day's entries sorted by start time.
+
+    Each entry is (row without entry_id, authorization row without entry_id or None). Every
+    lookup (day and time-of-day strings, per-customer teams, services, descriptions) is
+    precomputed here so the per-entry work is a few random draws and one tuple.
+    """
     r = rng.random
     day_s = [(start + timedelta(days=d)).isoformat() for d in range(days + 4)]
     tod = [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86400)]
-    half = ("", ".5")
-    width = max(6, len(str(entries)))
-    n = len(custs)
-    people = _PEOPLE
-    desc = {s: tuple(t.replace("{p}", p) for t in ts for p in (people if "{p}" in t else ("",)))
-            for s, ts in _DESCRIPTIONS.items()}
-    # per customer: (id, other refs, team, services, descriptions per service, project, index)
+    desc = {
+        service: tuple(t.replace("{p}", p) for t in texts for p in (_PEOPLE if "{p}" in t else ("",)))
+        for service, texts in _DESCRIPTIONS.items()
+    }
     prepared = [
         (c["id"], c["refs"], c["team"], c["services"], tuple(desc[s] for s in c["services"]),
          c["project"], i)
         for i, c in enumerate(custs)
     ]
-    seq = 0
-    auth_count = 0
-    with open(auth_path, "w", encoding="utf-8", newline="") as af:
-        auth_writer = csv.writer(af, lineterminator="\n")
-        auth_writer.writerow(AUTHORIZATION_COLUMNS)
-        files = len(paths)
-        handle = writer = None
-        current = -1
-        try:
-            for d in range(days):
-                index = d * files // days
-                while current < index:  # every file is written, even one without entries
-                    if handle is not None:
-                        handle.close()
-                    current += 1
-                    handle = open(paths[current], "w", encoding="utf-8", newline="", buffering=1 << 20)
-                    writer = csv.writer(handle, lineterminator="\n")
-                    writer.writerow(TIMELOG_COLUMNS)
-                todo = entries * (d + 1) // days - entries * d // days
-                day = day_s[d]
-                week_base = 1000 + (d // 7) * n
-                while todo > 0:
-                    batch = min(todo, MAX_BATCH)
-                    todo -= batch
-                    rows = []
-                    append = rows.append
-                    for _ in range(batch):
-                        cid, refs, team, services, descs, project, ci = prepared[int(r() * n)]
-                        if r() < 0.02:
-                            cid = refs[int(r() * len(refs))]
-                        si = int(r() * len(services))
-                        ds = descs[si]
-                        started = 25200 + int(r() * 144) * 300  # 07:00 .. 18:55, 5-minute grid
-                        minutes = 5 + int(min(r(), r()) * 236)  # 5 .. 240, mostly short
-                        form = r()
-                        if form < 0.85:
-                            ended = started + minutes * 60 + (int(r() * 60) if form < 0.3 else 0)
-                            ended_at, duration = f"{day}T{tod[ended]}", ""
-                        elif form < 0.95:
-                            ended_at, duration = "", f"{minutes}{half[int(r() * 2)]}"
-                        else:
-                            ended_at, duration = f"{day}T{tod[started + minutes * 60]}", str(minutes)
-                        flags = r()
-                        auth = r()
-                        if auth < 0.88:
-                            authorized_at = f"{day_s[d + 1 + int(r() * 3)]}T{tod[28800 + int(r() * 10800)]}"
-                        else:
-                            authorized_at = ""
-                        append((
-                            started,
-                            cid,
-                            team[int(r() * len(team))],
-                            services[si],
-                            f"{day}T{tod[started]}",
-                            ended_at,
-                            duration,
-                            "false" if flags < 0.03 else "true",
-                            f"INC-{week_base + ci}" if flags > 0.9 else "",
-                            authorized_at,
-                            project,
-                            "",
-                            ds[int(r() * len(ds))],
-                            auth,
-                        ))
-                    rows.sort(key=itemgetter(0))
-                    out = []
-                    for row in rows:
-                        seq += 1
-                        entry_id = f"T-{seq:0{width}d}"
-                        out.append((entry_id,) + row[1:13])
-                        if 0.88 <= row[13] < 0.90:  # pending in the log, authorized separately
-                            auth_count += 1
-                            auth_writer.writerow((
-                                entry_id, f"{day_s[d + 2]}T{tod[57600 + int(r() * 3600)]}",
-                                _APPROVERS[int(r() * len(_APPROVERS))],
-                            ))
-                    writer.writerows(out)
-            while current < files - 1:  # more files than days
-                handle.close()
-                current += 1
-                handle = open(paths[current], "w", encoding="utf-8", newline="")
-                writer = csv.writer(handle, lineterminator="\n")
-                writer.writerow(TIMELOG_COLUMNS)
-        finally:
-            if handle is not None:
-                handle.close()
-    return seq, auth_count
+    n = len(prepared)
+    by_start = itemgetter(0)
+
+    def make(d: int, count: int) -> list[tuple[tuple[str, ...], tuple[str, str] | None]]:
+        day = day_s[d]
+        week_base = 1000 + (d // 7) * n  # one ticket per customer and week: shared by its entries
+        drafts = []
+        for _ in range(count):
+            cid, refs, team, services, descs, project, ci = prepared[int(r() * n)]
+            if r() < 0.02:  # referenced by name or alias, as tracker exports do
+                cid = refs[int(r() * len(refs))]
+            si = int(r() * len(services))
+            started = 25200 + int(r() * 144) * 300  # 07:00 .. 18:55 on a 5-minute grid
+            minutes = 5 + int(min(r(), r()) * 236)  # 5 .. 240, mostly short
+            form = r()
+            if form < 0.85:  # ended_at, a third of them with seconds as a timer records them
+                ended = started + minutes * 60 + (int(r() * 60) if form < 0.3 else 0)
+                ended_at, duration = f"{day}T{tod[ended]}", ""
+            elif form < 0.95:  # duration only, sometimes a half minute
+                ended_at, duration = "", f"{minutes}{('', '.5')[int(r() * 2)]}"
+            else:  # both, agreeing exactly
+                ended_at, duration = f"{day}T{tod[started + minutes * 60]}", str(minutes)
+            flags = r()
+            auth = r()
+            authorized_at = ""
+            authorization = None
+            if auth < 0.88:  # authorized in the log 1–3 days later
+                authorized_at = f"{day_s[d + 1 + int(r() * 3)]}T{tod[28800 + int(r() * 10800)]}"
+            elif auth < 0.90:  # pending in the log, authorized in authorizations.csv
+                authorization = (f"{day_s[d + 2]}T{tod[57600 + int(r() * 3600)]}",
+                                 _APPROVERS[int(r() * len(_APPROVERS))])
+            drafts.append((
+                started,
+                (
+                    cid,
+                    team[int(r() * len(team))],
+                    services[si],
+                    f"{day}T{tod[started]}",
+                    ended_at,
+                    duration,
+                    "false" if flags < 0.03 else "true",
+                    f"INC-{week_base + ci}" if flags > 0.9 else "",
+                    authorized_at,
+                    project,
+                    "",
+                    descs[si][int(r() * len(descs[si]))],
+                ),
+                authorization,
+            ))
+        drafts.sort(key=by_start)
+        return [(row, authorization) for _, row, authorization in drafts]
+
+    return make
