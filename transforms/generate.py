@@ -314,10 +314,11 @@ def _entry_maker(rng: random.Random, custs: list[dict], start: date, days: int):
     r = rng.random
     day_s = [(start + timedelta(days=d)).isoformat() for d in range(days + 4)]
     tod = [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86400)]
-    desc = {
-        service: tuple(t.replace("{p}", p) for t in texts for p in (_PEOPLE if "{p}" in t else ("",)))
-        for service, texts in _DESCRIPTIONS.items()
-    }
+    def filled(texts: tuple[str, ...]) -> tuple[str, ...]:
+        """Every template with every person: a fixed tuple to pick from."""
+        return tuple(t.replace("{p}", p) for t in texts for p in (_PEOPLE if "{p}" in t else ("",)))
+
+    desc = {service: filled(texts) for service, texts in _DESCRIPTIONS.items()}
     prepared = [
         (c["id"], c["refs"], c["team"], c["services"], tuple(desc[s] for s in c["services"]),
          c["project"], i)

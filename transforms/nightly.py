@@ -179,3 +179,33 @@ def _record_run(con, run_id, command, as_of, tz, started, counts) -> None:
         [run_id, command, as_of, tz, started, datetime.now(timezone.utc), inputs_digest(con),
          json.dumps(counts, sort_keys=True, default=str), "committed"],
     )
+
+
+def run_ingest(inbox: Path, warehouse: Path, tz: str = "UTC") -> tuple[ingest_mod.IngestSummary, dict]:
+    """Ingest the inbox and validate everything, without reconciling; all or nothing."""
+    con = connect(warehouse)
+    try:
+        run_id = con.execute("select nextval('run_id_seq')").fetchone()[0]
+        started = datetime.now(timezone.utc)
+        con.execute("begin transaction")
+        summary = ingest_mod.ingest(con, inbox, run_id)
+        inputs = load_inputs(con, tz)
+        store_quarantine(con, inputs)
+        counts = {
+            "customers": len(inputs.customers), "blocks": len(inputs.blocks),
+            "rates": len(inputs.rates), "entries": len(inputs.entries),
+            "supersessions": len(inputs.supersessions),
+            "quarantine_by_reason": dict(con.execute(
+                "select reason_code, count(*) from quarantine group by 1 order by 1").fetchall()),
+        }
+        _record_run(con, run_id, "ingest", None, tz, started, counts)
+        con.execute("commit")
+        return summary, counts
+    except BaseException:
+        try:
+            con.execute("rollback")
+        except duckdb.Error:
+            pass
+        raise
+    finally:
+        con.close()

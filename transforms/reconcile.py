@@ -86,10 +86,8 @@ def stage(con: duckdb.DuckDBPyConnection, inputs: Validated, as_of: date, tz: st
         "starts_on": b["starts_on"], "expires_on": b["expires_on"],
         "reorder_point_units": b["reorder_point_units"].map(lambda d: None if d is None or d != d else str(d)),
         "auto_invoice": b["auto_invoice"], "invoice_number": b["invoice_number"],
-        "purchase_epoch": b["purchased_on"].map(lambda d: parse.day_start_epoch(d, tz)).astype("Int64"),
-        "expiry_epoch": b["expires_on"].map(
-            lambda d: None if pd.isna(d) else parse.day_start_epoch(d + pd.Timedelta(days=1), tz)
-        ).astype("Int64"),
+        "purchase_epoch": _day_start_epochs(b["purchased_on"], tz, days_later=0),
+        "expiry_epoch": _day_start_epochs(b["expires_on"], tz, days_later=1),
     }), {"block_id": "varchar", "customer_id": "varchar", "kind": "varchar", "service": "varchar",
          "quantity_units": "bigint", "amount_paid_cents": "bigint", "purchased_on": "date",
          "starts_on": "date", "expires_on": "date", "reorder_point_units": "decimal(38,12)",
@@ -116,6 +114,13 @@ def stage(con: duckdb.DuckDBPyConnection, inputs: Validated, as_of: date, tz: st
          "billable": "boolean", "billed_elsewhere": "boolean", "incident_id": "varchar",
          "authorized_epoch": "bigint", "description": "varchar", "project": "varchar",
          "task": "varchar", "source_file": "varchar", "line": "bigint"})
+
+
+def _day_start_epochs(days: pd.Series, tz: str, days_later: int) -> pd.Series:
+    """Epoch seconds of local midnight `days_later` days after each date (NA stays NA)."""
+    shift = pd.Timedelta(days=days_later)
+    values = [None if pd.isna(d) else parse.day_start_epoch(d + shift, tz) for d in days]
+    return pd.Series(values, index=days.index, dtype="Int64")
 
 
 def _epoch(instants: pd.Series) -> pd.Series:

@@ -43,7 +43,8 @@ def read(path: Path) -> tuple[list[str], list[dict[str, str]]]:
 
 
 def all_files(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in files}
 
 
 def timelog_rows(root: Path) -> list[dict[str, str]]:
@@ -80,7 +81,8 @@ def test_generate__different_seed__files_differ(small, tmp_path):
 def test_generate__fewer_files_than_before__stale_parts_removed(tmp_path):
     generate_inbox(tmp_path, 5, 100, 1, files=4)
     generate_inbox(tmp_path, 5, 100, 1, files=2)
-    assert sorted(p.name for p in (tmp_path / "timelogs").iterdir()) == ["part-01.csv", "part-02.csv"]
+    names = sorted(p.name for p in (tmp_path / "timelogs").iterdir())
+    assert names == ["part-01.csv", "part-02.csv"]
 
 
 def test_generate__more_files_than_days__every_file_has_a_header(tmp_path):

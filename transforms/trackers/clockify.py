@@ -50,8 +50,8 @@ SPEC = TrackerSpec(
         "invoiced": ("Invoiced",),
     },
     signatures=(
-        frozenset({"start_date", "start_time", "duration_h"}),
-        frozenset({"start_date", "start_time", "duration_decimal"}),
+        frozenset({"start_date", "duration_h"}),
+        frozenset({"start_date", "duration_decimal"}),
     ),
     required=(("start_date",), ("start_time",), ("end_time", "duration_h", "duration_decimal")),
     fields={

@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal, localcontext
+from decimal import Decimal, Inexact, localcontext
 
 from transforms.csvio import Record
 
@@ -157,7 +157,8 @@ _NUMBER = re.compile(r"([+-]?)([\d.,]+)")
 def decimal_mark_evidence(text: str) -> str | None:
     """The decimal mark ('.' or ',') a number proves by its own shape, or None if it cannot tell.
 
-    `1.234,5` and `1,5` prove ','; `1,234.5` and `1.50` prove '.'; `1,234` and `1.234` prove nothing.
+    `1.234,5` and `1,5` prove ','; `1,234.5` and `1.50` prove '.'; `1,234` and `1.234` prove
+    nothing.
     """
     body = _number_body(text)
     if body is None:
@@ -327,8 +328,9 @@ def minutes_from_seconds(seconds: Decimal) -> str | None:
     """Seconds as decimal minutes, or None when that would not be exact (e.g. 20 s)."""
     with localcontext() as ctx:
         ctx.prec = 60
+        ctx.clear_flags()
         minutes = seconds / 60
-        if minutes * 60 != seconds:
+        if ctx.flags[Inexact]:
             return None
         return format_decimal(minutes)
 
@@ -386,6 +388,7 @@ class FileContext:
     spec: TrackerSpec
     index: HeaderIndex
     sources: dict[str, Source | None]
+    positions: dict[str, int | None]  # logical key -> column position in this file
     date_order: str | None = None  # None until decided from the file (or the mapping)
     decimal_mark: str | None = None
     use_approval: bool = True
@@ -399,7 +402,7 @@ class RowView:
         self.cells = cells
 
     def position(self, key: str) -> int | None:
-        return self.ctx.index.position(self.ctx.spec.columns[key])
+        return self.ctx.positions[key]
 
     def name(self, key: str) -> str:
         i = self.position(key)
@@ -513,8 +516,9 @@ def span_fields(row: RowView, started: datetime, ended: datetime | None,
         raise RowProblem(row.name(end_key), row.cell(end_key), "negative_duration",
                          f"ends {format_timestamp(ended)} before it starts "
                          f"{format_timestamp(started)}")
+    span_s = None if ended is None else (ended - started) // timedelta(seconds=1)
     if ended is not None and (duration_s is None or not duration_wins
-                              or abs(Decimal((ended - started).total_seconds()) - duration_s) <= 60):
+                              or abs(span_s - duration_s) <= 60):
         out["ended_at"] = format_timestamp(ended)
         return out
     if duration_s is None:
@@ -567,20 +571,13 @@ def adapt_export(spec: TrackerSpec, header: Sequence[str], records: Sequence[Rec
     """Canonical rows and issues of one export file of `spec`'s tracker."""
     index = HeaderIndex(header)
     ctx, problem = _file_context(spec, index, mapping)
-    if problem is None:
-        dates = [r.cells[i] for key in spec.date_keys
-                 if (i := index.position(spec.columns[key])) is not None
-                 for r in records if i < len(r.cells) and r.cells[i]]
-        if ctx.date_order is None:
-            ctx.date_order, problem = decide_date_order(dates, spec.name)
+    if problem is None and ctx.date_order is None:
+        ctx.date_order, problem = decide_date_order(_cells(ctx, records, spec.date_keys),
+                                                    spec.name)
     if problem is not None:
         return Adapted(spec.name, [], [Issue(0, problem.column, problem.value,
                                              problem.reason_code, problem.detail)])
-    ctx.decimal_mark = decide_decimal_mark(
-        [r.cells[i] for key in spec.decimal_keys
-         if (i := index.position(spec.columns[key])) is not None
-         for r in records if i < len(r.cells) and r.cells[i]]
-    )
+    ctx.decimal_mark = decide_decimal_mark(_cells(ctx, records, spec.decimal_keys))
     rows: list[tuple[int, dict[str, str]]] = []
     issues: list[Issue] = []
     for record in records:
@@ -588,37 +585,47 @@ def adapt_export(spec: TrackerSpec, header: Sequence[str], records: Sequence[Rec
             rows.append((record.line, _convert(ctx, record)))
         except RowProblem as p:
             issues.append(Issue(record.line, p.column, p.value, p.reason_code, p.detail))
-        except (ArithmeticError, OverflowError, ValueError) as exc:  # out-of-range dates etc.
+        except (ArithmeticError, ValueError) as exc:  # e.g. a date past year 9999
             issues.append(Issue(record.line, "", "", "unparseable_value", str(exc)))
     _assign_ids(spec.name, rows)
     return Adapted(spec.name, rows, issues)
 
 
+def _cells(ctx: FileContext, records: Sequence[Record], keys: Sequence[str]) -> list[str]:
+    """All non-blank cells of the given logical columns, file order."""
+    found = [i for key in keys if (i := ctx.positions[key]) is not None]
+    return [r.cells[i] for i in found for r in records if i < len(r.cells) and r.cells[i]]
+
+
 def _file_context(spec: TrackerSpec, index: HeaderIndex,
                   mapping: Mapping[str, Mapping[str, object]] | None,
                   ) -> tuple[FileContext, FileProblem | None]:
-    ctx = FileContext(spec, index, {})
+    positions = {key: index.position(names) for key, names in spec.columns.items()}
+    ctx = FileContext(spec, index, {}, positions)
     overrides: Mapping[str, object] = {}
     if mapping is not None:
         if not isinstance(mapping, Mapping):
-            return ctx, _invalid(f"the tracker mapping must be a table, not {type(mapping).__name__}")
+            return ctx, _invalid(
+                f"the tracker mapping must be a table, not {type(mapping).__name__}")
         overrides = mapping.get(spec.name) or {}
         if not isinstance(overrides, Mapping):
             return ctx, _invalid(f"[{spec.name}] must be a table, not {type(overrides).__name__}")
 
-    missing: list[str] = []
+    missing: list[tuple[str, str]] = []  # (column to report, what is missing)
     for alternatives in spec.required:
-        if all(index.position(spec.columns[k]) is None for k in alternatives):
-            missing.append(" or ".join(spec.columns[k][0] for k in alternatives))
+        if all(positions[k] is None for k in alternatives):
+            missing.append((spec.columns[alternatives[0]][0],
+                            " or ".join(spec.columns[k][0] for k in alternatives)))
 
     for column in (*TEXT_FIELDS, *BOOL_FIELDS):
         if column in overrides:
             continue
         rule = spec.fields.get(column)
         found = [(i, index.header[i]) for k in (rule.keys if rule else ())
-                 if (i := index.position(spec.columns[k])) is not None]
+                 if (i := positions[k]) is not None]
         if rule and not found and column in REQUIRED_TEXT_FIELDS:
-            missing.append(" or ".join(spec.columns[k][0] for k in rule.keys))
+            missing.append((spec.columns[rule.keys[0]][0],
+                            " or ".join(spec.columns[k][0] for k in rule.keys)))
         ctx.sources[column] = (Source(tuple(i for i, _ in found), tuple(n for _, n in found),
                                       rule.join) if found else None)
 
@@ -639,11 +646,9 @@ def _file_context(spec: TrackerSpec, index: HeaderIndex,
             ctx.use_approval = False
             continue
         names = [value] if isinstance(value, str) else value
-        lists_ok = key in TEXT_FIELDS
-        if (not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names)
-                or (len(names) > 1 and not lists_ok)):
-            kind = "a column name or a list of column names" if lists_ok else "a column name"
-            return ctx, _invalid(f"[{spec.name}] {key} must be {kind}, not {value!r}")
+        if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
+            return ctx, _invalid(f"[{spec.name}] {key} must be a column name or a list of "
+                                 f"column names, not {value!r}")
         names = [n for n in names if n.strip()]
         if not names:
             if key in REQUIRED_TEXT_FIELDS:
@@ -651,19 +656,17 @@ def _file_context(spec: TrackerSpec, index: HeaderIndex,
                                      f"nothing")
             ctx.sources[key] = None
             continue
-        positions = []
-        for name in names:
-            i = index.position([name])
-            if i is None:
-                missing.append(name)
-            else:
-                positions.append(i)
-        ctx.sources[key] = Source(tuple(positions), tuple(index.header[i] for i in positions))
+        # A list may name columns of several export languages: absent ones are skipped.
+        found_at = [i for name in names if (i := index.position([name])) is not None]
+        if not found_at:
+            missing.append((names[0], " or ".join(names)))
+            continue
+        ctx.sources[key] = Source(tuple(found_at), tuple(index.header[i] for i in found_at))
 
     if missing:
         return ctx, FileProblem(
-            missing[0], "", "missing_column",
-            f"{spec.name} export lacks column(s): {'; '.join(missing)}",
+            missing[0][0], "", "missing_column",
+            f"{spec.name} export lacks column(s): {'; '.join(what for _, what in missing)}",
         )
     return ctx, None
 
@@ -689,13 +692,16 @@ def _convert(ctx: FileContext, record: Record) -> dict[str, str]:
         values = [cells[i] for i in source.positions if i < len(cells) and cells[i]]
         out[column] = " ".join(values) if source.join else (values[0] if values else "")
         if column in REQUIRED_TEXT_FIELDS and not out[column]:
+            verb = "is" if len(source.names) == 1 else "are"
             raise RowProblem(source.names[0], "", "missing_value",
-                             f"{' and '.join(source.names)} {'is' if len(source.names) == 1 else 'are'}"
-                             f" blank")
+                             f"{' and '.join(source.names)} {verb} blank")
     for column in BOOL_FIELDS:
         source = ctx.sources.get(column)
         if source is not None:
-            out[column] = format_bool(row.flag_at(source.positions[0], source.names[0]))
+            filled = [(i, n) for i, n in zip(source.positions, source.names)
+                      if i < len(cells) and cells[i]]
+            if filled:
+                out[column] = format_bool(row.flag_at(*filled[0]))
     out.update(ctx.spec.read_times(row))
     if not ctx.use_approval:
         out["authorized_at"] = ""

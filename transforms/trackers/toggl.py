@@ -32,8 +32,8 @@ SPEC = TrackerSpec(
         "duration": ("Duration",),
     },
     signatures=(
-        frozenset({"start_date", "start_time", "duration", "user"}),
-        frozenset({"start_date", "start_time", "duration", "client"}),
+        frozenset({"start_date", "duration", "user"}),
+        frozenset({"start_date", "duration", "client"}),
     ),
     required=(("start_date",), ("start_time",), ("end_time", "duration")),
     fields={
