@@ -1,19 +1,432 @@
-"""Documents (SPEC §6): overage and top-up invoices, credit notes, numbering."""
+"""Documents (SPEC §6): overage invoices, top-up invoices and credit notes.
+
+Issued documents are immutable rows in `documents`/`document_lines`. Each run computes, per
+charged entry, the overage amount it should have billed by now (its *target*) and compares
+it with what its document lines add up to; a positive difference goes on the next invoice,
+a negative one on a credit note naming the invoice it corrects (latest billing first).
+Numbers are allocated here, inside the run's transaction, so they are gap-free.
+"""
 
 from __future__ import annotations
 
+import csv
+from dataclasses import dataclass, field
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import duckdb
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from transforms.warehouse import sql
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+KIND_RANK = {"credit_note": 0, "overage": 1, "topup": 2}
+CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "CHF": "CHF ", "JPY": "¥"}
+INVOICE_COLUMNS = ["number", "kind", "customer_id", "issued_on", "currency", "net", "tax", "total", "corrects"]
+LINE_COLUMNS = ["number", "line_no", "entry_id", "description", "minutes", "rate", "amount",
+                "work_date", "user", "service", "block_id", "corrects"]
+
+
+@dataclass
+class Line:
+    amount_cents: int
+    description: str
+    entry_id: str | None = None
+    block_id: str | None = None
+    work_date: date | None = None
+    user: str | None = None
+    service: str | None = None
+    minutes: int | None = None
+    rate_cents: int | None = None
+    corrects: str | None = None
+
+
+@dataclass
+class Draft:
+    """A document before it has a number."""
+
+    kind: str
+    customer_id: str
+    currency: str
+    tax_rate_percent: Decimal
+    lines: list[Line] = field(default_factory=list)
+    corrects: str | None = None
+    period: str | None = None
+    pool_kind: str | None = None
+    pool_service: str | None = None
+
+    def sort_key(self) -> tuple:
+        return (self.customer_id, KIND_RANK[self.kind], self.period or "", self.corrects or "",
+                self.pool_kind or "", self.pool_service or "")
+
+    @property
+    def net_cents(self) -> int:
+        return sum(line.amount_cents for line in self.lines)
+
+    @property
+    def tax_cents(self) -> int:
+        return tax_of(self.net_cents, self.tax_rate_percent)
+
+
+def tax_of(net_cents: int, rate_percent: Decimal) -> int:
+    """round_half_up(net × rate / 100, 2) in cents (half away from zero for credits)."""
+    return int((Decimal(net_cents) * rate_percent / 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def month_end(period: str) -> date:
+    year, month = int(period[:4]), int(period[5:7])
+    first_next = date(year + month // 12, month % 12 + 1, 1)
+    return date.fromordinal(first_next.toordinal() - 1)
+
+
+# --- planning (pure) ----------------------------------------------------------------------
+
+def plan_overage(rows: list[dict], prior_lines: dict[str, list[dict]], customers: dict[str, dict],
+                 as_of: date) -> list[Draft]:
+    """Invoices for positive differences and credit notes for negative ones.
+
+    rows: one per entry to consider, with keys entry_id, customer_id, target_cents,
+      target_minutes, billed_cents, billed_minutes, period (posting month YYYY-MM), work_date,
+      user, service, description, rate_cents.
+    prior_lines: entry_id -> its earlier invoice lines and credits, newest first, each
+      {number, amount_cents} net of credits already applied to that invoice.
+    """
+    invoices: dict[tuple, Draft] = {}
+    credits: dict[tuple, Draft] = {}
+    for row in rows:
+        diff = row["target_cents"] - row["billed_cents"]
+        if diff == 0:
+            continue
+        customer = customers[row["customer_id"]]
+        adjusting = row["billed_cents"] != 0
+        text = row["description"] or ""
+        minutes = row["target_minutes"] - row["billed_minutes"]
+        if diff > 0:
+            if customer["invoice_cadence"] == "monthly":
+                if month_end(row["period"]) > as_of:
+                    continue
+                key = (row["customer_id"], row["period"])
+            else:
+                key = (row["customer_id"], None)
+            draft = invoices.setdefault(key, Draft("overage", row["customer_id"], customer["currency"],
+                                                   customer["tax_rate_percent"], period=key[1]))
+            draft.lines.append(Line(
+                diff, f"Adjustment: {text}" if adjusting else text, row["entry_id"],
+                work_date=row["work_date"], user=row["user"], service=row["service"],
+                minutes=minutes, rate_cents=row["rate_cents"]))
+            continue
+        remaining = -diff
+        for prior in prior_lines.get(row["entry_id"], []):
+            if remaining == 0:
+                break
+            take = min(remaining, prior["amount_cents"])
+            if take <= 0:
+                continue
+            key = (row["customer_id"], prior["number"])
+            draft = credits.setdefault(key, Draft("credit_note", row["customer_id"], customer["currency"],
+                                                  customer["tax_rate_percent"], corrects=prior["number"]))
+            draft.lines.append(Line(
+                -take, f"Correction: {text}", row["entry_id"], work_date=row["work_date"],
+                user=row["user"], service=row["service"], minutes=minutes, rate_cents=row["rate_cents"],
+                corrects=prior["number"]))
+            minutes = 0
+            remaining -= take
+        if remaining:
+            raise AssertionError(f"entry {row['entry_id']}: {remaining} cents to credit but nothing billed")
+    return list(invoices.values()) + list(credits.values())
+
+
+def plan_topups(pools: list[dict], open_topups: set[tuple], customers: dict[str, dict]) -> list[Draft]:
+    """One top-up invoice per pool in breach whose latest block has auto_invoice, unless an
+    earlier top-up of the pool is still unpaid (the same breach episode)."""
+    drafts = []
+    for pool in pools:
+        key = (pool["customer_id"], pool["kind"], pool["service"])
+        if key in open_topups:
+            continue
+        customer = customers[pool["customer_id"]]
+        draft = Draft("topup", pool["customer_id"], customer["currency"], customer["tax_rate_percent"],
+                      pool_kind=pool["kind"], pool_service=pool["service"])
+        draft.lines.append(Line(pool["amount_paid_cents"], topup_text(pool, customer["currency"]),
+                                block_id=pool["block_id"], service=pool["service"]))
+        drafts.append(draft)
+    return drafts
+
+
+def topup_text(pool: dict, currency: str) -> str:
+    units = pool["quantity_units"]
+    scope = pool["service"] or "any service"
+    if pool["kind"] == "hours":
+        hours = (Decimal(units) / 60).normalize()
+        quantity = f"{hours:f} hours"
+    elif pool["kind"] == "value":
+        quantity = f"{format_money(units, currency)} prepaid value"
+    else:
+        quantity = f"{units} incidents"
+    return f"Top-up: {quantity} ({scope}), as block {pool['block_id']}"
+
+
+# --- issuing ------------------------------------------------------------------------------
 
 def issue_documents(con: duckdb.DuckDBPyConnection, as_of: date, tz: str) -> list[str]:
-    con.execute("create or replace temp table entry_documents (entry_id varchar, document_numbers varchar)")
-    con.execute("create or replace temp table pool_topups (customer_id varchar, kind varchar, "
-                "service varchar, topup_invoice_number varchar)")
-    return []
+    """Plan, number and store this run's documents; returns their numbers in issue order."""
+    con.execute(sql("documents_schema.sql"))
+    run_id = con.execute("select currval('run_id_seq')").fetchone()[0]  # this run's id
+    customers = {r["customer_id"]: r for r in _records(con, """
+        select customer_id, currency, invoice_cadence, tax_rate_percent from stg_customers""")}
+    for c in customers.values():
+        c["tax_rate_percent"] = Decimal(c["tax_rate_percent"])
+    drafts = plan_overage(_billing_rows(con, tz), _prior_lines(con), customers, as_of)
+    drafts += plan_topups(_breached_pools(con), _open_topups(con, as_of), customers)
+    drafts.sort(key=Draft.sort_key)
+    numbers = [_store(con, d, as_of, run_id, seq) for seq, d in enumerate(drafts)]
+    _document_views(con, as_of)
+    return numbers
+
+
+def _records(con: duckdb.DuckDBPyConnection, query: str, params=None) -> list[dict]:
+    cur = con.execute(query, params or [])
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row)) for row in cur.fetchall()]
+
+
+def _billing_rows(con: duckdb.DuckDBPyConnection, tz: str) -> list[dict]:
+    """Entries whose billed amount may have to change: priced overage now, or billed before."""
+    return _records(con, """
+        with billed as (
+            select entry_id, sum(amount_cents) as billed_cents, sum(coalesce(minutes, 0)) as billed_minutes
+            from document_lines where entry_id is not null group by entry_id
+        )
+        select e.entry_id, e.customer_id, e.work_date, e."user", e.service, e.description,
+               e.hourly_rate_cents as rate_cents,
+               strftime(timezone(?, to_timestamp(e.posting_epoch)), '%Y-%m') as period,
+               case when e.status = 'charged' and e.unpriced then coalesce(b.billed_cents, 0)
+                    when e.status = 'charged' then e.overage_cents else 0 end as target_cents,
+               case when e.status = 'charged' and e.unpriced then coalesce(b.billed_minutes, 0)
+                    when e.status = 'charged' and e.overage_cents > 0 then e.overage_minutes
+                    else 0 end as target_minutes,
+               coalesce(b.billed_cents, 0) as billed_cents,
+               coalesce(b.billed_minutes, 0) as billed_minutes
+        from mart_entries e
+        left join billed b using (entry_id)
+        where (e.status = 'charged' and not e.unpriced and e.overage_cents > 0)
+           or b.entry_id is not null
+        order by e.customer_id, e.entry_id
+    """, [tz])
+
+
+def _prior_lines(con: duckdb.DuckDBPyConnection) -> dict[str, list[dict]]:
+    """Per entry: invoices that billed it, newest first, net of credits already applied."""
+    rows = _records(con, """
+        with invoice_lines as (
+            select l.entry_id, l.number, d.issued_on, d.run_id, d.seq, l.amount_cents
+            from document_lines l join documents d using (number)
+            where l.entry_id is not null and d.kind <> 'credit_note'
+        ),
+        credited as (
+            select entry_id, corrects as number, sum(amount_cents) as credited_cents
+            from document_lines
+            where entry_id is not null and corrects is not null
+            group by entry_id, corrects
+        )
+        select i.entry_id, i.number, i.amount_cents + coalesce(c.credited_cents, 0) as amount_cents
+        from invoice_lines i
+        left join credited c using (entry_id, number)
+        order by i.entry_id, i.run_id desc, i.seq desc
+    """)
+    out: dict[str, list[dict]] = {}
+    for row in rows:
+        out.setdefault(row["entry_id"], []).append(row)
+    return out
+
+
+def _breached_pools(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    return _records(con, """
+        select p.customer_id, p.kind, p.service, b.block_id, b.purchased_units as quantity_units,
+               b.amount_paid_cents
+        from mart_pools p
+        join mart_balances b on b.block_id = p.reorder_block_id
+        where p.in_breach and p.auto_invoice
+        order by p.customer_id, p.kind, p.service nulls first
+    """)
+
+
+def _open_topups(con: duckdb.DuckDBPyConnection, as_of: date) -> set[tuple]:
+    """Pools whose latest top-up invoice has no purchase naming it and none on/after its date."""
+    rows = con.execute("""
+        with latest as (
+            select customer_id, pool_kind, pool_service, number, issued_on
+            from documents where kind = 'topup'
+            qualify row_number() over (
+                partition by customer_id, pool_kind, pool_service order by run_id desc, seq desc) = 1
+        )
+        select l.customer_id, l.pool_kind, l.pool_service
+        from latest l
+        where not exists (
+            select 1 from stg_blocks b
+            where b.purchased_on <= ?
+              and (b.invoice_number = l.number
+                   or (b.customer_id = l.customer_id and b.kind = l.pool_kind
+                       and b.service is not distinct from l.pool_service
+                       and b.purchased_on >= l.issued_on))
+        )
+    """, [as_of]).fetchall()
+    return {tuple(r) for r in rows}
+
+
+def _next_number(con: duckdb.DuckDBPyConnection, kind: str, issued_on: date) -> str:
+    prefix = "CN" if kind == "credit_note" else "INV"
+    series = f"{prefix}-{issued_on.year}"
+    row = con.execute("select last_number from document_counters where series = ?", [series]).fetchone()
+    number = (row[0] if row else 0) + 1
+    if row:
+        con.execute("update document_counters set last_number = ? where series = ?", [number, series])
+    else:
+        con.execute("insert into document_counters values (?, ?)", [series, number])
+    return f"{series}-{number:06d}"
+
+
+def _store(con: duckdb.DuckDBPyConnection, draft: Draft, issued_on: date, run_id: int, seq: int) -> str:
+    number = _next_number(con, draft.kind, issued_on)
+    net, tax = draft.net_cents, draft.tax_cents
+    con.execute(
+        "insert into documents values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [number, draft.kind, draft.customer_id, issued_on, draft.currency, net, tax, net + tax,
+         draft.corrects, draft.period, draft.pool_kind, draft.pool_service, run_id, seq],
+    )
+    con.executemany(
+        "insert into document_lines values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [[number, i, l.entry_id, l.block_id, l.work_date, l.user, l.service, l.description,
+          l.minutes, l.rate_cents, l.amount_cents, l.corrects] for i, l in enumerate(draft.lines, start=1)],
+    )
+    return number
+
+
+def _document_views(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
+    """entry_documents (numbers that billed each entry) and pool_topups (open episode invoice)."""
+    con.execute("""
+        create or replace temp table entry_documents as
+        select l.entry_id, string_agg(l.number, '|' order by d.run_id, d.seq) as document_numbers
+        from (select distinct entry_id, number from document_lines where entry_id is not null) l
+        join documents d using (number)
+        group by l.entry_id
+    """)
+    open_pools = _open_topups(con, as_of)
+    con.execute("""
+        create or replace temp table pool_topups as
+        select customer_id, pool_kind as kind, pool_service as service, number as topup_invoice_number
+        from documents where kind = 'topup'
+        qualify row_number() over (
+            partition by customer_id, pool_kind, pool_service order by run_id desc, seq desc) = 1
+    """)
+    if open_pools:
+        con.execute("create or replace temp table _open_pools (customer_id varchar, kind varchar, service varchar)")
+        con.executemany("insert into _open_pools values (?, ?, ?)", [list(p) for p in open_pools])
+        con.execute("""delete from pool_topups t where not exists (
+            select 1 from _open_pools o where o.customer_id = t.customer_id and o.kind = t.kind
+            and o.service is not distinct from t.service)""")
+    else:
+        con.execute("delete from pool_topups")
+
+
+# --- rendering ----------------------------------------------------------------------------
+
+def format_money(cents: int, currency: str) -> str:
+    """Amount in the customer's currency, e.g. '€1,234.50' or '-€5.00'."""
+    sign = "-" if cents < 0 else ""
+    whole, frac = divmod(abs(cents), 100)
+    symbol = CURRENCY_SYMBOLS.get(currency, f"{currency} ")
+    return f"{sign}{symbol}{whole:,}.{frac:02d}"
+
+
+def money_text(cents: int | None) -> str:
+    if cents is None:
+        return ""
+    sign = "-" if cents < 0 else ""
+    whole, frac = divmod(abs(cents), 100)
+    return f"{sign}{whole}.{frac:02d}"
+
+
+def spreadsheet_safe(text: str | None) -> str:
+    if not text:
+        return ""
+    return "'" + text if text[0] in "=+-@\t\r" else text
+
+
+def environment() -> Environment:
+    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]),
+                       undefined=StrictUndefined, keep_trailing_newline=True)
 
 
 def write_documents(con: duckdb.DuckDBPyConnection, target: Path, run_id: int) -> None:
-    return None
+    """invoices.csv, invoice_lines.csv and invoices/NUMBER.html for this run's documents."""
+    docs = _records(con, """
+        select d.*, c.name as customer_name from documents d
+        left join stg_customers c using (customer_id)
+        where d.run_id = ? order by d.seq""", [run_id])
+    lines = _records(con, """
+        select l.* from document_lines l join documents d using (number)
+        where d.run_id = ? order by d.seq, l.line_no""", [run_id])
+    target.mkdir(parents=True, exist_ok=True)
+    with open(target / "invoices.csv", "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(INVOICE_COLUMNS)
+        for d in docs:
+            writer.writerow([d["number"], d["kind"], spreadsheet_safe(d["customer_id"]), d["issued_on"].isoformat(),
+                             d["currency"], money_text(d["net_cents"]), money_text(d["tax_cents"]),
+                             money_text(d["total_cents"]), d["corrects"] or ""])
+    with open(target / "invoice_lines.csv", "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(LINE_COLUMNS)
+        for l in lines:
+            writer.writerow([l["number"], l["line_no"], spreadsheet_safe(l["entry_id"]),
+                             spreadsheet_safe(l["description"]),
+                             "" if l["minutes"] is None else l["minutes"], money_text(l["rate_cents"]),
+                             money_text(l["amount_cents"]),
+                             l["work_date"].isoformat() if l["work_date"] else "",
+                             spreadsheet_safe(l["user"]), spreadsheet_safe(l["service"]),
+                             spreadsheet_safe(l["block_id"]), l["corrects"] or ""])
+    if not docs:
+        return
+    template = environment().get_template("invoice.html.j2")
+    by_number: dict[str, list[dict]] = {}
+    for l in lines:
+        by_number.setdefault(l["number"], []).append(l)
+    folder = target / "invoices"
+    folder.mkdir(exist_ok=True)
+    for d in docs:
+        html = template.render(doc=invoice_context(d, by_number.get(d["number"], [])))
+        (folder / f"{d['number']}.html").write_text(html, encoding="utf-8")
+
+
+TITLES = {"overage": "Invoice", "topup": "Top-up invoice", "credit_note": "Credit note"}
+
+
+def invoice_context(doc: dict, lines: list[dict]) -> dict:
+    """Everything the template shows, fully computed and formatted (no arithmetic in templates)."""
+    currency = doc["currency"]
+    return {
+        "title": TITLES[doc["kind"]],
+        "number": doc["number"],
+        "kind": doc["kind"],
+        "issued_on": doc["issued_on"].isoformat(),
+        "customer_id": doc["customer_id"],
+        "customer_name": doc["customer_name"] or doc["customer_id"],
+        "currency": currency,
+        "period": doc["period"] or "",
+        "corrects": doc["corrects"] or "",
+        "lines": [{
+            "line_no": l["line_no"],
+            "work_date": l["work_date"].isoformat() if l["work_date"] else "",
+            "user": l["user"] or "",
+            "service": l["service"] or "",
+            "description": l["description"] or "",
+            "minutes": "" if l["minutes"] is None else str(l["minutes"]),
+            "rate": "" if l["rate_cents"] is None else format_money(l["rate_cents"], currency) + "/h",
+            "amount": format_money(l["amount_cents"], currency),
+        } for l in lines],
+        "net": format_money(doc["net_cents"], currency),
+        "tax": format_money(doc["tax_cents"], currency),
+        "total": format_money(doc["total_cents"], currency),
+    }

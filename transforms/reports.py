@@ -1,12 +1,294 @@
-"""Per-customer prepaid logs (SPEC §6)."""
+"""Per-customer prepaid logs (SPEC §6): reports/<customer>/prepaid-log.xlsx and .csv.
+
+Sheets: Summary (one row per block), Log (purchases, deductions with entry detail and
+expiries in order, with the pool's running remaining), Pending (pending and unpriced
+entries), Chart data + a line chart of each pool's remaining over time. Hours are shown as
+hours, money as numbers in the customer's currency format, dates as real dates. Text from
+inputs is always stored as text, never as a formula.
+"""
 
 from __future__ import annotations
 
-from datetime import date
+import csv
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from itertools import groupby
 from pathlib import Path
 
 import duckdb
+from openpyxl import Workbook
+from openpyxl.chart import LineChart, Reference
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from transforms.documents import CURRENCY_SYMBOLS
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+HEADER_FONT = Font(bold=True, color="FFFFFF")
+HEADER_FILL = PatternFill("solid", fgColor="1D2330")
+UNIT_OF_KIND = {"hours": "hours", "unlimited": "hours", "value": "money", "incidents": "incidents"}
+LOG_CSV_COLUMNS = ["at", "event", "block_id", "pool", "entry_id", "work_date", "user", "service",
+                   "description", "unit", "change", "pool_remaining"]
 
 
-def write_reports(con: duckdb.DuckDBPyConnection, target: Path, as_of: date) -> None:
-    return None
+def safe_name(customer_id: str) -> str:
+    """A file-system-safe folder name for a customer id that can never leave its parent.
+
+    Ids made only of letters, digits, '-', '_' and '.' (and not dots alone) are kept; any other
+    id gets its unsafe characters replaced and a short hash appended, so distinct ids never
+    share a folder.
+    """
+    if re.fullmatch(r"[A-Za-z0-9_.-]+", customer_id) and customer_id.strip(".") and len(customer_id) <= 100:
+        return customer_id
+    cleaned = re.sub(r"[^A-Za-z0-9_-]", "_", customer_id)[:60].strip("_") or "customer"
+    return f"{cleaned}-{hashlib.sha256(customer_id.encode('utf-8')).hexdigest()[:10]}"
+
+
+def customer_dir(target: Path, customer_id: str) -> Path:
+    base = (target / "reports").resolve()
+    folder = (base / safe_name(customer_id)).resolve()
+    if folder.parent != base:
+        raise ValueError(f"customer id {customer_id!r} would leave the reports folder")
+    return folder
+
+
+def _text(cell, value: str | None) -> None:
+    """Store input text as a string cell that spreadsheet programs never evaluate."""
+    cell.value = value or None
+    if value and value.startswith(FORMULA_STARTS):
+        cell.data_type = "s"
+        cell.quotePrefix = True
+
+
+@dataclass(frozen=True)
+class Formats:
+    money: str
+    hours: str = "#,##0.00"
+    count: str = "0"
+    date: str = "yyyy-mm-dd"
+    instant: str = "yyyy-mm-dd hh:mm"
+
+
+def money_format(currency: str) -> str:
+    symbol = CURRENCY_SYMBOLS.get(currency, currency + " ").strip()
+    return f'"{symbol}" #,##0.00;-"{symbol}" #,##0.00'
+
+
+def in_unit(kind: str, units: int | None) -> Decimal | int | None:
+    """Quantities as shown to people: hours for hours/unlimited, money, incident counts."""
+    if units is None:
+        return None
+    if kind in ("hours", "unlimited"):
+        return Decimal(units) / 60
+    if kind == "value":
+        return Decimal(units) / 100
+    return units
+
+
+def write_reports(con: duckdb.DuckDBPyConnection, target: Path, as_of: date,
+                  customer_ids: list[str] | None = None) -> int:
+    """Write every customer's prepaid log (or only `customer_ids`); returns how many."""
+    where = "" if customer_ids is None else "where customer_id in (select unnest(?::varchar[]))"
+    params = [] if customer_ids is None else [customer_ids]
+    customers = con.execute(
+        f"select customer_id, name, currency from stg_customers {where} order by customer_id", params
+    ).fetchall()
+    blocks = _grouped(con, f"""
+        select customer_id, block_id, kind, service, purchased_units, used_units, expired_units,
+               remaining_units, starts_on, expires_on, status, amount_paid_cents, breakage_cents
+        from mart_balances {where} order by customer_id, block_id""", params)
+    events = _grouped(con, f"""
+        select l.customer_id, l.at_epoch, l.event, l.block_id, b.kind, b.service as pool_service,
+               l.entry_id, e.work_date, e."user", e.service, e.description,
+               coalesce(l.minutes, l.cents, l.incidents) as change_units
+        from mart_ledger l
+        join mart_balances b using (block_id)
+        left join mart_entries e using (entry_id)
+        {where.replace('customer_id', 'l.customer_id')}
+        order by l.customer_id, l.at_epoch,
+                 case l.event when 'purchase' then 0 when 'deduction' then 1 else 2 end,
+                 l.entry_id nulls first, l.block_id""", params)
+    pending = _grouped(con, f"""
+        select customer_id, entry_id, status, unpriced, work_date, "user", service, description,
+               billable_minutes
+        from mart_entries
+        {where + ' and' if where else 'where'} (status = 'pending' or unpriced)
+        order by customer_id, entry_id""", params)
+    for customer_id, name, currency in customers:
+        folder = customer_dir(target, customer_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        log = _log_rows(events.get(customer_id, []))
+        _write_xlsx(folder / "prepaid-log.xlsx", customer_id, name, currency, as_of,
+                    blocks.get(customer_id, []), log, pending.get(customer_id, []))
+        _write_log_csv(folder / "prepaid-log.csv", log)
+    return len(customers)
+
+
+def _grouped(con: duckdb.DuckDBPyConnection, query: str, params) -> dict[str, list[dict]]:
+    cur = con.execute(query, params)
+    names = [d[0] for d in cur.description]
+    rows = [dict(zip(names, r)) for r in cur.fetchall()]
+    return {k: list(g) for k, g in groupby(rows, key=lambda r: r["customer_id"])}
+
+
+def pool_label(kind: str, service: str | None) -> str:
+    return f"{kind} · {service or 'any service'}"
+
+
+def _log_rows(events: list[dict]) -> list[dict]:
+    """Ledger events with the pool's running remaining after each (unlimited: covered so far)."""
+    running: dict[tuple, int] = {}
+    rows = []
+    for ev in events:
+        pool = (ev["kind"], ev["pool_service"]) if ev["kind"] != "unlimited" else ("unlimited", ev["block_id"])
+        change = ev["change_units"]
+        if ev["kind"] == "unlimited":
+            change = None if change is None else -change   # covered minutes, shown positive
+            running[pool] = running.get(pool, 0) + (change or 0)
+        else:
+            running[pool] = running.get(pool, 0) + (change or 0)
+        rows.append({**ev, "pool": pool_label(ev["kind"], ev["pool_service"]),
+                     "at": datetime.fromtimestamp(ev["at_epoch"], timezone.utc).replace(tzinfo=None),
+                     "change": change, "pool_remaining": running[pool]})
+    return rows
+
+
+def _header(ws, titles: list[str], widths: list[int]) -> None:
+    ws.append(titles)
+    for i, width in enumerate(widths, start=1):
+        cell = ws.cell(row=ws.max_row, column=i)
+        cell.font, cell.fill = HEADER_FONT, HEADER_FILL
+        ws.column_dimensions[get_column_letter(i)].width = width
+    ws.freeze_panes = ws.cell(row=ws.max_row + 1, column=1)
+
+
+def _number(cell, value, fmt: str) -> None:
+    cell.value = value
+    cell.number_format = fmt
+
+
+def _write_xlsx(path: Path, customer_id: str, name: str, currency: str, as_of: date,
+                blocks: list[dict], log: list[dict], pending: list[dict]) -> None:
+    fmt = Formats(money=money_format(currency))
+    unit_format = {"hours": fmt.hours, "unlimited": fmt.hours, "value": fmt.money, "incidents": fmt.count}
+    wb = Workbook()
+
+    ws = wb.active
+    ws.title = "Summary"
+    _header(ws, ["Block", "Kind", "Service", "Unit", "Purchased", "Used", "Expired", "Remaining",
+                 "Starts on", "Expires on", "Status", "Amount paid", "Breakage"],
+            [16, 11, 16, 10, 12, 12, 12, 12, 12, 12, 12, 14, 12])
+    for b in blocks:
+        r = ws.max_row + 1
+        _text(ws.cell(r, 1), b["block_id"])
+        ws.cell(r, 2, b["kind"])
+        _text(ws.cell(r, 3), b["service"] or "any")
+        ws.cell(r, 4, UNIT_OF_KIND[b["kind"]])
+        for col, key in ((5, "purchased_units"), (6, "used_units"), (7, "expired_units"), (8, "remaining_units")):
+            _number(ws.cell(r, col), in_unit(b["kind"], b[key]), unit_format[b["kind"]])
+        _number(ws.cell(r, 9), b["starts_on"], fmt.date)
+        _number(ws.cell(r, 10), b["expires_on"], fmt.date)
+        ws.cell(r, 11, b["status"])
+        _number(ws.cell(r, 12), Decimal(b["amount_paid_cents"]) / 100, fmt.money)
+        _number(ws.cell(r, 13), Decimal(b["breakage_cents"]) / 100, fmt.money)
+    info = ws.max_row + 2
+    ws.cell(info, 1, "Customer").font = Font(bold=True)
+    _text(ws.cell(info, 2), f"{name} ({customer_id})")
+    ws.cell(info + 1, 1, "As of").font = Font(bold=True)
+    _number(ws.cell(info + 1, 2), as_of, fmt.date)
+    ws.cell(info + 2, 1, "Currency").font = Font(bold=True)
+    ws.cell(info + 2, 2, currency)
+
+    ws = wb.create_sheet("Log")
+    _header(ws, ["At (UTC)", "Event", "Block", "Pool", "Entry", "Work date", "User", "Service",
+                 "Description", "Unit", "Change", "Pool remaining"],
+            [17, 11, 14, 22, 13, 12, 12, 14, 40, 10, 12, 15])
+    for row in log:
+        r = ws.max_row + 1
+        _number(ws.cell(r, 1), row["at"], fmt.instant)
+        ws.cell(r, 2, row["event"])
+        _text(ws.cell(r, 3), row["block_id"])
+        _text(ws.cell(r, 4), row["pool"])
+        _text(ws.cell(r, 5), row["entry_id"])
+        _number(ws.cell(r, 6), row["work_date"], fmt.date)
+        _text(ws.cell(r, 7), row["user"])
+        _text(ws.cell(r, 8), row["service"])
+        _text(ws.cell(r, 9), row["description"])
+        ws.cell(r, 10, UNIT_OF_KIND[row["kind"]])
+        _number(ws.cell(r, 11), in_unit(row["kind"], row["change"]), unit_format[row["kind"]])
+        _number(ws.cell(r, 12), in_unit(row["kind"], row["pool_remaining"]), unit_format[row["kind"]])
+
+    ws = wb.create_sheet("Pending")
+    _header(ws, ["Entry", "Status", "Work date", "User", "Service", "Description", "Billable hours"],
+            [13, 12, 12, 12, 14, 40, 14])
+    for p in pending:
+        r = ws.max_row + 1
+        _text(ws.cell(r, 1), p["entry_id"])
+        ws.cell(r, 2, "unpriced" if p["unpriced"] else p["status"])
+        _number(ws.cell(r, 3), p["work_date"], fmt.date)
+        _text(ws.cell(r, 4), p["user"])
+        _text(ws.cell(r, 5), p["service"])
+        _text(ws.cell(r, 6), p["description"])
+        _number(ws.cell(r, 7), Decimal(p["billable_minutes"]) / 60, fmt.hours)
+
+    _chart(wb, log, unit_format)
+    tmp = path.with_suffix(".xlsx.tmp")
+    wb.save(tmp)
+    tmp.replace(path)
+
+
+def _chart(wb: Workbook, log: list[dict], unit_format: dict) -> None:
+    """Chart data (remaining per pool at the end of each day) and a line chart of it."""
+    pools = sorted({(row["pool"], row["kind"]) for row in log if row["kind"] != "unlimited"})
+    ws = wb.create_sheet("Chart data")
+    _header(ws, ["Date"] + [p for p, _ in pools], [12] + [22] * len(pools))
+    if not pools:
+        return
+    column = {p: i for i, (p, _) in enumerate(pools, start=2)}
+    kind_of = dict(pools)
+    by_day: dict[date, dict[str, int]] = {}
+    state: dict[str, int] = {}
+    for row in log:
+        if row["kind"] == "unlimited":
+            continue
+        state[row["pool"]] = row["pool_remaining"]
+        by_day[row["at"].date()] = dict(state)
+    for day, values in sorted(by_day.items()):
+        r = ws.max_row + 1
+        _number(ws.cell(r, 1), day, "yyyy-mm-dd")
+        for pool, units in values.items():
+            _number(ws.cell(r, column[pool]), in_unit(kind_of[pool], units), unit_format[kind_of[pool]])
+    chart = LineChart()
+    chart.title = "Remaining per pool"
+    chart.y_axis.title = "Remaining (hours, money or incidents)"
+    chart.x_axis.number_format = "yyyy-mm-dd"
+    chart.height, chart.width = 9, 22
+    data = Reference(ws, min_col=2, max_col=1 + len(pools), min_row=1, max_row=ws.max_row)
+    chart.add_data(data, titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=ws.max_row))
+    wb["Summary"].add_chart(chart, f"B{wb['Summary'].max_row + 3}")
+
+
+def _write_log_csv(path: Path, log: list[dict]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(LOG_CSV_COLUMNS)
+        for row in log:
+            unit = UNIT_OF_KIND[row["kind"]]
+            fmt = (lambda v: "" if v is None else (f"{Decimal(v) / 100:.2f}" if unit == "money" else str(v)))
+            writer.writerow([
+                row["at"].strftime("%Y-%m-%dT%H:%M:%SZ"), row["event"], _csv_text(row["block_id"]),
+                _csv_text(row["pool"]), _csv_text(row["entry_id"]),
+                row["work_date"].isoformat() if row["work_date"] else "", _csv_text(row["user"]),
+                _csv_text(row["service"]), _csv_text(row["description"]),
+                "minutes" if unit == "hours" else unit, fmt(row["change"]), fmt(row["pool_remaining"]),
+            ])
+
+
+def _csv_text(text: str | None) -> str:
+    if not text:
+        return ""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text

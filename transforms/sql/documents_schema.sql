@@ -1,0 +1,39 @@
+-- Issued documents. Rows are only ever inserted: a document never changes once issued.
+create table if not exists documents (
+    number varchar primary key,     -- INV-YYYY-NNNNNN or CN-YYYY-NNNNNN
+    kind varchar not null,          -- overage | topup | credit_note
+    customer_id varchar not null,
+    issued_on date not null,
+    currency varchar not null,
+    net_cents bigint not null,      -- credit notes: negative
+    tax_cents bigint not null,
+    total_cents bigint not null,
+    corrects varchar,               -- credit notes: the invoice corrected
+    period varchar,                 -- monthly overage invoices: YYYY-MM of the posting month
+    pool_kind varchar,              -- top-ups: the pool in breach
+    pool_service varchar,
+    run_id bigint not null,
+    seq bigint not null             -- issue order within the run
+);
+
+-- one row per document line; entry lines carry what they billed for that entry
+create table if not exists document_lines (
+    number varchar not null,
+    line_no bigint not null,
+    entry_id varchar,
+    block_id varchar,               -- top-ups: the block whose quantity is re-ordered
+    work_date date,
+    "user" varchar,
+    service varchar,
+    description varchar,
+    minutes bigint,
+    rate_cents bigint,
+    amount_cents bigint not null,   -- credit notes: negative
+    corrects varchar                -- credit note lines: the invoice this line corrects
+);
+
+-- last number used per series ('INV-2026'): numbering is gap-free and never reused
+create table if not exists document_counters (
+    series varchar primary key,
+    last_number bigint not null
+);
