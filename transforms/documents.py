@@ -291,9 +291,9 @@ def _store(con: duckdb.DuckDBPyConnection, draft: Draft, issued_on: date, run_id
     number = _next_number(con, draft.kind, issued_on)
     net, tax = draft.net_cents, draft.tax_cents
     con.execute(
-        "insert into documents values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "insert into documents values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [number, draft.kind, draft.customer_id, issued_on, draft.currency, net, tax, net + tax,
-         draft.corrects, draft.period, draft.pool_kind, draft.pool_service, run_id, seq],
+         str(draft.tax_rate_percent), draft.corrects, draft.period, draft.pool_kind, draft.pool_service, run_id, seq],
     )
     con.executemany(
         "insert into document_lines values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -428,5 +428,6 @@ def invoice_context(doc: dict, lines: list[dict]) -> dict:
         } for l in lines],
         "net": format_money(doc["net_cents"], currency),
         "tax": format_money(doc["tax_cents"], currency),
+        "tax_rate": f"{Decimal(doc['tax_rate_percent']).normalize():f}%",
         "total": format_money(doc["total_cents"], currency),
     }

@@ -157,12 +157,16 @@ def _log_rows(events: list[dict]) -> list[dict]:
 
 
 def _header(ws, titles: list[str], widths: list[int]) -> None:
-    ws.append(titles)
-    for i, width in enumerate(widths, start=1):
-        cell = ws.cell(row=ws.max_row, column=i)
+    """Bold header row 1, frozen; column widths; printed landscape, one page wide."""
+    for i, (title, width) in enumerate(zip(titles, widths), start=1):
+        cell = ws.cell(row=1, column=i, value=title)
         cell.font, cell.fill = HEADER_FONT, HEADER_FILL
         ws.column_dimensions[get_column_letter(i)].width = width
-    ws.freeze_panes = ws.cell(row=ws.max_row + 1, column=1)
+    ws.freeze_panes = "A2"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = "1:1"
 
 
 def _number(cell, value, fmt: str) -> None:

@@ -8,6 +8,7 @@ create table if not exists documents (
     net_cents bigint not null,      -- credit notes: negative
     tax_cents bigint not null,
     total_cents bigint not null,
+    tax_rate_percent decimal(12, 6) not null,
     corrects varchar,               -- credit notes: the invoice corrected
     period varchar,                 -- monthly overage invoices: YYYY-MM of the posting month
     pool_kind varchar,              -- top-ups: the pool in breach
