@@ -296,3 +296,31 @@ def _csv_text(text: str | None) -> str:
     if not text:
         return ""
     return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def report_customer(warehouse: Path, customer_id: str, out: Path, as_of: date | None = None,
+                    tz: str | None = None) -> Path:
+    """Regenerate one customer's prepaid log on demand, as of a date (default: the last run's).
+
+    Opens the warehouse read-only and recomputes from the stored raw input; nothing is written
+    to the warehouse. Returns the folder written.
+    """
+    from transforms.reconcile import reconcile
+    from transforms.validate import validate
+    from transforms.warehouse import RAW_KINDS, connect, current_raw
+
+    con = connect(warehouse, read_only=True)
+    try:
+        last = con.execute("select as_of, tz from runs where as_of is not null order by run_id desc limit 1").fetchone()
+        if as_of is None and last is None:
+            raise ValueError("no nightly run yet: give --as-of")
+        as_of = as_of or last[0]
+        tz = tz or (last[1] if last else "UTC")
+        inputs = validate({kind: current_raw(con, kind) for kind in RAW_KINDS}, tz)
+        if customer_id not in set(inputs.customers["customer_id"]):
+            raise ValueError(f"no customer {customer_id!r} in the warehouse")
+        reconcile(con, inputs, as_of, tz)
+        write_reports(con, out, as_of, customer_ids=[customer_id])
+        return customer_dir(out, customer_id)
+    finally:
+        con.close()
