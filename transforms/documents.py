@@ -16,6 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from transforms.warehouse import sql
@@ -180,7 +181,7 @@ def issue_documents(con: duckdb.DuckDBPyConnection, as_of: date, tz: str) -> lis
     drafts = plan_overage(_billing_rows(con, tz), _prior_lines(con), customers, as_of)
     drafts += plan_topups(_breached_pools(con), _open_topups(con, as_of), customers)
     drafts.sort(key=Draft.sort_key)
-    numbers = [_store(con, d, as_of, run_id, seq) for seq, d in enumerate(drafts)]
+    numbers = _store_all(con, drafts, as_of, run_id)
     _document_views(con, as_of)
     return numbers
 
@@ -275,32 +276,52 @@ def _open_topups(con: duckdb.DuckDBPyConnection, as_of: date) -> set[tuple]:
     return {tuple(r) for r in rows}
 
 
-def _next_number(con: duckdb.DuckDBPyConnection, kind: str, issued_on: date) -> str:
-    prefix = "CN" if kind == "credit_note" else "INV"
-    series = f"{prefix}-{issued_on.year}"
-    row = con.execute("select last_number from document_counters where series = ?", [series]).fetchone()
-    number = (row[0] if row else 0) + 1
-    if row:
-        con.execute("update document_counters set last_number = ? where series = ?", [number, series])
-    else:
-        con.execute("insert into document_counters values (?, ?)", [series, number])
-    return f"{series}-{number:06d}"
+class Numbering:
+    """Gap-free numbers per series ('INV-2026', 'CN-2026'); counters saved with the documents."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.last = dict(con.execute("select series, last_number from document_counters").fetchall())
+        self.used: set[str] = set()
+
+    def next(self, kind: str, issued_on: date) -> str:
+        series = f"{'CN' if kind == 'credit_note' else 'INV'}-{issued_on.year}"
+        self.last[series] = self.last.get(series, 0) + 1
+        self.used.add(series)
+        return f"{series}-{self.last[series]:06d}"
+
+    def save(self, con: duckdb.DuckDBPyConnection) -> None:
+        for series in sorted(self.used):
+            con.execute("insert or replace into document_counters values (?, ?)", [series, self.last[series]])
 
 
-def _store(con: duckdb.DuckDBPyConnection, draft: Draft, issued_on: date, run_id: int, seq: int) -> str:
-    number = _next_number(con, draft.kind, issued_on)
-    net, tax = draft.net_cents, draft.tax_cents
-    con.execute(
-        "insert into documents values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [number, draft.kind, draft.customer_id, issued_on, draft.currency, net, tax, net + tax,
-         str(draft.tax_rate_percent), draft.corrects, draft.period, draft.pool_kind, draft.pool_service, run_id, seq],
-    )
-    con.executemany(
-        "insert into document_lines values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [[number, i, l.entry_id, l.block_id, l.work_date, l.user, l.service, l.description,
-          l.minutes, l.rate_cents, l.amount_cents, l.corrects] for i, l in enumerate(draft.lines, start=1)],
-    )
-    return number
+def _store_all(con: duckdb.DuckDBPyConnection, drafts: list[Draft], issued_on: date, run_id: int) -> list[str]:
+    """Number the drafts in order and insert them in bulk."""
+    numbering = Numbering(con)
+    docs, lines = [], []
+    for seq, draft in enumerate(drafts):
+        number = numbering.next(draft.kind, issued_on)
+        net, tax = draft.net_cents, draft.tax_cents
+        docs.append((number, draft.kind, draft.customer_id, issued_on, draft.currency, net, tax, net + tax,
+                     str(draft.tax_rate_percent), draft.corrects, draft.period, draft.pool_kind,
+                     draft.pool_service, run_id, seq))
+        lines += [(number, i, l.entry_id, l.block_id, l.work_date, l.user, l.service, l.description,
+                   l.minutes, l.rate_cents, l.amount_cents, l.corrects)
+                  for i, l in enumerate(draft.lines, start=1)]
+    _insert(con, "documents", docs)
+    _insert(con, "document_lines", lines)
+    numbering.save(con)
+    return [d[0] for d in docs]
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple]) -> None:
+    if not rows:
+        return
+    columns = [c[0] for c in con.execute(f"select * from {table} limit 0").description]
+    frame = pd.DataFrame(rows, columns=columns, dtype="object")
+    con.register("_new_rows", frame)
+    casts = ", ".join(f'"{c}"' for c in columns)
+    con.execute(f"insert into {table} ({casts}) select {casts} from _new_rows")
+    con.unregister("_new_rows")
 
 
 def _document_views(con: duckdb.DuckDBPyConnection, as_of: date) -> None:

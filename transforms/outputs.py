@@ -44,12 +44,17 @@ def write_json(path: Path, payload: dict) -> None:
 
 
 def seal(target: Path, run_id: int) -> None:
-    """fsync every file, then write the completion marker last."""
-    for path in sorted(target.rglob("*")):
-        if path.is_file():
-            with open(path, "rb") as fh:
-                os.fsync(fh.fileno())
-    (target / COMPLETE_MARKER).write_text(str(run_id), encoding="utf-8")
+    """Make every written file durable, then write the completion marker last.
+
+    One `os.sync()` flushes all files at once (Linux waits for it to complete); an fsync per
+    file cost ~2 ms each, i.e. most of a run with thousands of invoices and reports.
+    """
+    os.sync()
+    marker = target / COMPLETE_MARKER
+    with open(marker, "w", encoding="utf-8") as fh:
+        fh.write(str(run_id))
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def publish(staged: Path, out: Path) -> None:
