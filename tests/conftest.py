@@ -80,3 +80,12 @@ def reconcile(tmp_path):
         return Out(out)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One temporary Prefect API for the whole session (started on first use only)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness():
+        yield

@@ -24,9 +24,20 @@ class AuditFailure(RuntimeError):
     """An invariant of the books does not hold: minutes or money appeared or vanished."""
 
 
+#: tables a computation leaves behind (all per customer: a shard's rows are its customers')
+RESULT_TABLES = ("int_entries", "int_blocks", "alloc_parts", "alloc_results",
+                 "mart_balances", "mart_pools", "mart_entries", "mart_ledger")
+
+
 def reconcile(con: duckdb.DuckDBPyConnection, inputs: Validated, as_of: date, tz: str) -> None:
-    con.execute(sql("macros.sql"))
     stage(con, inputs, as_of, tz)
+    compute(con)
+    run_audits(con)
+
+
+def compute(con: duckdb.DuckDBPyConnection) -> None:
+    """intermediate → allocation fold → marts, from the staging tables and run_params."""
+    con.execute(sql("macros.sql"))
     _model(con, "int_entries", "intermediate/int_entries.sql")
     _model(con, "int_blocks", "intermediate/int_blocks.sql")
     allocation = allocate(_postings(con), _blocks(con))
@@ -47,7 +58,6 @@ def reconcile(con: duckdb.DuckDBPyConnection, inputs: Validated, as_of: date, tz
     _model(con, "mart_pools", "marts/breaches.sql")
     _model(con, "mart_entries", "marts/entries.sql")
     _model(con, "mart_ledger", "marts/ledger.sql")
-    run_audits(con)
 
 
 def run_audits(con: duckdb.DuckDBPyConnection) -> None:
@@ -60,6 +70,7 @@ def run_audits(con: duckdb.DuckDBPyConnection) -> None:
 
 def stage(con: duckdb.DuckDBPyConnection, inputs: Validated, as_of: date, tz: str) -> None:
     """Register the validated inputs as typed staging tables with epoch-second instants."""
+    con.execute(sql("macros.sql"))
     cutoff = parse.day_start_epoch(pd.Timestamp(as_of + timedelta(days=1)), tz)
     con.execute(
         "create or replace temp table run_params as "
