@@ -11,7 +11,12 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
+import multiprocessing
+import os
 import re
+import zipfile
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -27,6 +32,8 @@ from openpyxl.utils import get_column_letter
 from transforms.documents import CURRENCY_SYMBOLS
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+PARALLEL_FROM = 200      # customers; below this, process start-up costs more than it saves
+MAX_WORKERS = 8
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="1D2330")
 UNIT_OF_KIND = {"hours": "hours", "unlimited": "hours", "value": "money", "incidents": "incidents"}
@@ -117,14 +124,26 @@ def write_reports(con: duckdb.DuckDBPyConnection, target: Path, as_of: date,
         from mart_entries
         {where + ' and' if where else 'where'} (status = 'pending' or unpriced)
         order by customer_id, entry_id""", params)
-    for customer_id, name, currency in customers:
-        folder = customer_dir(target, customer_id)
-        folder.mkdir(parents=True, exist_ok=True)
-        log = _log_rows(events.get(customer_id, []))
-        _write_xlsx(folder / "prepaid-log.xlsx", customer_id, name, currency, as_of,
-                    blocks.get(customer_id, []), log, pending.get(customer_id, []))
-        _write_log_csv(folder / "prepaid-log.csv", log)
+    jobs = [(customer_dir(target, cid), cid, name, currency, as_of, blocks.get(cid, []),
+             events.get(cid, []), pending.get(cid, [])) for cid, name, currency in customers]
+    workers = min(os.cpu_count() or 1, MAX_WORKERS)
+    if len(jobs) < PARALLEL_FROM or workers < 2:
+        for job in jobs:
+            _write_customer(job)
+    else:
+        # spawned processes only render files; they never touch the warehouse connection
+        chunk = max(1, len(jobs) // (workers * 8))
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            list(pool.map(_write_customer, jobs, chunksize=chunk))
     return len(customers)
+
+
+def _write_customer(job: tuple) -> None:
+    folder, customer_id, name, currency, as_of, blocks, events, pending = job
+    folder.mkdir(parents=True, exist_ok=True)
+    log = _log_rows(events)
+    _write_xlsx(folder / "prepaid-log.xlsx", customer_id, name, currency, as_of, blocks, log, pending)
+    _write_log_csv(folder / "prepaid-log.csv", log)
 
 
 def _grouped(con: duckdb.DuckDBPyConnection, query: str, params) -> dict[str, list[dict]]:
@@ -239,8 +258,26 @@ def _write_xlsx(path: Path, customer_id: str, name: str, currency: str, as_of: d
         _number(ws.cell(r, 7), Decimal(p["billable_minutes"]) / 60, fmt.hours)
 
     _chart(wb, log, unit_format)
+    save_deterministic(wb, path, datetime(as_of.year, as_of.month, as_of.day))
+
+
+def save_deterministic(wb: Workbook, path: Path, stamp: datetime) -> None:
+    """Save so that the same content gives the same bytes: document properties and zip entry
+    times are the as-of date, not the wall clock. Written to a temporary name, then renamed."""
+    wb.properties.creator = "Prepaid Reconciler"
+    wb.properties.created = wb.properties.modified = stamp
+    buffer = io.BytesIO()
+    wb.save(buffer)
     tmp = path.with_suffix(".xlsx.tmp")
-    wb.save(tmp)
+    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as src, \
+            zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>" + stamp.strftime("%Y-%m-%dT%H:%M:%SZ").encode(), data)
+            entry = zipfile.ZipInfo(info.filename, date_time=stamp.timetuple()[:6])
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(entry, data)
     tmp.replace(path)
 
 

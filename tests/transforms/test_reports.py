@@ -56,3 +56,12 @@ def test_safe_name__hostile_ids_stay_inside_reports(tmp_path):
     assert safe_name("..") != ".." and safe_name(".") != "."
     for cid in ("../../x", "a/b", "..", "/etc/passwd", "C:\\x", "x" * 300):
         assert customer_dir(tmp_path, cid).parent == (tmp_path / "reports").resolve()
+
+
+def test_prepaid_log__rerun__byte_identical_xlsx_and_csv(reconcile):
+    files = dict(purchases="block_id,customer_id,kind,quantity,amount_paid,purchased_on\nh1,c1,hours,2,200,2026-01-01",
+                 timelogs=TL + "e1,c1,ann,support,2026-01-05T09:00,90,2026-01-06T08:00,Work",
+                 as_of="2026-01-31", reports=True)
+    first, second = reconcile(**files), reconcile(**files)
+    for name in ("prepaid-log.xlsx", "prepaid-log.csv"):
+        assert (first.path / "reports" / "c1" / name).read_bytes() == (second.path / "reports" / "c1" / name).read_bytes()
