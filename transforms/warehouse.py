@@ -36,12 +36,23 @@ def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnect
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise WarehouseBusy(
-                f"warehouse {path} is in use by another run; try again when it has finished"
+                f"warehouse {path} is in use by another process (a running job, or an open "
+                f"notebook connection); try again when it has finished"
             ) from exc
         raise
     if not read_only:
         con.execute(sql("schema.sql"))
     return con
+
+
+def open_warehouse(path: Path | str = DEFAULT_WAREHOUSE) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse read-only, for analysis (notebooks, transforms.analysis).
+
+    Several readers may share it, but not with a run: while a run holds the warehouse this
+    raises WarehouseBusy at once (never waits). Conversely, while a reader holds it open a run
+    cannot start, so close the connection when done (`with open_warehouse() as con: ...`).
+    """
+    return connect(path, read_only=True)
 
 
 def current_raw(con: duckdb.DuckDBPyConnection, kind: str) -> pd.DataFrame:
