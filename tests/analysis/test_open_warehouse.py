@@ -22,7 +22,7 @@ def test_open_warehouse__run_holds_it_in_another_process__fails_fast_with_clear_
     try:
         assert holder.stdout.readline().strip() == "holding"
         start = time.monotonic()
-        with pytest.raises(WarehouseBusy, match="in use by another run"):
+        with pytest.raises(WarehouseBusy, match="in use by another process"):
             open_warehouse(path)
         assert time.monotonic() - start < 5
     finally:
