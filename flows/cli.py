@@ -1,15 +1,23 @@
-"""The `prepaid` command line."""
+"""The `prepaid` command line.
+
+`nightly`, `close` and `reopen` run through the Prefect flows: against the server in
+PREFECT_API_URL when one is configured, else against a temporary local server that Prefect
+starts for the run (about 10-15 s). `--no-prefect` runs the very same steps without Prefect.
+`demo` uses Prefect only when a server is configured (it must stay fast on a fresh machine).
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import date
 from pathlib import Path
 
-DEMO_INBOX = Path("data/demo")
-DEMO_AS_OF = date(2026, 3, 31)
-DEFAULT_WAREHOUSE = Path("data/warehouse.duckdb")
+from flows.defaults import (DEFAULT_CLOSE_OUT, DEFAULT_OUT, DEFAULT_WAREHOUSE, DEMO_AS_OF, DEMO_INBOX,
+                            close_out, default_inbox)
+
+EXIT_CANNOT_RUN = 2
 
 
 def _date(text: str) -> date:
@@ -19,40 +27,102 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}")
 
 
-def _default_inbox() -> Path:
-    inbox = Path("data/inbox")
-    return inbox if inbox.is_dir() else DEMO_INBOX
+def _period(text: str) -> str:
+    from transforms.close import parse_period
+    try:
+        return parse_period(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc))
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="prepaid", description=__doc__)
+    parser = argparse.ArgumentParser(prog="prepaid", description="Nightly reconciler for prepaid time blocks.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def common(p, out=True):
-        p.add_argument("--inbox", type=Path, default=None, help="input folder (default data/inbox, else the demo inbox)")
+    def common(p, inbox=True, tz=True):
+        if inbox:
+            p.add_argument("--inbox", type=Path, default=None, help="input folder (default data/inbox, else the demo inbox)")
         p.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE, help="DuckDB file (default %(default)s)")
-        p.add_argument("--tz", default="UTC", help="business time zone, IANA name (default %(default)s)")
-        if out:
-            p.add_argument("--out", type=Path, default=None, help="output folder (default data/out/<as-of>)")
+        if tz:
+            p.add_argument("--tz", default="UTC", help="business time zone, IANA name (default %(default)s)")
+
+    def orchestration(p):
+        p.add_argument("--no-prefect", action="store_true", help="run the same steps without Prefect (fast path)")
+        p.add_argument("-v", "--verbose", action="store_true", help="show Prefect's own log lines")
 
     p = sub.add_parser("ingest", help="ingest and validate the inbox into the warehouse")
-    common(p, out=False)
+    common(p)
 
     p = sub.add_parser("nightly", help="ingest, reconcile as of a date, issue documents, write outputs")
     common(p)
-    p.add_argument("--as-of", type=_date, default=None, help="run date YYYY-MM-DD (default today)")
+    p.add_argument("--out", default=DEFAULT_OUT, help="output folder; {as_of} becomes the run date (default %(default)s)")
+    when = p.add_mutually_exclusive_group()
+    when.add_argument("--as-of", type=_date, default=None, help="run date YYYY-MM-DD (default today)")
+    when.add_argument("--from", dest="from_date", type=_date, default=None,
+                      help="backfill: first night YYYY-MM-DD; every night up to --to runs in order")
+    p.add_argument("--to", dest="to_date", type=_date, default=None, help="backfill: last night (default today)")
     p.add_argument("--no-reports", action="store_true", help="skip the per-customer XLSX prepaid logs")
+    p.add_argument("--shards", type=int, default=1, help="split customers into N shards computed on a Dask cluster")
+    p.add_argument("--dask-address", default=None, help="scheduler tcp://HOST:PORT (default: a LocalCluster)")
+    p.add_argument("--shard-dir", type=Path, default=None,
+                   help="shard Parquet folder, shared with the workers (default <warehouse>.shards)")
+    orchestration(p)
+
+    p = sub.add_parser("close", help="close a month: reconcile, freeze and lock it")
+    common(p)
+    p.add_argument("--period", type=_period, required=True, help="the month, YYYY-MM")
+    p.add_argument("--force", action="store_true", help="close despite pending entries dated in the period")
+    p.add_argument("--out", default=None, help=f"output folder (default {DEFAULT_CLOSE_OUT})")
+    p.add_argument("--no-reports", action="store_true", help="skip the per-customer XLSX prepaid logs")
+    orchestration(p)
+
+    p = sub.add_parser("reopen", help="reopen the last closed month (recorded)")
+    common(p, inbox=False, tz=False)
+    p.add_argument("--period", type=_period, required=True, help="the month, YYYY-MM")
+    p.add_argument("--reason", default=None, help="why, kept with the reopen record")
+    orchestration(p)
+
+    p = sub.add_parser("serve", help="run the nightly and month-end schedules (Prefect deployments)")
+    common(p)
+    p.add_argument("--out", default=DEFAULT_OUT, help="nightly output folder pattern (default %(default)s)")
+    p.add_argument("--close-out", default=DEFAULT_CLOSE_OUT, help="close output folder pattern (default %(default)s)")
+    p.add_argument("--nightly-cron", default="0 2 * * *", help="nightly schedule in --tz (default %(default)r)")
+    p.add_argument("--close-cron", default="0 6 1 * *", help="month-end close schedule in --tz (default %(default)r)")
 
     p = sub.add_parser("demo", help="run the nightly job on the embedded demo inbox")
     p.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE)
     p.add_argument("--out", type=Path, default=Path("data/out/demo"))
+    p.add_argument("--prefect", dest="use_prefect", action="store_true", default=None,
+                   help="run through the Prefect flow (default: only when PREFECT_API_URL is set)")
+    p.add_argument("--no-prefect", dest="use_prefect", action="store_false")
+    p.add_argument("-v", "--verbose", action="store_true", help="show Prefect's own log lines")
 
     p = sub.add_parser("generate", help="write a valid synthetic inbox of any size")
     p.add_argument("--customers", type=int, required=True)
     p.add_argument("--entries", type=int, required=True)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out", type=Path, required=True)
+
+    p = sub.add_parser("report", help="regenerate one customer's prepaid log (read-only on the warehouse)")
+    p.add_argument("--customer", required=True, help="customer_id")
+    p.add_argument("--as-of", type=_date, default=None, help="date YYYY-MM-DD (default: the last run's)")
+    p.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE, help="DuckDB file (default %(default)s)")
+    p.add_argument("--tz", default=None, help="business time zone (default: the last run's)")
+    p.add_argument("--out", type=Path, default=Path("data/out/reports"),
+                   help="folder; the log goes to OUT/reports/<customer>/ (default %(default)s)")
     return parser
+
+
+class UsageError(Exception):
+    """Options that do not make a run."""
+
+
+def _cannot_run() -> tuple[type, ...]:
+    """Errors that mean the run could not happen at all: one line on stderr, exit 2."""
+    from transforms.close import Refused
+    from transforms.ingest import InboxError
+    from transforms.warehouse import WarehouseBusy
+    return (InboxError, WarehouseBusy, FileNotFoundError, Refused, UsageError)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,17 +133,72 @@ def main(argv: list[str] | None = None) -> int:
         print("prepaid: interrupted; nothing was committed", file=sys.stderr)
         return 130
     except Exception as exc:  # one clear line, no traceback, for what cannot run at all
-        from transforms.ingest import InboxError
-        from transforms.warehouse import WarehouseBusy
-        if isinstance(exc, (InboxError, WarehouseBusy, FileNotFoundError)):
+        if isinstance(exc, _cannot_run()):
             print(f"prepaid: {exc}", file=sys.stderr)
-            return 2
+            _release(exc)
+            return EXIT_CANNOT_RUN
         raise
 
 
+def _release(exc: BaseException) -> None:
+    """Drop the frames an expected error keeps alive (Prefect keeps the exception of a failed
+    run), so the run's DuckDB connection is freed now rather than reported at exit."""
+    import gc
+    import traceback
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        traceback.clear_frames(exc.__traceback__)
+        exc = exc.__cause__ or exc.__context__
+    if "prefect.logging.handlers" in sys.modules:   # log records of the failure hold frames too
+        try:
+            sys.modules["prefect.logging.handlers"].APILogHandler.flush()
+        except Exception:
+            pass
+    gc.collect()
+
+
+# --- Prefect or not -----------------------------------------------------------------------
+
+def preflight(inbox: Path | None, warehouse: Path) -> None:
+    """Fail fast, before a Prefect server is started, on what would stop the run at once."""
+    from transforms.ingest import InboxError
+    from transforms.warehouse import connect
+    if inbox is not None and not inbox.is_dir():
+        raise InboxError(f"inbox {inbox} does not exist or is not a folder")
+    connect(warehouse).close()    # raises WarehouseBusy at once while a run holds it
+
+
+def prefect_server_configured() -> bool:
+    from prefect.settings import get_current_settings
+    return bool(get_current_settings().api.url)
+
+
+_UI_URL: str | None = None   # the configured server's UI, for links to flow runs
+
+
+def use_prefect(verbose: bool) -> None:
+    """Prepare this process to run flows: a note when no server is configured, and Prefect's
+    console logging off unless --verbose (the CLI prints its own summary or one-line error,
+    unexpected errors still raise with their traceback, and the run's logs are in the UI)."""
+    global _UI_URL
+    if not verbose:
+        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
+    import prefect  # noqa: F401  (loads the profile, which may name a server)
+    from prefect.settings import get_current_settings
+    if prefect_server_configured():
+        _UI_URL = get_current_settings().ui_url
+    else:
+        os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+        print("prepaid: no Prefect server configured (PREFECT_API_URL): Prefect starts a temporary "
+              "local one for this run (~15 s); see docs/orchestration.md, or use --no-prefect")
+
+
+# --- commands -----------------------------------------------------------------------------
+
 def cmd_ingest(args) -> int:
     from transforms.nightly import run_ingest
-    inbox = args.inbox or _default_inbox()
+    inbox = args.inbox or default_inbox()
     summary, counts = run_ingest(inbox, args.warehouse, args.tz)
     print(f"ingested {len(summary.files_ingested)} new file(s) of {summary.files_seen} in {inbox} "
           f"({len(summary.files_unchanged)} unchanged)")
@@ -93,18 +218,112 @@ def _print_quarantine(by_reason: dict) -> None:
 
 
 def cmd_nightly(args) -> int:
-    from transforms.nightly import run_nightly
+    from transforms.nightly import BackfillStopped, out_for, run_backfill, run_nightly
+    inbox = args.inbox or default_inbox()
+    reports = not args.no_reports
+    if args.to_date and not args.from_date:
+        raise UsageError("--to needs --from (a backfill runs every night from --from to --to)")
+    if args.from_date:
+        first, last = args.from_date, args.to_date or date.today()
+        if first > last:
+            raise UsageError(f"--from {first} is after --to {last}")
+        try:
+            if args.no_prefect:
+                done = run_backfill(inbox, args.warehouse, args.out, first, last, args.tz, reports)
+            else:
+                preflight(inbox, args.warehouse)
+                use_prefect(args.verbose)
+                from flows.nightly import backfill_flow
+                done = backfill_flow(from_date=first, to_date=last, inbox=inbox, warehouse=args.warehouse,
+                                     out=args.out, tz=args.tz, reports=reports)
+        except BackfillStopped as stopped:
+            for report in stopped.committed:
+                print_report(report)
+            if isinstance(stopped.__cause__, _cannot_run()):
+                print(f"prepaid: {stopped}", file=sys.stderr)
+                return EXIT_CANNOT_RUN
+            raise
+        for report in done:
+            print_report(report)
+        print(f"backfill {first} to {last}: {len(done)} night(s) committed")
+        return 0
     as_of = args.as_of or date.today()
-    inbox = args.inbox or _default_inbox()
-    out = args.out or Path("data/out") / as_of.isoformat()
-    report = run_nightly(inbox, args.warehouse, out, as_of, args.tz, reports_enabled=not args.no_reports)
+    if args.shards < 1:
+        raise UsageError("--shards must be at least 1")
+    if args.no_prefect:
+        if args.dask_address:
+            raise UsageError("--dask-address runs shards through Prefect: drop --no-prefect")
+        report = run_nightly(inbox, args.warehouse, out_for(args.out, as_of), as_of, args.tz, reports,
+                             shards=args.shards, shard_dir=args.shard_dir)
+    else:
+        preflight(inbox, args.warehouse)
+        use_prefect(args.verbose)
+        from flows.nightly import nightly_flow
+        report = nightly_flow(as_of=as_of, inbox=inbox, warehouse=args.warehouse, out=args.out, tz=args.tz,
+                              reports=reports, shards=args.shards, dask_address=args.dask_address,
+                              shard_dir=args.shard_dir)
     print_report(report)
+    return 0
+
+
+def cmd_close(args) -> int:
+    from transforms.nightly import run_close
+    inbox = args.inbox or default_inbox()
+    pattern = args.out or DEFAULT_CLOSE_OUT
+    if args.no_prefect:
+        report = run_close(inbox, args.warehouse, close_out(pattern, args.period), args.period, args.tz,
+                           args.force, not args.no_reports)
+    else:
+        preflight(inbox, args.warehouse)
+        use_prefect(args.verbose)
+        from flows.close import close_flow
+        report = close_flow(period=args.period, inbox=inbox, warehouse=args.warehouse, out=str(pattern),
+                            tz=args.tz, force=args.force, reports=not args.no_reports)
+    if report.already_closed is not None:
+        print(f"{report.already_closed}: nothing changed"
+              + (f" (its outputs: {report.already_closed.out})" if report.already_closed.out else ""))
+        print_flow_run(report)
+        return 0
+    print_report(report)
+    return 0
+
+
+def cmd_reopen(args) -> int:
+    if args.no_prefect:
+        from transforms.nightly import run_reopen
+        report = run_reopen(args.warehouse, args.period, args.reason)
+    else:
+        preflight(None, args.warehouse)
+        use_prefect(args.verbose)
+        from flows.close import reopen_flow
+        report = reopen_flow(period=args.period, reason=args.reason, warehouse=args.warehouse)
+    print(f"run {report.run_id}: reopened {report.period} (it was closed by run {report.closed_by_run_id}); "
+          f"nightly runs may be as of its dates again, and `prepaid close --period {report.period}` "
+          f"freezes it anew")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    inbox = args.inbox or default_inbox()
+    preflight(inbox, args.warehouse)
+    use_prefect(verbose=True)
+    from flows.deploy import serve
+    print(f"serving: nightly at {args.nightly_cron!r}, close at {args.close_cron!r} ({args.tz}); "
+          f"inbox {inbox}, warehouse {args.warehouse}; Ctrl+C stops")
+    serve(inbox, args.warehouse, args.out, args.close_out, args.tz, args.nightly_cron, args.close_cron)
     return 0
 
 
 def cmd_demo(args) -> int:
     from transforms.nightly import run_nightly
-    report = run_nightly(DEMO_INBOX, args.warehouse, args.out, DEMO_AS_OF, "UTC")
+    use = args.use_prefect if args.use_prefect is not None else bool(os.environ.get("PREFECT_API_URL"))
+    if use:
+        preflight(DEMO_INBOX, args.warehouse)
+        use_prefect(args.verbose)
+        from flows.nightly import nightly_flow
+        report = nightly_flow(as_of=DEMO_AS_OF, inbox=DEMO_INBOX, warehouse=args.warehouse, out=str(args.out))
+    else:
+        report = run_nightly(DEMO_INBOX, args.warehouse, args.out, DEMO_AS_OF, "UTC")
     print_report(report)
     return 0
 
@@ -112,7 +331,8 @@ def cmd_demo(args) -> int:
 def print_report(report) -> None:
     c = report.counts
     s = report.ingest
-    print(f"run {report.run_id} as of {report.as_of}: outputs in {report.out}")
+    what = f"close of {report.period}" if report.period else "run"
+    print(f"{what} (run {report.run_id}) as of {report.as_of}: outputs in {report.out}")
     print(f"  files: {len(s.files_ingested)} ingested, {len(s.files_unchanged)} unchanged")
     print(f"  customers: {c['customers']}; blocks: {c['blocks']} "
           f"({', '.join(f'{k} {v}' for k, v in c['blocks_by_status'].items())})")
@@ -121,8 +341,20 @@ def print_report(report) -> None:
           f"overage {c['minutes_overage']}; unpriced entries {c['entries_unpriced']}")
     print(f"  pools in breach: {c['pools_in_breach']}; documents issued: {c['documents_issued']}")
     _print_quarantine(c["quarantine_by_reason"])
+    if report.close is not None:
+        k = report.close
+        money = lambda d: ", ".join(f"{cur} {v // 100}.{v % 100:02d}" for cur, v in sorted(d.items()) if cur) or "0.00"
+        print(f"  reconciled pools: {k.pools}; late adjustments: {k.late_adjustments}; "
+              f"deferred revenue: {money(k.deferred_revenue_cents)}; breakage: {money(k.breakage_cents)}")
+        print(f"  period {k.period} is closed" + (f" (forced over {len(k.pending)} pending entries)" if k.forced and k.pending else ""))
     for warning in report.warnings:
         print(f"  warning: {warning}")
+    print_flow_run(report)
+
+
+def print_flow_run(report) -> None:
+    if report.flow_run_id and _UI_URL:
+        print(f"  prefect flow run: {_UI_URL}/runs/flow-run/{report.flow_run_id}")
 
 
 def cmd_generate(args) -> int:
@@ -132,7 +364,18 @@ def cmd_generate(args) -> int:
     return 0
 
 
-COMMANDS = {"ingest": cmd_ingest, "nightly": cmd_nightly, "demo": cmd_demo, "generate": cmd_generate}
+def cmd_report(args) -> int:
+    from transforms.reports import report_customer
+    try:
+        folder = report_customer(args.warehouse, args.customer, args.out, args.as_of, args.tz)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    print(f"wrote {folder / 'prepaid-log.xlsx'} and {folder / 'prepaid-log.csv'}")
+    return 0
+
+
+COMMANDS = {"ingest": cmd_ingest, "nightly": cmd_nightly, "close": cmd_close, "reopen": cmd_reopen,
+            "serve": cmd_serve, "demo": cmd_demo, "generate": cmd_generate, "report": cmd_report}
 
 if __name__ == "__main__":
     sys.exit(main())

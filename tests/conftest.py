@@ -83,9 +83,19 @@ def reconcile(tmp_path):
 
 
 @pytest.fixture(scope="session")
-def prefect_harness():
-    """One temporary Prefect API for the whole session (started on first use only)."""
+def prefect_server():
+    """ONE temporary Prefect server and database for the whole session (started on first use)."""
+    import os
+
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness():
-        yield
+    saved = os.environ.get("PREFECT_SERVER_ANALYTICS_ENABLED")
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"   # no telemetry from the test server
+    try:
+        with prefect_test_harness(server_startup_timeout=120):
+            yield
+    finally:
+        if saved is None:
+            os.environ.pop("PREFECT_SERVER_ANALYTICS_ENABLED", None)
+        else:
+            os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = saved

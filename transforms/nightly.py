@@ -1,37 +1,86 @@
-"""The steps of a run, as plain functions over an open warehouse connection.
+"""The steps of a run, and the one sequence that runs them.
 
-flows/ composes these into Prefect flows; tests and the `--no-prefect` CLI path call
-`run_nightly` directly. One run is one warehouse transaction: everything lands or nothing.
+`execute` is the sequence of a run, written once: ingest → validate → reconcile → documents →
+outputs → reports → publish, plus the close steps for a month-end close. It takes a `step`
+executor, `step(fn, *args)`: `call` runs each step in place (tests, `--no-prefect`), and
+flows/ passes one that runs each step as its Prefect task. Either way the steps run one after
+the other in this process, on one connection: one run is one warehouse transaction, and
+everything lands or nothing. A run that fails or is refused is recorded in `runs` afterwards,
+in a transaction of its own.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import shutil
 import time
-from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any, Callable
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pandas as pd
 
-from transforms import documents, ingest as ingest_mod, outputs, reports, validate as validate_mod
+from transforms import close, documents, ingest as ingest_mod, outputs, reports, shards, validate as validate_mod
 from transforms.reconcile import reconcile
-from transforms.warehouse import RAW_KINDS, connect, current_raw, current_raw_issues
+from transforms.warehouse import RAW_KINDS, connect, current_raw, current_raw_issues, sql
+
+Step = Callable[..., Any]
+"""A step executor: `step(fn, *args, **kwargs)` runs one step of a run and returns its result."""
+
+
+def call(fn: Callable, /, *args, **kwargs):
+    """The plain step executor: run the step here and now."""
+    return fn(*args, **kwargs)
+
+
+@dataclass
+class Job:
+    """What one run does: a nightly run as of a date, or the close of a period."""
+
+    command: str                      # nightly | close
+    inbox: Path
+    warehouse: Path
+    out: Path
+    as_of: date
+    tz: str = "UTC"
+    reports_enabled: bool = True
+    period: str | None = None         # close: YYYY-MM
+    force: bool = False               # close: despite pending entries
+    flow_run_id: str | None = None    # the Prefect flow run, when run by one
+    today: date | None = None         # close: "has the period ended" (default: today in tz)
+    shards: int = 1                   # > 1: compute per-customer shards (transforms/shards.py)
+    shard_dir: Path | None = None     # where shard Parquet folders go (default <warehouse>.shards)
+    run_shards: Callable | None = None  # shard executor (default: serially, in this process)
 
 
 @dataclass
 class RunReport:
     run_id: int
     as_of: date
-    out: Path
-    ingest: ingest_mod.IngestSummary
+    out: Path | None
+    ingest: ingest_mod.IngestSummary | None
     counts: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     documents: list[str] = field(default_factory=list)
+    command: str = "nightly"
+    period: str | None = None
+    outcome: str = "committed"        # committed | already_closed
+    close: close.CloseSummary | None = None
+    already_closed: close.AlreadyClosed | None = None
+    flow_run_id: str | None = None
+
+
+@dataclass
+class ReopenReport:
+    run_id: int
+    period: str
+    closed_by_run_id: int
 
 
 class Timer:
@@ -47,10 +96,15 @@ class Timer:
             self.seconds[name] = round(time.perf_counter() - start, 3)
 
 
-def begin_run(con: duckdb.DuckDBPyConnection, out: Path) -> tuple[int, list[str]]:
+# --- the steps ----------------------------------------------------------------------------
+
+def begin_run(con: duckdb.DuckDBPyConnection, out: Path | None) -> tuple[int, list[str]]:
     """Recover outputs of killed runs, then allocate this run's id."""
-    committed = {r[0] for r in con.execute("select run_id from runs").fetchall()}
-    recovered = outputs.recover(out, committed)
+    con.execute(sql("close/schema.sql"))
+    recovered = []
+    if out is not None:
+        committed = {r[0] for r in con.execute("select run_id from runs where outcome = 'committed'").fetchall()}
+        recovered = outputs.recover(out, committed)
     run_id = con.execute("select nextval('run_id_seq')").fetchone()[0]
     return run_id, recovered
 
@@ -77,6 +131,19 @@ def store_quarantine(con: duckdb.DuckDBPyConnection, inputs: validate_mod.Valida
     con.unregister("_supersessions")
 
 
+def validate_inputs(con: duckdb.DuckDBPyConnection, tz: str) -> validate_mod.Validated:
+    """Validate every current raw row and store the quarantine (recomputed each run)."""
+    inputs = load_inputs(con, tz)
+    store_quarantine(con, inputs)
+    return inputs
+
+
+def write_outputs(con: duckdb.DuckDBPyConnection, target: Path, run_id: int) -> None:
+    """The machine outputs (SPEC §7) and this run's documents, into the staging folder."""
+    outputs.write_machine_outputs(con, target)
+    documents.write_documents(con, target, run_id)
+
+
 def persist_marts(con: duckdb.DuckDBPyConnection) -> None:
     """Keep this run's results in the warehouse for analysts (views over the last run)."""
     for mart in ("balances", "entries", "ledger", "pools"):
@@ -85,7 +152,6 @@ def persist_marts(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def sql_views() -> str:
-    from transforms.warehouse import sql
     return sql("views.sql")
 
 
@@ -94,14 +160,32 @@ def inputs_digest(con: duckdb.DuckDBPyConnection) -> str:
     return hashlib.sha256(repr(rows).encode()).hexdigest()
 
 
-def summarize(con: duckdb.DuckDBPyConnection) -> dict:
-    q = lambda text: con.execute(text).fetchall()
+def current_inputs(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """The latest ingested version (sha256) of every input file."""
+    return dict(con.execute(
+        "select source_file, arg_max(sha256, file_id) from files group by source_file order by source_file"
+    ).fetchall())
+
+
+def _money(cents) -> str:
+    cents = int(cents or 0)
+    sign = "-" if cents < 0 else ""
+    return f"{sign}{abs(cents) // 100}.{abs(cents) % 100:02d}"
+
+
+def summarize(con: duckdb.DuckDBPyConnection, run_id: int | None = None) -> dict:
+    q = lambda text, params=None: con.execute(text, params or []).fetchall()
     by_status = dict(q("select status, count(*) from mart_balances group by status order by status"))
     entry_status = dict(q("select status, count(*) from mart_entries group by status order by status"))
     minutes = q("""select coalesce(sum(billable_minutes), 0), coalesce(sum(covered_minutes), 0),
                           coalesce(sum(overage_minutes), 0), count(*) filter (where unpriced)
                    from mart_entries where status = 'charged'""")[0]
     quarantine = dict(q("select reason_code, count(*) from quarantine group by 1 order by 1"))
+    money = q("""select c.currency, sum(e.value_cents), sum(e.overage_cents)
+                 from mart_entries e join stg_customers c using (customer_id)
+                 where e.status = 'charged' group by 1 order by 1""")
+    issued = q("""select currency, kind, count(*), sum(total_cents) from documents
+                  where run_id = ? group by 1, 2 order by 1, 2""", [run_id]) if run_id is not None else []
     return {
         "customers": q("select count(*) from stg_customers")[0][0],
         "blocks": sum(by_status.values()),
@@ -112,85 +196,269 @@ def summarize(con: duckdb.DuckDBPyConnection) -> dict:
         "minutes_covered": int(minutes[1]),
         "minutes_overage": int(minutes[2]),
         "entries_unpriced": int(minutes[3]),
+        "money_charged": {cur: {"value_used": _money(v), "overage": _money(o)} for cur, v, o in money},
+        "documents_total": {f"{cur} {kind}": {"count": n, "total": _money(t)} for cur, kind, n, t in issued},
         "pools_in_breach": q("select count(*) from mart_pools where in_breach")[0][0],
         "quarantined_rows": sum(quarantine.values()),
         "quarantine_by_reason": quarantine,
     }
 
 
-def run_nightly(inbox: Path, warehouse: Path, out: Path, as_of: date, tz: str = "UTC",
-                reports_enabled: bool = True) -> RunReport:
-    """Ingest, validate, reconcile, issue documents and write OUT, all or nothing."""
+# --- the run ------------------------------------------------------------------------------
+
+def execute(job: Job, step: Step = call) -> RunReport:
+    """Run one nightly run or close, all or nothing; see the module docstring."""
     timer = Timer()
-    con = connect(warehouse)
+    con = connect(job.warehouse)
+    run_id, started, inputs_seen, staged, committed = None, datetime.now(timezone.utc), None, None, False
     try:
-        run_id, recovered = begin_run(con, out)
-        started = datetime.now(timezone.utc)
+        run_id, recovered = begin_run(con, job.out)
         con.execute("begin transaction")
+        if job.period:
+            close.check_closable(con, job.period, job.today or today_in(job.tz))
+        close.check_open(con, job.as_of)
         with timer.phase("ingest"):
-            summary = ingest_mod.ingest(con, inbox, run_id)
+            summary = step(ingest_mod.ingest, con, job.inbox, run_id)
+        inputs_seen = current_inputs(con)
         with timer.phase("validate"):
-            inputs = load_inputs(con, tz)
-            store_quarantine(con, inputs)
+            inputs = step(validate_inputs, con, job.tz)
+        if job.period:
+            with timer.phase("close_baseline"):
+                step(close.prepare_baseline, con, inputs, run_id, job.period, job.tz)
         with timer.phase("compute"):
-            reconcile(con, inputs, as_of, tz)
+            if job.shards > 1:
+                shard_folder = shard_folder_of(job, run_id)
+                step(shards.reconcile_sharded, con, inputs, job.as_of, job.tz, job.shards, shard_folder,
+                     job.run_shards or shards.run_serially)
+            else:
+                step(reconcile, con, inputs, job.as_of, job.tz)
+        if job.period:
+            pending = step(close.check_pending, con, job.period, job.force)
         with timer.phase("documents"):
-            issued = documents.issue_documents(con, as_of, tz)
+            issued = step(documents.issue_documents, con, job.as_of, job.tz)
         persist_marts(con)
-        counts = summarize(con)
+        counts = summarize(con, run_id)
         counts["documents_issued"] = len(issued)
-        report = RunReport(run_id, as_of, out, summary, counts, timer.seconds, recovered, issued)
-        staged = outputs.staging_dir(out, run_id)
+        report = RunReport(run_id, job.as_of, job.out, summary, counts, timer.seconds, recovered, issued,
+                           command=job.command, period=job.period, flow_run_id=job.flow_run_id)
+        if job.period:
+            with timer.phase("close"):
+                report.close = step(close.close_period, con, run_id, job.period, job.out, job.force, pending)
+            if pending:
+                report.warnings.append(f"closed with --force over {len(pending)} pending entries")
+        staged = outputs.staging_dir(job.out, run_id)
         if staged.exists():
-            import shutil
             shutil.rmtree(staged)
         with timer.phase("write_outputs"):
-            outputs.write_machine_outputs(con, staged)
-            documents.write_documents(con, staged, run_id)
+            step(write_outputs, con, staged, run_id)
+            if job.period:
+                step(close.write_close_outputs, con, staged)
         with timer.phase("reports"):
-            if reports_enabled:
-                reports.write_reports(con, staged, as_of)
+            if job.reports_enabled:
+                step(reports.write_reports, con, staged, job.as_of)
         report.warnings += [f"ignored inbox file {name}" for name in summary.ignored]
-        _record_run(con, run_id, "nightly", as_of, tz, started, counts)
+        record_run(con, run_id, job, started, "committed", counts=counts, inputs=inputs_seen)
         outputs.write_json(staged / "run.json", {
-            "run_id": run_id, "as_of": as_of.isoformat(), "tz": tz,
+            "run_id": run_id, "command": job.command, "as_of": job.as_of.isoformat(), "tz": job.tz,
+            "period": job.period, "outcome": "committed", "flow_run_id": job.flow_run_id,
+            "started_at": started.isoformat(), "inputs": inputs_seen,
             "inputs_sha256": inputs_digest(con), "counts": counts,
+            "close": None if report.close is None else _close_json(report.close),
             "files_ingested": summary.files_ingested, "timings_seconds": timer.seconds,
             "warnings": report.warnings, "documents": issued,
         })
         outputs.seal(staged, run_id)
         con.execute("commit")
-        outputs.publish(staged, out)
+        committed = True
+        if job.shards > 1:
+            shutil.rmtree(shard_folder_of(job, run_id), ignore_errors=True)
+        with timer.phase("publish"):
+            step(outputs.publish, staged, job.out)
         return report
-    except BaseException:
-        try:
-            con.execute("rollback")
-        except duckdb.Error:
-            pass
+    except close.AlreadyClosed as exc:
+        _rollback(con)
+        record_run(con, run_id, job, started, "already_closed", error=str(exc))
+        return RunReport(run_id, job.as_of, None, None, command=job.command, period=job.period,
+                         outcome="already_closed", already_closed=exc, flow_run_id=job.flow_run_id)
+    except BaseException as exc:
+        if committed:      # publishing failed after the commit: the next run publishes it
+            raise
+        _rollback(con)
+        if staged is not None and staged.exists():
+            shutil.rmtree(staged, ignore_errors=True)
+        if run_id is not None:
+            record_failure(con, run_id, job, started, exc, inputs_seen)
         raise
     finally:
         con.close()
 
 
-def _record_run(con, run_id, command, as_of, tz, started, counts) -> None:
-    import json
+def shard_folder_of(job: Job, run_id: int) -> Path:
+    base = job.shard_dir or job.warehouse.with_name(job.warehouse.name + ".shards")
+    return Path(base) / f"run-{run_id}"
+
+
+def _close_json(summary: close.CloseSummary) -> dict:
+    return {"period": summary.period, "pools": summary.pools, "late_adjustments": summary.late_adjustments,
+            "pending_entries": summary.pending, "forced": summary.forced,
+            "deferred_revenue": {c: _money(v) for c, v in sorted(summary.deferred_revenue_cents.items())},
+            "breakage": {c: _money(v) for c, v in sorted(summary.breakage_cents.items())}}
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    try:
+        con.execute("rollback")
+    except duckdb.Error:
+        pass
+
+
+def outcome_of(exc: BaseException) -> str:
+    if isinstance(exc, close.Refused):
+        return "refused"
+    if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+        return "interrupted"
+    return "failed"
+
+
+def record_run(con: duckdb.DuckDBPyConnection, run_id: int, job, started: datetime, outcome: str,
+               counts: dict | None = None, inputs: dict | None = None, error: str | None = None) -> None:
+    """One row in `runs` (in the caller's transaction, or on its own after a rollback)."""
     con.execute(
-        "insert into runs values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [run_id, command, as_of, tz, started, datetime.now(timezone.utc), inputs_digest(con),
-         json.dumps(counts, sort_keys=True, default=str), "committed"],
+        "insert into runs (run_id, command, as_of, tz, started_at, ended_at, inputs_sha256, counts, "
+        "outcome, period, inputs, error, flow_run_id) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [run_id, job.command, getattr(job, "as_of", None), getattr(job, "tz", None), started,
+         datetime.now(timezone.utc), inputs_digest(con),
+         None if counts is None else json.dumps(counts, sort_keys=True, default=str),
+         outcome, getattr(job, "period", None),
+         None if inputs is None else json.dumps(inputs, sort_keys=True), error,
+         getattr(job, "flow_run_id", None)],
     )
+
+
+def record_failure(con: duckdb.DuckDBPyConnection, run_id: int, job, started: datetime,
+                   exc: BaseException, inputs: dict | None) -> None:
+    """Record a failed, refused or interrupted run after its rollback; never masks `exc`."""
+    try:
+        error = f"{type(exc).__name__}: {exc}"
+        record_run(con, run_id, job, started, outcome_of(exc), inputs=inputs, error=error[:2000])
+    except duckdb.Error:
+        pass
+
+
+def today_in(tz: str) -> date:
+    return datetime.now(ZoneInfo(tz)).date()
+
+
+def last_complete_day(tz: str) -> date:
+    """Yesterday in the business time zone: what a scheduled night run is as of."""
+    return today_in(tz) - timedelta(days=1)
+
+
+# --- entry points -------------------------------------------------------------------------
+
+def run_nightly(inbox: Path, warehouse: Path, out: Path, as_of: date, tz: str = "UTC",
+                reports_enabled: bool = True, step: Step = call, flow_run_id: str | None = None,
+                shards: int = 1, shard_dir: Path | None = None, run_shards: Callable | None = None) -> RunReport:
+    """Ingest, validate, reconcile, issue documents and write OUT, all or nothing."""
+    return execute(Job("nightly", Path(inbox), Path(warehouse), Path(out), as_of, tz, reports_enabled,
+                       flow_run_id=flow_run_id, shards=shards, shard_dir=shard_dir, run_shards=run_shards), step)
+
+
+def run_close(inbox: Path, warehouse: Path, out: Path, period: str, tz: str = "UTC", force: bool = False,
+              reports_enabled: bool = True, step: Step = call, flow_run_id: str | None = None,
+              today: date | None = None) -> RunReport:
+    """Close a month: the nightly steps as of its last day, then freeze and lock it."""
+    period = close.parse_period(period)
+    return execute(Job("close", Path(inbox), Path(warehouse), Path(out), close.period_end(period), tz,
+                       reports_enabled, period, force, flow_run_id, today), step)
+
+
+def nights(first: date, last: date) -> list[date]:
+    """Every night from `first` to `last`, in order (a backfill)."""
+    if first > last:
+        raise ValueError(f"--from {first} is after --to {last}")
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def out_for(pattern: Path | str, as_of: date) -> Path:
+    """The output folder of the night `as_of`: `{as_of}` in the pattern becomes the date."""
+    return Path(str(pattern).replace("{as_of}", as_of.isoformat()))
+
+
+class BackfillStopped(RuntimeError):
+    """A night of a backfill failed (its cause chained); the nights before it are committed."""
+
+    def __init__(self, night: date, committed: list[RunReport], cause: BaseException) -> None:
+        super().__init__(f"backfill stopped at {night}: {cause} ({len(committed)} night(s) before it "
+                         f"committed; resume with --from {night})")
+        self.night, self.committed = night, committed
+
+
+def backfill(run_night: Callable[[date], RunReport], first: date, last: date) -> list[RunReport]:
+    """Run every night from `first` to `last` in order with `run_night`; stop at the first failure."""
+    done: list[RunReport] = []
+    for night in nights(first, last):
+        try:
+            done.append(run_night(night))
+        except Exception as exc:
+            raise BackfillStopped(night, done, exc) from exc
+    return done
+
+
+def run_backfill(inbox: Path, warehouse: Path, out: Path | str, first: date, last: date, tz: str = "UTC",
+                 reports_enabled: bool = True, step: Step = call) -> list[RunReport]:
+    """Every night from `first` to `last` in order, each its own run, as if run night by night."""
+    return backfill(lambda night: run_nightly(inbox, warehouse, out_for(out, night), night, tz,
+                                              reports_enabled, step), first, last)
+
+
+@dataclass
+class _ReopenJob:
+    command: str
+    period: str
+    flow_run_id: str | None = None
+
+
+def run_reopen(warehouse: Path, period: str, reason: str | None = None, step: Step = call,
+               flow_run_id: str | None = None) -> ReopenReport:
+    """Reopen the last closed period: recorded in the warehouse; its frozen figures stay."""
+    period = close.parse_period(period)
+    job = _ReopenJob("reopen", period, flow_run_id)
+    con = connect(warehouse)
+    run_id, started = None, datetime.now(timezone.utc)
+    try:
+        run_id, _ = begin_run(con, None)
+        con.execute("begin transaction")
+        closed_by = step(close.reopen, con, run_id, period, reason)
+        record_run(con, run_id, job, started, "committed")
+        con.execute("commit")
+        return ReopenReport(run_id, period, closed_by)
+    except BaseException as exc:
+        _rollback(con)
+        if run_id is not None:
+            record_failure(con, run_id, job, started, exc, None)
+        raise
+    finally:
+        con.close()
+
+
+@dataclass
+class _IngestJob:
+    command: str
+    tz: str
 
 
 def run_ingest(inbox: Path, warehouse: Path, tz: str = "UTC") -> tuple[ingest_mod.IngestSummary, dict]:
     """Ingest the inbox and validate everything, without reconciling; all or nothing."""
     con = connect(warehouse)
+    job = _IngestJob("ingest", tz)
+    run_id, started, inputs_seen = None, datetime.now(timezone.utc), None
     try:
-        run_id = con.execute("select nextval('run_id_seq')").fetchone()[0]
-        started = datetime.now(timezone.utc)
+        run_id, _ = begin_run(con, None)
         con.execute("begin transaction")
         summary = ingest_mod.ingest(con, inbox, run_id)
-        inputs = load_inputs(con, tz)
-        store_quarantine(con, inputs)
+        inputs_seen = current_inputs(con)
+        inputs = validate_inputs(con, tz)
         counts = {
             "customers": len(inputs.customers), "blocks": len(inputs.blocks),
             "rates": len(inputs.rates), "entries": len(inputs.entries),
@@ -198,14 +466,13 @@ def run_ingest(inbox: Path, warehouse: Path, tz: str = "UTC") -> tuple[ingest_mo
             "quarantine_by_reason": dict(con.execute(
                 "select reason_code, count(*) from quarantine group by 1 order by 1").fetchall()),
         }
-        _record_run(con, run_id, "ingest", None, tz, started, counts)
+        record_run(con, run_id, job, started, "committed", counts=counts, inputs=inputs_seen)
         con.execute("commit")
         return summary, counts
-    except BaseException:
-        try:
-            con.execute("rollback")
-        except duckdb.Error:
-            pass
+    except BaseException as exc:
+        _rollback(con)
+        if run_id is not None:
+            record_failure(con, run_id, job, started, exc, inputs_seen)
         raise
     finally:
         con.close()

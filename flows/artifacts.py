@@ -1,0 +1,91 @@
+"""What a run shows in the Prefect UI: a summary table, quarantine counts, the close figures.
+
+The row builders are plain functions of a run report (tested without Prefect); `publish`
+turns them into Prefect artifacts of the current flow run.
+"""
+
+from __future__ import annotations
+
+from transforms.nightly import RunReport
+
+
+def summary_rows(report: RunReport) -> list[dict]:
+    """One row per figure: counts, minutes, money, breaches, documents issued."""
+    c = report.counts
+    rows = [
+        ("run", report.run_id),
+        ("command", report.command),
+        ("as of", report.as_of.isoformat()),
+        ("files ingested", len(report.ingest.files_ingested) if report.ingest else 0),
+        ("customers", c.get("customers")),
+        ("blocks", c.get("blocks")),
+        *((f"blocks {status}", n) for status, n in c.get("blocks_by_status", {}).items()),
+        ("entries", c.get("entries")),
+        *((f"entries {status}", n) for status, n in c.get("entries_by_status", {}).items()),
+        ("minutes charged", c.get("minutes_charged")),
+        ("minutes covered by blocks", c.get("minutes_covered")),
+        ("minutes overage", c.get("minutes_overage")),
+        ("entries unpriced", c.get("entries_unpriced")),
+        *((f"value used ({cur})", m["value_used"]) for cur, m in c.get("money_charged", {}).items()),
+        *((f"overage ({cur})", m["overage"]) for cur, m in c.get("money_charged", {}).items()),
+        ("pools in breach", c.get("pools_in_breach")),
+        ("documents issued", c.get("documents_issued")),
+        *((f"documents {key} total", f"{d['count']} = {d['total']}")
+          for key, d in c.get("documents_total", {}).items()),
+        ("quarantined rows", c.get("quarantined_rows")),
+    ]
+    if report.close is not None:
+        s = report.close
+        rows += [("period closed", s.period), ("reconciled pools", s.pools),
+                 ("late adjustments", s.late_adjustments),
+                 ("pending entries (forced)" if s.forced else "pending entries", len(s.pending))]
+        rows += [(f"deferred revenue ({cur})", _money(v)) for cur, v in sorted(s.deferred_revenue_cents.items())]
+        rows += [(f"breakage ({cur})", _money(v)) for cur, v in sorted(s.breakage_cents.items())]
+    return [{"figure": name, "value": "" if value is None else str(value)} for name, value in rows]
+
+
+def quarantine_rows(report: RunReport) -> list[dict]:
+    """Quarantined input rows by reason code."""
+    return [{"reason_code": reason, "rows": n}
+            for reason, n in report.counts.get("quarantine_by_reason", {}).items()]
+
+
+def quarantine_markdown(report: RunReport) -> str:
+    rows = quarantine_rows(report)
+    if not rows:
+        return f"# Quarantine (run {report.run_id}, as of {report.as_of})\n\nNo input row was rejected.\n"
+    lines = [f"# Quarantine (run {report.run_id}, as of {report.as_of})", "",
+             f"{sum(r['rows'] for r in rows)} input row(s) rejected; details in `quarantine.csv` "
+             f"of `{report.out}`.", "", "| reason code | rows |", "|---|---:|"]
+    lines += [f"| `{r['reason_code']}` | {r['rows']} |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _money(cents: int) -> str:
+    sign = "-" if cents < 0 else ""
+    return f"{sign}{abs(cents) // 100}.{abs(cents) % 100:02d}"
+
+
+def reconciliation_rows(report: RunReport) -> list[dict]:
+    """The close's reconciliation.csv rows, as published."""
+    import csv
+
+    if report.close is None or report.out is None:
+        return []
+    with open(report.out / "reconciliation.csv", newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def publish(report: RunReport) -> None:
+    """Artifacts of the current flow run (their keys group them across runs in the UI)."""
+    from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+    prefix = report.command
+    title = f"run {report.run_id} as of {report.as_of}" + (f", period {report.period}" if report.period else "")
+    create_table_artifact(key=f"{prefix}-summary", table=summary_rows(report),
+                          description=f"Summary of {prefix} {title}; outputs in {report.out}")
+    create_markdown_artifact(key=f"{prefix}-quarantine", markdown=quarantine_markdown(report),
+                             description=f"Quarantined input rows by reason, {title}")
+    if report.close is not None:
+        create_table_artifact(key="close-reconciliation", table=reconciliation_rows(report),
+                              description=f"Reconciliation of {report.period} (reconciliation.csv)")

@@ -1,0 +1,410 @@
+"""Month-end close (SPEC §7): reconcile a period, freeze it, lock it; reopen it explicitly.
+
+How the figures are made. At each close the run reconciles as of the period's last day and
+takes, per (customer, kind, service) pool, the *cumulative* purchased, used, expired and
+breakage over every known block, and the closing (the balances.csv `remaining` sum). They are
+stored, frozen, in `close_pools`. The period's movements are cumulative now minus cumulative
+frozen at the previous close, and its opening is that close's frozen closing, so
+`opening + purchased - used - expired = closing` holds by construction, and anything that
+changes an earlier period after its close (a late authorization, a backdated purchase, an
+edited entry) lands in the movements of the period being closed. The very first close has no
+frozen predecessor: it starts from a reconciliation as of the day before the period.
+
+Rules (docs/orchestration.md):
+- Periods close in order, after they have ended; a closed period is locked: no run may be as
+  of a date in it or before it.
+- A close refuses while entries dated in the period are pending (billable, never
+  authorized), unless forced; nothing changes then.
+- Closing a period that is already closed changes nothing and reports the frozen close.
+- Only the last closed period can be reopened; the reopen is recorded, the frozen figures stay
+  (history), and closing the period again freezes a new version. Billing corrections after a
+  reopen are made by documents (credit notes, invoices), never by editing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+
+from transforms.warehouse import sql
+
+PENDING_SHOWN = 5
+RECONCILIATION_COLUMNS = ["customer_id", "kind", "service", "opening", "purchased", "used",
+                          "expired", "closing", "deferred_revenue", "breakage"]
+FIGURES = ("opening", "purchased", "used", "expired", "closing")
+
+
+class Refused(RuntimeError):
+    """A run refused by a rule of the books before changing anything (exit 2)."""
+
+
+class AlreadyClosed(Exception):
+    """The period is closed already: its figures are frozen, there is nothing to do."""
+
+    def __init__(self, period: str, run_id: int, at: datetime, out: str | None) -> None:
+        super().__init__(f"period {period} is already closed (run {run_id}, "
+                         f"{at.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC); its figures are frozen")
+        self.period, self.run_id, self.at, self.out = period, run_id, at, out
+
+
+# --- periods ------------------------------------------------------------------------------
+
+def parse_period(text: str) -> str:
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text or ""):
+        raise ValueError(f"not a period (YYYY-MM): {text!r}")
+    return text
+
+
+def period_start(period: str) -> date:
+    return date(int(period[:4]), int(period[5:7]), 1)
+
+
+def period_end(period: str) -> date:
+    start = period_start(period)
+    return date(start.year + start.month // 12, start.month % 12 + 1, 1) - timedelta(days=1)
+
+
+def period_of(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def previous_period(period: str) -> str:
+    return period_of(period_start(period) - timedelta(days=1))
+
+
+def next_period(period: str) -> str:
+    return period_of(period_end(period) + timedelta(days=1))
+
+
+# --- state of the books -------------------------------------------------------------------
+
+def closed_periods(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Closed periods and the run that froze each (a period's latest event is a close)."""
+    rows = con.execute("""
+        select period, run_id, event from period_events
+        qualify row_number() over (partition by period order by run_id desc) = 1
+    """).fetchall()
+    return {period: run_id for period, run_id, event in rows if event == "close"}
+
+
+def last_closed(con: duckdb.DuckDBPyConnection) -> str | None:
+    return max(closed_periods(con), default=None)
+
+
+def check_open(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
+    """A run as of a date in (or before) a closed period would change closed books: refuse."""
+    last = last_closed(con)
+    if last is not None and as_of <= period_end(last):
+        raise Refused(f"{as_of} is in a closed period (closed through {last}): run as of a date "
+                      f"after {period_end(last)}, or `prepaid reopen --period {last}` first")
+
+
+def check_closable(con: duckdb.DuckDBPyConnection, period: str, today: date) -> None:
+    """Periods close in order and only once they have ended; raises AlreadyClosed or Refused."""
+    closed = closed_periods(con)
+    if period in closed:
+        at, out = con.execute("select event_at, out from period_events where run_id = ?",
+                              [closed[period]]).fetchone()
+        raise AlreadyClosed(period, closed[period], at, out)
+    last = max(closed, default=None)
+    if last is not None and period < last:
+        raise Refused(f"period {period} is before the last closed period {last}: periods close in order")
+    if last is not None and period != next_period(last):
+        raise Refused(f"close {next_period(last)} first: periods close in order (last closed: {last})")
+    if period_end(period) >= today:
+        raise Refused(f"period {period} has not ended yet (its last day is {period_end(period)})")
+
+
+def check_reopenable(con: duckdb.DuckDBPyConnection, period: str) -> int:
+    """Only the last closed period can be reopened; returns the run that closed it."""
+    closed = closed_periods(con)
+    if period not in closed:
+        raise Refused(f"period {period} is not closed")
+    last = max(closed)
+    if period != last:
+        raise Refused(f"only the last closed period can be reopened: reopen {last} first")
+    return closed[period]
+
+
+# --- the close steps (inside the run's transaction) ---------------------------------------
+
+def set_params(con: duckdb.DuckDBPyConnection, run_id: int, period: str, tz: str) -> None:
+    """close_params: the period, its bounds, and the previous close it starts from."""
+    previous = closed_periods(con).get(previous_period(period))
+    closed_through = period_end(previous_period(period)) if previous is not None else None
+    con.execute(
+        "create or replace temp table close_params as select ?::bigint as run_id, "
+        "?::varchar as period, ?::date as period_start, ?::date as period_end, "
+        "?::bigint as previous_close_run_id, ?::date as closed_through, ?::varchar as tz",
+        [run_id, period, period_start(period), period_end(period), previous, closed_through, tz])
+
+
+def prepare_baseline(con: duckdb.DuckDBPyConnection, inputs, run_id: int, period: str, tz: str) -> None:
+    """close_baseline: per pool, the closing and cumulative figures the period starts from.
+
+    The previous period's frozen close; for the very first close, a reconciliation as of the
+    day before the period (nothing is frozen yet).
+    """
+    from transforms.reconcile import reconcile
+
+    set_params(con, run_id, period, tz)
+    previous = con.execute("select previous_close_run_id from close_params").fetchone()[0]
+    if previous is None:
+        reconcile(con, inputs, period_start(period) - timedelta(days=1), tz)
+        con.execute(f"create or replace temp table close_baseline as "
+                    f"select * exclude (deferred_revenue_cents) from ({sql('close/pool_cumulative.sql')})")
+    else:
+        con.execute("""
+            create or replace temp table close_baseline as
+            select customer_id, kind, service, currency, cum_purchased_units, cum_used_units,
+                   cum_expired_units, closing_units, cum_breakage_cents
+            from close_pools where run_id = ?
+        """, [previous])
+
+
+def check_pending(con: duckdb.DuckDBPyConnection, period: str, force: bool) -> list[str]:
+    """Pending entries dated in the period; refuses the close unless forced. Returns their ids."""
+    pending = [r[0] for r in con.execute(sql("close/pending.sql")).fetchall()]
+    if pending and not force:
+        shown = ", ".join(pending[:PENDING_SHOWN]) + (", ..." if len(pending) > PENDING_SHOWN else "")
+        raise Refused(f"close of {period} refused: {len(pending)} pending (billable, unauthorized) "
+                      f"entr{'y' if len(pending) == 1 else 'ies'} dated in the period ({shown}); "
+                      f"authorize {'it' if len(pending) == 1 else 'them'} or close with --force")
+    return pending
+
+
+@dataclass(frozen=True)
+class Cumulative:
+    """One pool as of a day: cumulative movements (block units), closing, money in cents."""
+
+    purchased: int | None
+    used: int
+    expired: int | None
+    closing: int | None
+    breakage_cents: int
+    deferred_revenue_cents: int = 0
+    currency: str | None = None
+
+
+@dataclass(frozen=True)
+class PoolRow:
+    """One reconciliation row: a pool's period, block units (None: not reported)."""
+
+    customer_id: str
+    kind: str
+    service: str | None
+    currency: str | None
+    opening: int | None
+    purchased: int | None
+    used: int
+    expired: int | None
+    closing: int | None
+    deferred_revenue_cents: int
+    breakage_cents: int | None
+    now: Cumulative
+
+    def sort_key(self) -> tuple:
+        return (self.customer_id, self.kind, self.service is not None, self.service or "")
+
+
+PoolKey = tuple[str, str, str | None]
+
+
+def reconcile_pools(now: dict[PoolKey, Cumulative], before: dict[PoolKey, Cumulative]) -> list[PoolRow]:
+    """The period of every pool: opening = closing before, movements = cumulative now - before.
+
+    Pure. A pool known only before (its blocks are gone) reconciles to zero. Unlimited pools
+    report used minutes and deferred revenue only.
+    """
+    zero = Cumulative(0, 0, 0, 0, 0)
+    rows = []
+    for key in sorted(set(now) | set(before), key=lambda k: (k[0], k[1], k[2] is not None, k[2] or "")):
+        customer_id, kind, service = key
+        cur, prev = now.get(key, zero), before.get(key, zero)
+        used = cur.used - prev.used
+        if kind == "unlimited":
+            row = PoolRow(customer_id, kind, service, cur.currency or prev.currency, None, None, used,
+                          None, None, cur.deferred_revenue_cents, None, cur)
+        else:
+            row = PoolRow(customer_id, kind, service, cur.currency or prev.currency,
+                          prev.closing or 0, (cur.purchased or 0) - (prev.purchased or 0), used,
+                          (cur.expired or 0) - (prev.expired or 0), cur.closing or 0,
+                          cur.deferred_revenue_cents, cur.breakage_cents - prev.breakage_cents, cur)
+            assert row.opening + row.purchased - row.used - row.expired == row.closing, row
+        rows.append(row)
+    return rows
+
+
+def _cumulatives(con: duckdb.DuckDBPyConnection, query: str) -> dict[PoolKey, Cumulative]:
+    cur = con.execute(query)
+    names = [d[0] for d in cur.description]
+    out = {}
+    for values in cur.fetchall():
+        r = dict(zip(names, values))
+        out[(r["customer_id"], r["kind"], r["service"])] = Cumulative(
+            r["cum_purchased_units"], r["cum_used_units"] or 0, r["cum_expired_units"],
+            r["closing_units"], r["cum_breakage_cents"] or 0, r.get("deferred_revenue_cents") or 0,
+            r["currency"])
+    return out
+
+
+@dataclass
+class CloseSummary:
+    period: str
+    pools: int
+    late_adjustments: int
+    pending: list[str]
+    forced: bool
+    deferred_revenue_cents: dict[str, int]   # per currency
+    breakage_cents: dict[str, int]           # per currency
+
+
+def close_period(con: duckdb.DuckDBPyConnection, run_id: int, period: str, out: Path,
+                 forced: bool, pending: list[str]) -> CloseSummary:
+    """Freeze the period's reconciliation and late adjustments, and lock the period."""
+    now = _cumulatives(con, sql("close/pool_cumulative.sql"))
+    before = _cumulatives(con, "select * from close_baseline")
+    rows = reconcile_pools(now, before)
+    con.executemany(
+        "insert into close_pools values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [[run_id, period, r.customer_id, r.kind, r.service, r.currency, r.opening, r.purchased,
+          r.used, r.expired, r.closing, r.deferred_revenue_cents, r.breakage_cents,
+          r.now.purchased, r.now.used, r.now.expired, r.now.breakage_cents] for r in rows])
+    con.execute("""
+        insert into close_late_adjustments
+        select p.run_id, p.period, l.entry_id, l.customer_id, l.work_date, l.posted_on, l.reason,
+               l.covered_minutes, l.value_cents, l.overage_minutes, l.overage_cents
+        from (""" + sql("close/late_adjustments.sql") + """) l cross join close_params p""")
+    con.execute("""
+        insert into close_entries
+        select p.run_id, e.entry_id, e.customer_id, e.work_date, e.posting_epoch,
+               e.billable_minutes, e.covered_minutes, e.value_cents, e.overage_minutes, e.overage_cents
+        from mart_entries e cross join close_params p
+        where e.status = 'charged' and e.work_date <= p.period_end""")
+    con.execute("insert into period_events values (?, ?, 'close', ?, ?, ?, ?, null, ?)",
+                [run_id, period, datetime.now(timezone.utc), period_end(period), forced,
+                 len(pending), str(out)])
+    late = con.execute("select count(*) from close_late_adjustments where run_id = ?", [run_id]).fetchone()[0]
+    deferred: dict[str, int] = {}
+    breakage: dict[str, int] = {}
+    for r in rows:
+        deferred[r.currency or ""] = deferred.get(r.currency or "", 0) + r.deferred_revenue_cents
+        breakage[r.currency or ""] = breakage.get(r.currency or "", 0) + (r.breakage_cents or 0)
+    return CloseSummary(period, len(rows), late, pending, forced, deferred, breakage)
+
+
+def reopen(con: duckdb.DuckDBPyConnection, run_id: int, period: str, reason: str | None) -> int:
+    """Record the reopening of the last closed period; returns the run that had closed it."""
+    closed_by = check_reopenable(con, period)
+    con.execute("insert into period_events values (?, ?, 'reopen', ?, null, null, null, ?, null)",
+                [run_id, period, datetime.now(timezone.utc), reason])
+    return closed_by
+
+
+# --- outputs ------------------------------------------------------------------------------
+
+def write_close_outputs(con: duckdb.DuckDBPyConnection, target: Path) -> None:
+    """reconciliation.csv, late_adjustments.csv and reconciliation.xlsx of this close."""
+    from transforms.outputs import write_csv
+
+    write_csv(con, sql("close/reconciliation.sql"), target / "reconciliation.csv")
+    write_csv(con, sql("close/late_adjustments_out.sql"), target / "late_adjustments.csv")
+    write_workbook(con, target / "reconciliation.xlsx")
+
+
+def spreadsheet_text(value: str | None) -> str | None:
+    """Text from inputs, so that spreadsheet programs never evaluate it as a formula."""
+    if value and value[0] in "=+-@\t\r":
+        return "'" + value
+    return value
+
+
+def write_workbook(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """The reconciliation for the accountant: real numbers, header frozen, one sheet per table."""
+    from openpyxl import Workbook
+
+    params = con.execute("select run_id, period from close_params").fetchone()
+    event = con.execute("select event_at, forced, pending_entries from period_events where run_id = ?",
+                        [params[0]]).fetchone()
+    pools = con.execute("""
+        select customer_id, kind, service, currency, opening_units, purchased_units, used_units,
+               expired_units, closing_units, deferred_revenue_cents, breakage_cents
+        from close_pools where run_id = ? order by customer_id, kind, service nulls first""",
+                        [params[0]]).fetchall()
+    late = con.execute("""
+        select customer_id, entry_id, work_date, posted_on, reason, covered_minutes, value_cents,
+               overage_minutes, overage_cents
+        from close_late_adjustments where run_id = ? order by customer_id, entry_id""",
+                       [params[0]]).fetchall()
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Reconciliation"
+    header = ["customer_id", "kind", "service", "unit", "currency", "opening", "purchased", "used",
+              "expired", "closing", "deferred_revenue", "breakage"]
+    body = []
+    for (customer_id, kind, service, currency, *units, deferred, breakage) in pools:
+        unit = {"value": "money", "incidents": "incidents"}.get(kind, "minutes")
+        figures = [_money(u) if kind == "value" else u for u in units]
+        body.append([customer_id, kind, service, unit, currency, *figures, _money(deferred), _money(breakage)])
+    money_columns = {"deferred_revenue", "breakage"}
+    _sheet(sheet, header, body, text_columns={"customer_id", "kind", "service", "unit", "currency"},
+           money_columns=money_columns, value_rows={i for i, row in enumerate(body) if row[1] == "value"})
+
+    sheet = workbook.create_sheet("Late adjustments")
+    header = ["customer_id", "entry_id", "work_date", "posted_on", "reason", "covered_minutes",
+              "value_amount", "overage_minutes", "overage_amount"]
+    body = [[c, e, w, p, r, cm, _money(v), om, _money(oa)] for c, e, w, p, r, cm, v, om, oa in late]
+    _sheet(sheet, header, body, text_columns={"customer_id", "entry_id", "reason"},
+           money_columns={"value_amount", "overage_amount"}, date_columns={"work_date", "posted_on"})
+
+    sheet = workbook.create_sheet("Close")
+    about = [
+        ("period", params[1]),
+        ("closed at (UTC)", event[0].astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")),
+        ("run", params[0]),
+        ("forced over pending entries", "yes" if event[1] else "no"),
+        ("pending entries at close", event[2]),
+        ("rule", "opening + purchased - used - expired = closing; units: hours pools in minutes, "
+                 "value pools in money, incidents pools in counts; unlimited pools: used minutes "
+                 "and deferred revenue only"),
+    ]
+    _sheet(sheet, ["item", "value"], [list(r) for r in about], text_columns={"item", "value"})
+    workbook.properties.creator = "prepaid-reconciler"
+    workbook.save(path)
+
+
+def _money(cents: int | None) -> Decimal | None:
+    return None if cents is None else Decimal(cents).scaleb(-2)
+
+
+def _sheet(sheet, header: list[str], body: list[list], text_columns=frozenset(), money_columns=frozenset(),
+           date_columns=frozenset(), value_rows=frozenset()) -> None:
+    from openpyxl.styles import Font
+
+    sheet.append(header)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for i, row in enumerate(body):
+        sheet.append([None] * len(row))
+        for j, value in enumerate(row):
+            cell = sheet.cell(row=i + 2, column=j + 1)
+            name = header[j]
+            if name in text_columns and isinstance(value, str):
+                cell.value = spreadsheet_text(value)
+                cell.data_type = "s"   # never a formula, whatever the text
+            else:
+                cell.value = value
+            if name in money_columns or (i in value_rows and isinstance(value, Decimal)):
+                cell.number_format = "#,##0.00"
+            elif name in date_columns:
+                cell.number_format = "yyyy-mm-dd"
+    sheet.freeze_panes = "A2"
+    for j, name in enumerate(header):
+        width = max([len(name)] + [len(str(r[j])) for r in body if r[j] is not None])
+        sheet.column_dimensions[sheet.cell(row=1, column=j + 1).column_letter].width = min(width + 2, 60)
