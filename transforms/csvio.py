@@ -70,30 +70,57 @@ def _count_outside_quotes(line: str, char: str) -> int:
     return count
 
 
+#: appended after the text: it comes back as a row of its own unless the file ends inside a
+#: quoted cell (Python's csv reader then silently takes the rest of the file into that cell)
+_END_MARKER = "\uffff"
+
+
 def parse_text(text: str) -> CsvContent:
-    """Header and records of CSV text. Blank lines are skipped; cells are trimmed."""
+    """Header and records of CSV text. Blank lines are skipped; cells are trimmed.
+
+    A quoted cell that is never closed swallows every later line, so the file is rejected
+    (`unterminated_quote`) rather than read with rows hidden inside one cell.
+    """
     first_line = text.split("\n", 1)[0]
     delimiter = sniff_delimiter(first_line)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
+    reader = csv.reader(io.StringIO(text + "\n" + _END_MARKER, newline=""), delimiter=delimiter, strict=False)
     header: tuple[str, ...] | None = None
     records: list[Record] = []
     next_line = 1
+    held: tuple[int, list[str]] | None = None  # a row equal to the end marker, unless more follow
+    last_line = 0
     try:
         for row in reader:
             line = next_line
             next_line = reader.line_num + 1
-            if not row or all(not c.strip() for c in row):
+            last_line = line
+            if held is not None:
+                header = _add_row(held[0], held[1], header, records)
+                held = None
+            if row == [_END_MARKER]:
+                held = (line, row)
                 continue
-            cells = tuple(c.strip() for c in row)
-            if header is None:
-                header = cells
-            else:
-                records.append(Record(line, cells))
+            header = _add_row(line, row, header, records)
     except csv.Error as exc:  # e.g. field larger than the field size limit
         return CsvContent(header or (), records, delimiter, FileProblem("unreadable_csv", str(exc)))
+    if held is None:
+        return CsvContent(header or (), records, delimiter, FileProblem(
+            "unterminated_quote", f"a quoted cell in the row starting on line {last_line} is never closed"))
     if header is None:
         return CsvContent((), [], delimiter, FileProblem("empty_file", "no header row"))
     return CsvContent(header, records, delimiter)
+
+
+def _add_row(line: int, row: list[str], header: tuple[str, ...] | None,
+             records: list[Record]) -> tuple[str, ...] | None:
+    """Append one non-blank row as a record (or take it as the header); returns the header."""
+    if not row or all(not c.strip() for c in row):
+        return header
+    cells = tuple(c.strip() for c in row)
+    if header is None:
+        return cells
+    records.append(Record(line, cells))
+    return header
 
 
 def read_records(data: bytes) -> CsvContent:

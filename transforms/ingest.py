@@ -9,6 +9,7 @@ The caller owns the transaction.
 from __future__ import annotations
 
 import hashlib
+import re
 import tomllib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -113,6 +114,31 @@ def ingest(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: int) -> IngestSu
 
 def _read_file(kind: str, data: bytes, mapping: dict) -> tuple[list[dict], list[dict], str | None]:
     """Canonical rows (dicts with 'line') and issues of one file, and the tracker if any."""
+    rows, issues, tracker = _read_rows(kind, data, mapping)
+    rows, rejected = _without_control_characters(rows)
+    return rows, issues + rejected, tracker
+
+
+#: characters that no spreadsheet cell (XML 1.0) can hold: C0 controls except TAB, LF and CR
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _without_control_characters(rows: list[dict]) -> tuple[list[dict], list[dict]]:
+    """Rows without control characters, and an issue per cell of the others (row rejected)."""
+    kept, issues = [], []
+    for row in rows:
+        bad = [(c, v) for c, v in row.items()
+               if c != "line" and isinstance(v, str) and _CONTROL_CHARACTER.search(v)]
+        if not bad:
+            kept.append(row)
+        for column, value in bad:
+            char = _CONTROL_CHARACTER.search(value).group()
+            issues.append(_issue(row["line"], column, value, "control_character",
+                                 f"{column} contains the control character U+{ord(char):04X}"))
+    return kept, issues
+
+
+def _read_rows(kind: str, data: bytes, mapping: dict) -> tuple[list[dict], list[dict], str | None]:
     content = read_records(data)
     if content.problem:
         return [], [_issue(0, "", "", content.problem.reason_code, content.problem.detail)], None

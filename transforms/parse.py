@@ -19,13 +19,15 @@ import pandas as pd
 TRUE_WORDS = frozenset({"true", "yes", "1"})
 FALSE_WORDS = frozenset({"false", "no", "0"})
 
-_MONEY = r"^(\d{1,15})(?:\.(\d{1,2}))?$"
-_DECIMAL = r"^\d{1,15}(?:\.\d{1,12})?$"
-_INTEGER = r"^\d{1,15}$"
-_DATE = r"^\d{4}-\d{2}-\d{2}$"
+# ASCII digits only: `\d` would also accept e.g. Arabic-Indic or full-width digits
+_MONEY = r"^([0-9]{1,15})(?:\.([0-9]{1,2}))?$"
+_DECIMAL = r"^[0-9]{1,15}(?:\.[0-9]{1,12})?$"
+_INTEGER = r"^[0-9]{1,15}$"
+_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _TIMESTAMP = (
-    r"^(?P<date>\d{4}-\d{2}-\d{2})[T ](?P<hh>\d{2}):(?P<mm>\d{2})(?::(?P<ss>\d{2})(?:\.\d+)?)?"
-    r"(?P<offset>Z|[+-]\d{2}(?::?\d{2})?)?$"
+    r"^(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})[T ](?P<hh>[0-9]{2}):(?P<mm>[0-9]{2})"
+    r"(?::(?P<ss>[0-9]{2})(?:\.[0-9]+)?)?"
+    r"(?P<offset>Z|[+-][0-9]{2}(?::?[0-9]{2})?)?$"
 )
 _EPOCH = np.datetime64("1970-01-01T00:00:00", "s")
 
@@ -88,7 +90,7 @@ def parse_decimal(s: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 def is_negative_number(s: pd.Series) -> pd.Series:
     """Cells holding a well-formed negative number (reported as `negative_value`)."""
-    return _strings(s).str.fullmatch(r"^-\d{1,15}(?:\.\d+)?$")
+    return _strings(s).str.fullmatch(r"^-[0-9]{1,15}(?:\.[0-9]+)?$")
 
 
 def parse_date(s: pd.Series) -> tuple[pd.Series, pd.Series]:

@@ -18,6 +18,7 @@ import pandera.errors
 from schemas.inputs import (
     BLOCK_KINDS,
     CADENCES,
+    MAX_ENTRY_SECONDS,
     ROUNDING_MODES,
     AuthorizationModel,
     BlockModel,
@@ -445,6 +446,12 @@ def _duration_seconds(raw: pd.DataFrame, typed: pd.DataFrame, issues: Issues) ->
     issues.add(raw, conflict, "duration_minutes", "duration_conflict",
                lambda rows: "ended_at − started_at is " + (by_end[rows.index] // 60).astype("str")
                + " min, duration_minutes says " + rows["duration_minutes"].astype("str"))
+    # over 24 h: named after the column the duration came from (ended_at wins when both given)
+    for column, seconds in (("ended_at", by_end), ("duration_minutes", by_minutes.where(by_end.isna()))):
+        too_long = (seconds > MAX_ENTRY_SECONDS).fillna(False).astype(bool)
+        issues.add(raw, too_long, column, "implausible_duration",
+                   lambda rows, s=seconds: "duration of " + s[rows.index].astype("str")
+                   + f" s is over 24 hours ({MAX_ENTRY_SECONDS} s)")
     return by_end.fillna(by_minutes)
 
 
@@ -456,8 +463,9 @@ def _latest_versions(raw: pd.DataFrame, typed: pd.DataFrame) -> tuple[pd.DataFra
     """
     order = raw.sort_values(["source_file", "file_id", "line"], kind="stable").index
     raw, typed = raw.loc[order], typed.loc[order]
-    content = raw[ENTRY_CONTENT_COLUMNS].fillna("").astype("str").agg("\x1f".join, axis=1) \
-        if len(raw) else pd.Series([], dtype="str")
+    cells = raw[ENTRY_CONTENT_COLUMNS].fillna("").astype("str")
+    content = pd.Series(["\x1f".join(row) for row in zip(*(cells[c].tolist() for c in cells.columns))],
+                        index=raw.index, dtype="object")
     latest = ~raw["entry_id"].duplicated(keep="last")
     final_content = content[latest].set_axis(raw.loc[latest, "entry_id"])
     older = raw.loc[~latest]
