@@ -348,7 +348,8 @@ def report_customer(warehouse: Path, customer_id: str, out: Path, as_of: date | 
 
     con = connect(warehouse, read_only=True)
     try:
-        last = con.execute("select as_of, tz from runs where as_of is not null order by run_id desc limit 1").fetchone()
+        last = con.execute("select as_of, tz from runs where as_of is not null and outcome = 'committed' "
+                           "order by run_id desc limit 1").fetchone()
         if as_of is None and last is None:
             raise ValueError("no nightly run yet: give --as-of")
         as_of = as_of or last[0]

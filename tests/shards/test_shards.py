@@ -19,9 +19,13 @@ COMPARED = [t for t in RESULT_TABLES if t != "alloc_parts"]  # alloc_parts.seq i
 
 
 def _results(con) -> dict:
-    out = {t: con.execute(f"select * from {t} order by all").fetchall() for t in COMPARED}
-    out["alloc_parts"] = con.execute(
-        "select entry_id, block_id, minutes, cents, incidents from alloc_parts order by all").fetchall()
+    """Every result table, sorted, with each value's type (8 and 8.0 must not compare equal)."""
+    typed = lambda rows: [tuple((type(v).__name__, v) for v in row) for row in rows]
+    out = {t: typed(con.execute(f"select * from {t} order by all").fetchall()) for t in COMPARED}
+    out["alloc_parts"] = typed(con.execute(
+        "select entry_id, block_id, minutes, cents, incidents from alloc_parts order by all").fetchall())
+    out["types"] = con.execute("select table_name, column_name, data_type from duckdb_columns() "
+                               "where table_name like 'mart_%' or table_name like 'int_%' order by all").fetchall()
     return out
 
 
@@ -89,17 +93,28 @@ def demo_single(tmp_path_factory):
 
 
 @pytest.mark.parametrize("shards", [2, 3])
-def test_dask_local_cluster__equals_single_process(prefect_harness, cluster, demo_single, tmp_path, shards):
+def test_dask_local_cluster__equals_single_process(prefect_server, cluster, demo_single, tmp_path, shards):
     from flows.sharded import dask_executor
     sharded = _computed(Path("data/demo"), tmp_path / "b.duckdb", date(2026, 3, 31), shards, tmp_path / "s",
                         dask_executor(address=cluster))
     assert sharded == demo_single
 
 
-def test_dask__killed_worker_process__shard_retried__same_result(prefect_harness, cluster, demo_single, tmp_path):
+def test_dask__killed_worker_process__shard_retried__same_result(prefect_server, cluster, demo_single, tmp_path):
     from flows.sharded import dask_executor
     sharded = _computed(Path("data/demo"), tmp_path / "b.duckdb", date(2026, 3, 31), 2, tmp_path / "s",
                         dask_executor(address=cluster, shard_fn=kill_worker_once))
     single = demo_single
     assert (tmp_path / "s" / "killed-once").exists()
     assert sharded == single
+
+
+def test_nightly_flow__shards_on_local_cluster__outputs_byte_identical(prefect_server, cluster, tmp_path):
+    from flows.nightly import nightly_flow
+    from transforms.nightly import run_nightly
+    run_nightly(Path("data/demo"), tmp_path / "a.duckdb", tmp_path / "single", date(2026, 3, 31), reports_enabled=False)
+    nightly_flow(as_of=date(2026, 3, 31), inbox=Path("data/demo"), warehouse=tmp_path / "b.duckdb",
+                 out=str(tmp_path / "sharded"), reports=False, shards=3, dask_address=cluster)
+    for name in ("balances", "entries", "ledger", "breaches", "quarantine", "invoices", "invoice_lines"):
+        assert (tmp_path / "sharded" / f"{name}.csv").read_bytes() == (tmp_path / "single" / f"{name}.csv").read_bytes()
+    assert not any((tmp_path / "b.duckdb.shards").iterdir())   # shard files removed after the commit

@@ -10,7 +10,8 @@ params as (
 ),
 
 usage as (
-    select block_id, sum(minutes) as minutes, sum(cents) as cents, sum(incidents) as incidents
+    select block_id, sum(minutes)::bigint as minutes, sum(cents)::bigint as cents,
+           sum(incidents)::bigint as incidents
     from alloc_parts
     group by block_id
 ),

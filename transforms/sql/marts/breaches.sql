@@ -19,7 +19,7 @@ latest_with_reorder as (
 pools as (
     select
         customer_id, kind, service,
-        coalesce(sum(remaining_units) filter (where not is_expired), 0) as remaining_units,
+        coalesce(sum(remaining_units) filter (where not is_expired), 0)::bigint as remaining_units,
         count(*) filter (where not is_expired) as live_blocks
     from balances
     group by customer_id, kind, service
