@@ -1,0 +1,312 @@
+"""One measurement in a fresh process: `python -m bench.measure '<json spec>'`.
+
+bench.run starts this module once per measurement, so that every measurement gets its own
+peak RSS (getrusage RUSAGE_SELF ru_maxrss and /proc/self/status VmHWM, read at the end) and
+nothing cached by an earlier measurement helps a later one. The last line on stdout is one
+JSON object with the result. Kinds:
+
+- floor:   DuckDB reads every input CSV (all columns, as text) -- the physical floor.
+- nightly: transforms.nightly.run_nightly(...) without Prefect, phases from its timings.
+- close:   `prepaid close` through flows.cli.main, when that command exists.
+- prefect: import prefect + a no-op flow (ephemeral API server start) + a second no-op flow.
+
+Optional "profile": a path; the nightly run then runs under pyinstrument and the session is
+saved there (pyinstrument's own JSON format, read back by bench.run).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def peak_rss() -> dict:
+    """Peak resident set size of this process so far, in MiB (two independent readings)."""
+    out = {"peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                out["vmhwm_mib"] = round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return out
+
+
+class TreeSampler:
+    """Samples the memory of this process and all its descendants (e.g. the spawned workers
+    that render reports) every `interval` seconds; keeps the peak of the sums.
+
+    RSS sums may count shared library pages twice (spawned workers share little else); PSS
+    (/proc/PID/smaps_rollup) splits shared pages fairly. Both peaks are reported.
+    """
+
+    def __init__(self, interval: float = 0.2) -> None:
+        import threading
+
+        self.interval = interval
+        self.peak_rss_kib = self.peak_pss_kib = 0
+        self.max_processes = 1
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sample()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.sample()
+
+    @staticmethod
+    def _tree(root: int) -> list[int]:
+        children: dict[int, list[int]] = {}
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = Path(f"/proc/{entry.name}/stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(entry.name))
+        tree, todo = [], [root]
+        while todo:
+            pid = todo.pop()
+            tree.append(pid)
+            todo.extend(children.get(pid, []))
+        return tree
+
+    def sample(self) -> None:
+        try:
+            pids = self._tree(os.getpid())
+        except OSError:
+            return
+        rss = pss = 0
+        for pid in pids:
+            try:
+                for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                    if line.startswith("Rss:"):
+                        rss += int(line.split()[1])
+                    elif line.startswith("Pss:"):
+                        pss += int(line.split()[1])
+            except OSError:
+                continue
+        self.peak_rss_kib = max(self.peak_rss_kib, rss)
+        self.peak_pss_kib = max(self.peak_pss_kib, pss)
+        self.max_processes = max(self.max_processes, len(pids))
+
+    def result(self) -> dict:
+        children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        return {"tree_peak_rss_mib": round(self.peak_rss_kib / 1024, 1),
+                "tree_peak_pss_mib": round(self.peak_pss_kib / 1024, 1),
+                "tree_max_processes": self.max_processes,
+                "largest_child_peak_rss_mib": round(children / 1024, 1)}
+
+
+def current_rss_mib() -> float | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
+def _sql_list(paths: list[str]) -> str:
+    return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
+
+
+def floor(spec: dict) -> dict:
+    """Scan every input CSV with DuckDB: count(*) plus max() of every column, all as VARCHAR.
+
+    One read_csv per file kind (the time logs as one list of files). `all_varchar=true` because
+    the reconciler keeps raw input as text too; max() of every column forces DuckDB to
+    tokenize and materialize every cell (a bare count(*) may skip unused columns). The
+    count-only variant is timed as well, for information.
+    """
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"set threads = {spec.get('threads') or os.cpu_count()}")
+    groups = spec["groups"]
+    result = {"groups": [], "rows": 0, "bytes": 0}
+    all_columns = count_only = 0.0
+    for paths in groups:
+        source = f"read_csv({_sql_list(paths)}, all_varchar = true, header = true)"
+        columns = [d[0] for d in con.execute(f"select * from {source} limit 0").description]
+        maxes = ", ".join(f'max("{c}")' for c in columns)
+        t = time.perf_counter()
+        rows = con.execute(f"select count(*), {maxes} from {source}").fetchone()[0]
+        all_columns += time.perf_counter() - t
+        t = time.perf_counter()
+        con.execute(f"select count(*) from {source}").fetchone()
+        count_only += time.perf_counter() - t
+        size = sum(os.path.getsize(p) for p in paths)
+        result["groups"].append({"files": len(paths), "columns": len(columns), "rows": rows,
+                                 "bytes": size})
+        result["rows"] += rows
+        result["bytes"] += size
+    result["seconds"] = round(all_columns, 4)
+    result["count_only_seconds"] = round(count_only, 4)
+    return result
+
+
+@contextmanager
+def _phase_progress(path: str | None):
+    """Append each finished phase of run_nightly to `path` as it ends (read after a timeout).
+
+    Wraps transforms.nightly.Timer.phase in this process only; nothing on disk is changed.
+    """
+    if not path:
+        yield
+        return
+    from transforms import nightly
+
+    timer = getattr(nightly, "Timer", None)
+    original = getattr(timer, "phase", None)
+    if original is None:
+        yield
+        return
+    start = time.perf_counter()
+
+    @contextmanager
+    def phase(self, name):
+        with original(self, name):
+            yield
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"phase": name, "seconds": self.seconds.get(name),
+                                 "at": round(time.perf_counter() - start, 3)}) + "\n")
+
+    timer.phase = phase
+    try:
+        yield
+    finally:
+        timer.phase = original
+
+
+def nightly(spec: dict) -> dict:
+    from datetime import date
+
+    t = time.perf_counter()
+    from transforms.nightly import run_nightly
+    imported = time.perf_counter() - t
+    rss_before = current_rss_mib()
+    args = (Path(spec["inbox"]), Path(spec["warehouse"]), Path(spec["out"]),
+            date.fromisoformat(spec["as_of"]), spec.get("tz", "UTC"))
+    if spec.get("serial_reports"):
+        # profiling only: render the prepaid logs in this process so the profiler sees them
+        import transforms.reports as reports
+        if hasattr(reports, "PARALLEL_FROM"):
+            reports.PARALLEL_FROM = 10 ** 12
+    profiler = None
+    if spec.get("profile"):
+        from pyinstrument import Profiler
+        profiler = Profiler(interval=spec.get("profile_interval", 0.005))
+        profiler.start()
+    with _phase_progress(spec.get("progress")), TreeSampler() as sampler:
+        t = time.perf_counter()
+        report = run_nightly(*args, reports_enabled=spec.get("reports", True))
+        total = time.perf_counter() - t
+    if profiler is not None:
+        session = profiler.stop()
+        session.save(spec["profile"])
+        Path(spec["profile"]).with_suffix(".txt").write_text(
+            profiler.output_text(unicode=False, color=False, show_all=False), encoding="utf-8")
+        Path(spec["profile"]).with_suffix(".html").write_text(profiler.output_html(), encoding="utf-8")
+    return {
+        "seconds": round(total, 4),
+        "phases": dict(report.timings),
+        "counts": json.loads(json.dumps(report.counts, default=str)),
+        "documents_issued": len(report.documents),
+        "files_ingested": len(report.ingest.files_ingested),
+        "files_unchanged": len(report.ingest.files_unchanged),
+        "import_seconds": round(imported, 4),
+        "rss_after_import_mib": rss_before,
+        **sampler.result(),
+    }
+
+
+def close(spec: dict) -> dict:
+    t = time.perf_counter()
+    from flows import cli
+    imported = time.perf_counter() - t
+    if "close" not in getattr(cli, "COMMANDS", {}):
+        return {"skipped": "`prepaid close` does not exist yet (no 'close' in flows.cli.COMMANDS)"}
+    argv = ["close", "--period", spec["period"], "--inbox", spec["inbox"],
+            "--warehouse", spec["warehouse"], "--out", spec["out"], "--tz", spec.get("tz", "UTC")]
+    options = _options(cli, "close")
+    argv += [flag for flag in spec.get("flags", []) if flag in options]
+    import contextlib
+    import io
+
+    errors = io.StringIO()
+    with contextlib.redirect_stderr(errors), TreeSampler() as sampler:
+        t = time.perf_counter()
+        code = cli.main(argv)
+        total = time.perf_counter() - t
+    sys.stderr.write(errors.getvalue())
+    out = {"seconds": round(total, 4), "exit_code": code, "argv": argv,
+           "import_seconds": round(imported, 4), **sampler.result()}
+    if code != 0:
+        out["error"] = errors.getvalue().strip().splitlines()[-1:] or [f"exit code {code}"]
+    return out
+
+
+def _options(cli, command: str) -> set[str]:
+    """Option strings the CLI's subcommand accepts (so the bench works before and after a flag exists)."""
+    import argparse
+
+    for action in cli.build_parser()._actions:
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            return set(action.choices[command]._option_string_actions)
+    return set()
+
+
+def prefect(spec: dict) -> dict:
+    """Cost of Prefect itself: import, first flow run (starts the ephemeral API server), second run."""
+    os.environ.setdefault("PREFECT_HOME", spec["prefect_home"])
+    os.environ.pop("PREFECT_API_URL", None)
+    t = time.perf_counter()
+    from prefect import flow
+    imported = time.perf_counter() - t
+
+    @flow(name="bench-noop", log_prints=False)
+    def noop() -> int:
+        return 1
+
+    t = time.perf_counter()
+    noop()
+    first = time.perf_counter() - t
+    t = time.perf_counter()
+    noop()
+    second = time.perf_counter() - t
+    return {"import_seconds": round(imported, 3), "first_flow_seconds": round(first, 3),
+            "second_flow_seconds": round(second, 3)}
+
+
+KINDS = {"floor": floor, "nightly": nightly, "close": close, "prefect": prefect}
+
+
+def main() -> int:
+    spec = json.loads(sys.argv[1])
+    result = KINDS[spec["kind"]](spec)
+    result.update(peak_rss())
+    result["kind"] = spec["kind"]
+    sys.stdout.write("\n" + json.dumps(result, default=str) + "\n")
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,570 @@
+"""Benchmark of the nightly run against the physical floor (issue 6).
+
+    .venv/bin/python -m bench.run --sizes 10k,100k,1m [--with-10m] [--profile]
+
+For each size (number of time entries; customers = entries / 100, 3 blocks each, as in
+issue 3: 1M entries, 10,000 customers, 30,000 blocks) it
+
+1. generates the inbox with transforms.generate.generate_inbox (seed 1, 2025-01-01 + 365
+   days, 12 time-log files) once and caches it under bench/work/ (regenerated when
+   generate.py changes);
+2. measures, each in a fresh subprocess (bench/measure.py), back to back and repeated
+   (5× at ≤ 10k, 3× at ≤ 100k, once above): the floor (DuckDB reads every cell of every input
+   CSV), then the full nightly run on an empty warehouse (`run_nightly`, no Prefect), with
+   its phases and the peak RSS of the process;
+3. measures the incremental night: one more day of entries (entries / 250, same generator,
+   ids continuing) as a new time-log file, on a copy of the reconciled warehouse;
+4. measures the month-end close (`prepaid close --period 2025-12`) if the command exists;
+5. writes bench/results/<size>.json, then renders BENCHMARKS.md and bench/results/phases.png
+   from every results file present.
+
+Prefect's own cost (import, ephemeral API server start, a no-op flow) is measured once per
+invocation into bench/results/prefect.json (`--no-prefect` skips it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "bench"
+DEFAULT_WORK = BENCH / "work"
+DEFAULT_RESULTS = BENCH / "results"
+DEFAULT_MARKDOWN = ROOT / "BENCHMARKS.md"
+
+SEED = 1
+START = date(2025, 1, 1)
+DAYS = 365
+FILES = 12
+ENTRIES_PER_CUSTOMER = 100
+INCREMENT_FRACTION = 250          # one more night's entries: history / 250
+TZ = "UTC"
+AS_OF_FULL = START + timedelta(days=DAYS - 1)           # 2025-12-31, the last day of history
+NEXT_DAY = START + timedelta(days=DAYS)                  # 2026-01-01, the incremental night
+CLOSE_PERIOD = AS_OF_FULL.strftime("%Y-%m")              # 2025-12
+# --no-prefect: Prefect is measured on its own. --force: the generator leaves ~10% of billable
+# entries never authorized, so every period has pending entries and a close would refuse.
+CLOSE_FLAGS = ["--no-prefect", "--force"]
+OUTPUT_CSVS = ("balances", "entries", "ledger", "breaches", "quarantine", "invoices", "invoice_lines")
+
+
+# --- sizes --------------------------------------------------------------------------------
+
+def parse_size(text: str) -> int:
+    text = text.strip().lower().replace("_", "")
+    factor = {"k": 1_000, "m": 1_000_000}.get(text[-1:], 1)
+    number = text[:-1] if factor > 1 else text
+    return int(float(number) * factor)
+
+
+def label(entries: int) -> str:
+    for factor, suffix in ((1_000_000, "m"), (1_000, "k")):
+        if entries >= factor and entries % factor == 0:
+            return f"{entries // factor}{suffix}"
+    return str(entries)
+
+
+def default_reps(entries: int) -> int:
+    return 5 if entries <= 10_000 else 3 if entries <= 100_000 else 1
+
+
+# --- machine ------------------------------------------------------------------------------
+
+def machine_info() -> dict:
+    info = {"python": platform.python_version(), "platform": platform.platform(),
+            "cores": os.cpu_count()}
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+        info["cpu"] = next(l.split(":", 1)[1].strip() for l in cpuinfo.splitlines()
+                           if l.startswith("model name"))
+    except (OSError, StopIteration):
+        info["cpu"] = platform.processor() or "unknown"
+    try:
+        mem = next(l for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal"))
+        info["ram_gib"] = round(int(mem.split()[1]) / 1024 / 1024, 1)
+    except (OSError, StopIteration):
+        pass
+    from importlib.metadata import PackageNotFoundError, version
+    for package in ("duckdb", "pandas", "pandera", "numpy", "pyarrow", "openpyxl", "prefect"):
+        try:
+            info[package] = version(package)
+        except PackageNotFoundError:
+            pass
+    info["git"] = _git_state()
+    return info
+
+
+def _git_state() -> dict:
+    def git(*args):
+        try:
+            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
+                                  timeout=30).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+    dirty = [line[3:] for line in git("status", "--porcelain").splitlines()]
+    code = hashlib.sha256()
+    for folder in ("transforms", "flows", "schemas", "templates"):
+        for path in sorted((ROOT / folder).rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                code.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+    return {"commit": git("rev-parse", "--short", "HEAD"),
+            "modified_files": [f for f in dirty if f.startswith(("transforms/", "flows/", "schemas/", "templates/"))],
+            "code_sha256": code.hexdigest()[:16]}
+
+
+def load_average() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
+# --- inboxes ------------------------------------------------------------------------------
+
+def generator_digest() -> str:
+    return hashlib.sha256((ROOT / "transforms" / "generate.py").read_bytes()).hexdigest()[:16]
+
+
+def ensure_inbox(work: Path, entries: int, customers: int) -> tuple[Path, dict]:
+    """The cached inbox of this size; generated when missing or when generate.py changed."""
+    from transforms.generate import generate_inbox
+
+    inbox = work / f"inbox-{label(entries)}"
+    marker = inbox / ".bench-inbox.json"
+    wanted = {"entries": entries, "customers": customers, "seed": SEED, "start": START.isoformat(),
+              "days": DAYS, "files": FILES, "generator": generator_digest()}
+    if marker.exists():
+        cached = json.loads(marker.read_text())
+        if cached.get("params") == wanted:
+            return inbox, cached
+    if inbox.exists():
+        shutil.rmtree(inbox)
+    t = time.perf_counter()
+    counts = generate_inbox(inbox, customers, entries, SEED, start=START, days=DAYS, files=FILES)
+    meta = {"params": wanted, "counts": counts, "generate_seconds": round(time.perf_counter() - t, 3)}
+    marker.write_text(json.dumps(meta, indent=2))
+    return inbox, meta
+
+
+def input_groups(inbox: Path) -> list[list[str]]:
+    """The files the run reads, grouped per kind (one read_csv per group for the floor)."""
+    groups = [[str(inbox / name)] for name in
+              ("customers.csv", "purchases.csv", "rates.csv", "authorizations.csv")
+              if (inbox / name).exists()]
+    timelogs = sorted(str(p) for p in (inbox / "timelogs").glob("*.csv"))
+    return groups + ([timelogs] if timelogs else [])
+
+
+def build_increment(work: Path, inbox: Path, entries: int, customers: int) -> tuple[Path, dict]:
+    """inbox + one more day: a new time-log file and authorizations.csv with the new rows.
+
+    The day's entries come from the generator itself (same seed, so the same customers,
+    teams and services), generated for the single day NEXT_DAY and then renumbered so that
+    entry ids continue after the history (T-<n> with the history's width) and incident ids
+    follow the generator's one-ticket-per-customer-and-week rule for that week. Every other
+    file is hard-linked (same bytes: the ingest skips it by its SHA-256).
+    """
+    from transforms.generate import generate_inbox
+
+    extra = max(1, entries // INCREMENT_FRACTION)
+    target = work / f"inbox-{label(entries)}-inc"
+    scratch = work / f"scratch-{label(entries)}-inc"
+    for folder in (target, scratch):
+        if folder.exists():
+            shutil.rmtree(folder)
+    generate_inbox(scratch, customers, extra, SEED, start=NEXT_DAY, days=1, files=1)
+
+    (target / "timelogs").mkdir(parents=True)
+    for path in sorted(inbox.rglob("*")):
+        rel = path.relative_to(inbox)
+        if path.is_file() and rel.name != ".bench-inbox.json" and rel.as_posix() != "authorizations.csv":
+            _link(path, target / rel)
+
+    width = max(6, len(str(entries)))
+    incident_shift = (DAYS // 7) * customers
+    renumber: dict[str, str] = {}
+    new_timelog = target / "timelogs" / f"part-{FILES + 1:02d}.csv"
+    with open(scratch / "timelogs" / "part-01.csv", newline="", encoding="utf-8") as src, \
+            open(new_timelog, "w", newline="", encoding="utf-8") as dst:
+        reader, writer = csv.DictReader(src), None
+        for row in reader:
+            if writer is None:
+                writer = csv.DictWriter(dst, fieldnames=reader.fieldnames, lineterminator="\n")
+                writer.writeheader()
+            new_id = f"T-{entries + len(renumber) + 1:0{width}d}"
+            renumber[row["entry_id"]] = new_id
+            row["entry_id"] = new_id
+            if row.get("incident_id", "").startswith("INC-"):
+                row["incident_id"] = f"INC-{int(row['incident_id'][4:]) + incident_shift}"
+            writer.writerow(row)
+    shutil.copyfile(inbox / "authorizations.csv", target / "authorizations.csv")
+    added_authorizations = 0
+    with open(scratch / "authorizations.csv", newline="", encoding="utf-8") as src, \
+            open(target / "authorizations.csv", "a", newline="", encoding="utf-8") as dst:
+        writer = csv.writer(dst, lineterminator="\n")
+        reader = csv.reader(src)
+        next(reader)
+        for row in reader:
+            writer.writerow([renumber[row[0]], *row[1:]])
+            added_authorizations += 1
+    shutil.rmtree(scratch)
+    return target, {"entries_added": len(renumber), "authorizations_added": added_authorizations,
+                    "new_file": new_timelog.relative_to(target).as_posix(),
+                    "new_file_bytes": new_timelog.stat().st_size}
+
+
+def _link(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
+
+
+# --- measurements -------------------------------------------------------------------------
+
+class MeasurementFailed(RuntimeError):
+    pass
+
+
+def measure(spec: dict, timeout: float, log: Path) -> dict:
+    """Run bench.measure in a fresh interpreter; its JSON result plus the process wall time."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    started = time.perf_counter()
+    load_before = load_average()
+    try:
+        proc = subprocess.run([sys.executable, "-m", "bench.measure", json.dumps(spec)], cwd=ROOT,
+                              env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        _append_log(log, spec, exc.stdout, exc.stderr)
+        return {"kind": spec["kind"], "timed_out_after_seconds": timeout,
+                "progress": _read_progress(spec.get("progress"))}
+    _append_log(log, spec, proc.stdout, proc.stderr)
+    if proc.returncode != 0:
+        tail = (proc.stderr or "").strip().splitlines()[-5:]
+        raise MeasurementFailed(f"{spec['kind']} measurement failed (exit {proc.returncode}): "
+                                + " | ".join(tail) + f" (full log: {log})")
+    line = next(l for l in reversed(proc.stdout.splitlines()) if l.startswith("{"))
+    result = json.loads(line)
+    result["process_seconds"] = round(time.perf_counter() - started, 3)
+    result["load_average_before"] = load_before
+    return result
+
+
+def _append_log(log: Path, spec: dict, stdout, stderr) -> None:
+    def text(x):
+        return x.decode(errors="replace") if isinstance(x, bytes) else (x or "")
+    with open(log, "a", encoding="utf-8") as fh:
+        fh.write(f"=== {datetime.now(timezone.utc).isoformat()} {json.dumps(spec)}\n")
+        fh.write(text(stdout)[-20000:] + "\n--- stderr\n" + text(stderr)[-20000:] + "\n")
+
+
+def _read_progress(path: str | None) -> list[dict]:
+    if not path or not Path(path).exists():
+        return []
+    return [json.loads(l) for l in Path(path).read_text().splitlines() if l.strip()]
+
+
+def _fresh(*paths: Path) -> None:
+    for path in paths:
+        for p in (path, Path(str(path) + ".wal")):
+            if p.is_dir():
+                shutil.rmtree(p)
+            elif p.exists():
+                p.unlink()
+        for staged in path.parent.glob(f".{path.name}.*"):   # outputs' staging folders
+            shutil.rmtree(staged, ignore_errors=True)
+
+
+def copy_warehouse(src: Path, dst: Path) -> None:
+    """Copy a closed DuckDB warehouse (and its WAL, if one was left)."""
+    shutil.copyfile(src, dst)
+    wal = Path(str(src) + ".wal")
+    if wal.exists():
+        shutil.copyfile(wal, Path(str(dst) + ".wal"))
+
+
+def count_rows(path: Path) -> int | None:
+    if not path.exists():
+        return None
+    with open(path, newline="", encoding="utf-8") as fh:
+        return max(0, sum(1 for _ in csv.reader(fh)) - 1)
+
+
+def output_summary(out: Path) -> dict:
+    """What a run wrote: row counts of the machine CSVs, documents and reports written."""
+    summary = {"files": sorted(p.relative_to(out).as_posix() for p in out.iterdir()) if out.exists() else [],
+               "rows": {name: count_rows(out / f"{name}.csv") for name in OUTPUT_CSVS
+                        if (out / f"{name}.csv").exists()}}
+    invoices = out / "invoices"
+    summary["invoice_html_files"] = len(list(invoices.glob("*.html"))) if invoices.exists() else 0
+    reports = out / "reports"
+    summary["report_files"] = sum(1 for p in reports.rglob("*") if p.is_file()) if reports.exists() else 0
+    return summary
+
+
+def median_rep(reps: list[dict]) -> dict:
+    """The repetition whose nightly time is the median (lower median for even counts)."""
+    done = [r for r in reps if "seconds" in r["nightly"]]
+    if not done:
+        return reps[-1]
+    ordered = sorted(done, key=lambda r: r["nightly"]["seconds"])
+    return ordered[(len(ordered) - 1) // 2]
+
+
+def bench_size(entries: int, args, work: Path, log: Path) -> dict:
+    customers = max(1, entries // ENTRIES_PER_CUSTOMER)
+    name = label(entries)
+    print(f"[{name}] inbox: {entries} entries, {customers} customers", flush=True)
+    inbox, meta = ensure_inbox(work, entries, customers)
+    groups = input_groups(inbox)
+    runs = work / name
+    runs.mkdir(parents=True, exist_ok=True)
+    reps_wanted = args.reps or default_reps(entries)
+    result: dict = {
+        "size": name, "entries": entries, "customers": customers, "seed": SEED,
+        "generated": meta["counts"], "generate_seconds": meta.get("generate_seconds"),
+        "input_bytes": sum(os.path.getsize(p) for g in groups for p in g),
+        "as_of": AS_OF_FULL.isoformat(), "tz": TZ, "reports_enabled": not args.no_reports,
+        "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine_info(), "load_average_start": load_average(), "reps": [],
+    }
+    warehouse, out = runs / "full.duckdb", runs / "out-full"
+    for rep in range(reps_wanted):
+        floor = measure({"kind": "floor", "groups": groups}, args.timeout, log)
+        _fresh(warehouse, out)
+        progress = runs / "progress-full.jsonl"
+        _fresh(progress)
+        nightly = measure({"kind": "nightly", "inbox": str(inbox), "warehouse": str(warehouse),
+                           "out": str(out), "as_of": AS_OF_FULL.isoformat(), "tz": TZ,
+                           "reports": not args.no_reports, "progress": str(progress)},
+                          args.timeout, log)
+        if "seconds" in nightly:
+            nightly["outputs"] = output_summary(out)
+            nightly["ratio_to_floor"] = round(nightly["seconds"] / floor["seconds"], 2)
+        result["reps"].append({"floor": floor, "nightly": nightly,
+                               "code_sha256": _git_state()["code_sha256"]})
+        print(f"[{name}] rep {rep + 1}/{reps_wanted}: floor {floor['seconds']:.3f}s, nightly "
+              + (f"{nightly['seconds']:.2f}s ({nightly['ratio_to_floor']}× floor), "
+                 f"peak RSS {nightly['peak_rss_mib']} MiB" if "seconds" in nightly
+                 else f"timed out after {args.timeout:.0f}s"), flush=True)
+        if "seconds" not in nightly:
+            break
+    result["summary"] = summarize_reps(result["reps"])
+    full_done = "seconds" in result["reps"][-1]["nightly"]
+
+    if args.no_incremental:
+        result["incremental"] = {"skipped": "--no-incremental"}
+    elif not full_done:
+        result["incremental"] = {"skipped": "the full run did not finish"}
+    else:
+        result["incremental"] = bench_incremental(entries, customers, inbox, warehouse, runs, args, log)
+    if args.no_close:
+        result["close"] = {"skipped": "--no-close"}
+    elif not full_done:
+        result["close"] = {"skipped": "the full run did not finish"}
+    else:
+        result["close"] = bench_close(inbox, warehouse, runs, args, log)
+    if args.profile and full_done:
+        result["profile"] = bench_profile(name, inbox, runs, args, log, entries)
+    result["load_average_end"] = load_average()
+    codes = {r.get("code_sha256") for r in result["reps"]} | {result["machine"]["git"]["code_sha256"],
+                                                              _git_state()["code_sha256"]}
+    result["code_changed_during_run"] = len(codes) > 1
+    result["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return result
+
+
+def summarize_reps(reps: list[dict]) -> dict:
+    rep = median_rep(reps)
+    floors = [r["floor"]["seconds"] for r in reps]
+    done = [r["nightly"] for r in reps if "seconds" in r["nightly"]]
+    summary = {"reps": len(reps), "floor_seconds": rep["floor"]["seconds"],
+               "floor_count_only_seconds": rep["floor"]["count_only_seconds"],
+               "floor_min_seconds": min(floors), "floor_max_seconds": max(floors),
+               "floor_peak_rss_mib": rep["floor"]["peak_rss_mib"]}
+    if not done:
+        summary["timed_out_after_seconds"] = rep["nightly"].get("timed_out_after_seconds")
+        summary["phases_finished_before_timeout"] = {p["phase"]: p["seconds"] for p in rep["nightly"].get("progress", [])}
+        return summary
+    nightly = rep["nightly"]
+    phases = dict(nightly["phases"])
+    summary.update({
+        "nightly_seconds": nightly["seconds"],
+        "nightly_min_seconds": min(n["seconds"] for n in done),
+        "nightly_max_seconds": max(n["seconds"] for n in done),
+        "phases": phases,
+        "other_seconds": round(nightly["seconds"] - sum(phases.values()), 3),
+        "ratio_to_floor": nightly["ratio_to_floor"],
+        "ratio_to_floor_median_of_reps": round(statistics.median(
+            r["nightly"]["ratio_to_floor"] for r in reps if "seconds" in r["nightly"]), 2),
+        "ratio_to_floor_without_reports": round(
+            (nightly["seconds"] - phases.get("reports", 0)) / rep["floor"]["seconds"], 2),
+        "peak_rss_mib": max(n["peak_rss_mib"] for n in done),
+        "peak_tree_rss_mib": max(max(n["peak_rss_mib"], n.get("tree_peak_rss_mib", 0)) for n in done),
+        "peak_tree_pss_mib": max(n.get("tree_peak_pss_mib", 0) for n in done),
+        "rss_after_import_mib": nightly.get("rss_after_import_mib"),
+        "import_seconds": nightly.get("import_seconds"),
+        "process_seconds": nightly.get("process_seconds"),
+        "outputs": nightly.get("outputs"),
+        "counts": nightly.get("counts"),
+    })
+    return summary
+
+
+def bench_incremental(entries, customers, inbox, full_warehouse, runs, args, log) -> dict:
+    inc_inbox, meta = build_increment(runs.parent, inbox, entries, customers)
+    groups = input_groups(inc_inbox)
+    warehouse, out = runs / "inc.duckdb", runs / "out-inc"
+    reps = []
+    for _ in range(min(3, args.reps or default_reps(entries))):
+        floor = measure({"kind": "floor", "groups": groups}, args.timeout, log)
+        _fresh(warehouse, out)
+        copy_warehouse(full_warehouse, warehouse)
+        nightly = measure({"kind": "nightly", "inbox": str(inc_inbox), "warehouse": str(warehouse),
+                           "out": str(out), "as_of": NEXT_DAY.isoformat(), "tz": TZ,
+                           "reports": not args.no_reports}, args.timeout, log)
+        if "seconds" in nightly:
+            nightly["outputs"] = output_summary(out)
+            nightly["ratio_to_floor"] = round(nightly["seconds"] / floor["seconds"], 2)
+        reps.append({"floor": floor, "nightly": nightly})
+        if "seconds" not in nightly:
+            break
+    summary = summarize_reps(reps)
+    print(f"[{label(entries)}] incremental (+{meta['entries_added']} entries): "
+          + (f"{summary['nightly_seconds']:.2f}s" if "nightly_seconds" in summary else "timed out"),
+          flush=True)
+    return {"as_of": NEXT_DAY.isoformat(), **meta, "reps": reps, "summary": summary}
+
+
+def bench_close(inbox, full_warehouse, runs, args, log) -> dict:
+    warehouse, out = runs / "close.duckdb", runs / "out-close"
+    _fresh(warehouse, out)
+    copy_warehouse(full_warehouse, warehouse)
+    result = measure({"kind": "close", "period": CLOSE_PERIOD, "inbox": str(inbox),
+                      "warehouse": str(warehouse), "out": str(out), "tz": TZ,
+                      "flags": CLOSE_FLAGS + (["--no-reports"] if args.no_reports else [])},
+                     args.timeout, log)
+    if "seconds" in result:
+        result["period"] = CLOSE_PERIOD
+        result["outputs"] = {"files": sorted(p.name for p in out.iterdir()) if out.exists() else [],
+                             "reconciliation_rows": count_rows(out / "reconciliation.csv")}
+        if (out / "run.json").exists():
+            result["phases"] = json.loads((out / "run.json").read_text()).get("timings_seconds")
+    print(f"[{runs.name}] close: " + (f"{result['seconds']:.2f}s (exit {result['exit_code']})"
+                                        if "seconds" in result else result.get("skipped", "timed out")),
+          flush=True)
+    return result
+
+
+def bench_profile(name, inbox, runs, args, log, entries) -> dict:
+    """One more full run under pyinstrument; hot spots summarized from its call tree.
+
+    Up to 100k entries the prepaid logs are rendered in-process for this run (so the profiler
+    sees inside them); above, they stay in their worker processes (the serial run would take
+    too long) and show as waiting time.
+    """
+    from bench.profile import hotspots
+
+    results = Path(args.results)
+    session = results / f"profile-{name}.pyisession"
+    warehouse, out = runs / "profile.duckdb", runs / "out-profile"
+    _fresh(warehouse, out)
+    run = measure({"kind": "nightly", "inbox": str(inbox), "warehouse": str(warehouse),
+                   "out": str(out), "as_of": AS_OF_FULL.isoformat(), "tz": TZ,
+                   "reports": not args.no_reports, "profile": str(session),
+                   "serial_reports": entries <= 100_000},
+                  args.timeout, log)
+    if "seconds" not in run:
+        return {"timed_out_after_seconds": args.timeout}
+    summary = hotspots(session)
+    summary.update({"seconds": run["seconds"], "phases": run["phases"],
+                    "html_in_work": f"{runs.name}/{session.with_suffix('.html').name}",
+                    "reports_in_process": entries <= 100_000,
+                    "text": session.with_suffix(".txt").name})
+    session.unlink(missing_ok=True)   # large; the .txt stays in results, the .html goes to work/
+    html = session.with_suffix(".html")
+    if html.exists():
+        shutil.move(str(html), str(runs / html.name))
+    print(f"[{name}] profile: {session.with_suffix('.txt')}", flush=True)
+    return summary
+
+
+def bench_prefect(work: Path, results: Path, args, log: Path) -> None:
+    home = work / "prefect-home"
+    home.mkdir(parents=True, exist_ok=True)
+    try:
+        result = measure({"kind": "prefect", "prefect_home": str(home)}, min(args.timeout, 300), log)
+    except MeasurementFailed as exc:
+        result = {"kind": "prefect", "failed": str(exc)}
+    result["machine"] = machine_info()
+    result["measured_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    (results / "prefect.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
+    print("prefect: " + (f"import {result['import_seconds']}s, first flow (server start) "
+                         f"{result['first_flow_seconds']}s, next flow {result['second_flow_seconds']}s"
+                         if "first_flow_seconds" in result else str(result)), flush=True)
+
+
+# --- entry point --------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sizes", default="10k,100k,1m", help="entry counts, e.g. 10k,100k,1m (default %(default)s)")
+    p.add_argument("--with-10m", action="store_true", help="add the 10M-entry size")
+    p.add_argument("--reps", type=int, default=0, help="repetitions per size (default 5 / 3 / 1 by size)")
+    p.add_argument("--timeout", type=float, default=1800, help="seconds per measurement (default %(default)s)")
+    p.add_argument("--no-reports", action="store_true", help="run nightly with reports_enabled=False")
+    p.add_argument("--no-incremental", action="store_true")
+    p.add_argument("--no-close", action="store_true")
+    p.add_argument("--no-prefect", action="store_true", help="skip measuring Prefect start-up")
+    p.add_argument("--profile", action="store_true", help="one extra full run per size under pyinstrument")
+    p.add_argument("--work", type=Path, default=DEFAULT_WORK, help="cache of inboxes and warehouses")
+    p.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
+    p.add_argument("--markdown", type=Path, default=None,
+                   help=f"rendered report (default {DEFAULT_MARKDOWN.name} for the default results folder)")
+    p.add_argument("--no-render", action="store_true", help="do not render the markdown and plot")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
+    if args.with_10m and 10_000_000 not in sizes:
+        sizes.append(10_000_000)
+    work, results = args.work.resolve(), args.results.resolve()
+    args.results = results
+    work.mkdir(parents=True, exist_ok=True)
+    results.mkdir(parents=True, exist_ok=True)
+    log = work / "measurements.log"
+    if not args.no_prefect:
+        bench_prefect(work, results, args, log)
+    for entries in sizes:
+        result = bench_size(entries, args, work, log)
+        path = results / f"{result['size']}.json"
+        path.write_text(json.dumps(result, indent=2, default=str) + "\n")
+        print(f"[{result['size']}] results: {path}", flush=True)
+    if not args.no_render:
+        from bench.report import render
+        markdown = args.markdown or (DEFAULT_MARKDOWN if results == DEFAULT_RESULTS.resolve()
+                                     else results / "BENCHMARKS.md")
+        render(results, markdown)
+        print(f"rendered {markdown}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
