@@ -137,7 +137,7 @@ def _parse_columns(raw: pd.DataFrame, specs: dict, issues: Issues) -> pd.DataFra
         if required:
             issues.add(raw, ~present, column, "missing_value", f"{column} is required")
         values, bad = parser(cells)
-        negative = bad & parse.is_negative_number(cells)
+        negative = parse.is_negative_number(cells, among=bad)
         issues.add(raw, negative, column, "negative_value", f"{column} must not be negative")
         issues.add(raw, bad & ~negative, column, "unparseable_value",
                    lambda rows, c=column: f"{c} '" + rows[c].astype("str") + "' cannot be read")
@@ -433,7 +433,7 @@ def _duration_seconds(raw: pd.DataFrame, typed: pd.DataFrame, issues: Issues) ->
     by_end = (typed["ended_at"] - typed["started_at"]).dt.total_seconds().astype("Int64")
     cells = raw["duration_minutes"]
     minutes, bad = parse.parse_decimal(cells)
-    negative = bad & parse.is_negative_number(cells)
+    negative = parse.is_negative_number(cells, among=bad)
     issues.add(raw, negative, "duration_minutes", "negative_duration", "duration_minutes is negative")
     issues.add(raw, bad & ~negative, "duration_minutes", "unparseable_value",
                lambda rows: "duration_minutes '" + rows["duration_minutes"].astype("str") + "' cannot be read")
