@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import multiprocessing
 import os
 import re
@@ -28,6 +27,7 @@ from openpyxl import Workbook
 from openpyxl.chart import LineChart, Reference
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.writer.excel import ExcelWriter
 
 from transforms.documents import CURRENCY_SYMBOLS
 
@@ -261,23 +261,31 @@ def _write_xlsx(path: Path, customer_id: str, name: str, currency: str, as_of: d
     save_deterministic(wb, path, datetime(as_of.year, as_of.month, as_of.day))
 
 
+class _StampedZip(zipfile.ZipFile):
+    """A zip whose every entry carries one fixed time (the as-of date), not the wall clock."""
+
+    def __init__(self, file, stamp: datetime):
+        super().__init__(file, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
+        self._date_time = stamp.timetuple()[:6]
+
+    def writestr(self, zinfo_or_arcname, data, compress_type=None, compresslevel=None):
+        if isinstance(zinfo_or_arcname, str):
+            zinfo_or_arcname = zipfile.ZipInfo(zinfo_or_arcname, date_time=self._date_time)
+            zinfo_or_arcname.compress_type = zipfile.ZIP_DEFLATED
+        super().writestr(zinfo_or_arcname, data, compress_type, compresslevel)
+
+    def write(self, filename, arcname=None, compress_type=None, compresslevel=None):
+        with open(filename, "rb") as fh:
+            self.writestr(arcname or os.path.basename(filename), fh.read())
+
+
 def save_deterministic(wb: Workbook, path: Path, stamp: datetime) -> None:
     """Save so that the same content gives the same bytes: document properties and zip entry
     times are the as-of date, not the wall clock. Written to a temporary name, then renamed."""
     wb.properties.creator = "Prepaid Reconciler"
     wb.properties.created = wb.properties.modified = stamp
-    buffer = io.BytesIO()
-    wb.save(buffer)
     tmp = path.with_suffix(".xlsx.tmp")
-    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as src, \
-            zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            data = src.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>" + stamp.strftime("%Y-%m-%dT%H:%M:%SZ").encode(), data)
-            entry = zipfile.ZipInfo(info.filename, date_time=stamp.timetuple()[:6])
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            dst.writestr(entry, data)
+    ExcelWriter(wb, _StampedZip(tmp, stamp)).save()   # openpyxl's save() would stamp "now"
     tmp.replace(path)
 
 
