@@ -92,12 +92,27 @@ def demo_single(tmp_path_factory):
     return _computed(Path("data/demo"), tmp / "a.duckdb", date(2026, 3, 31), None, tmp / "s")
 
 
+@pytest.fixture(scope="module")
+def random_single(tmp_path_factory, random_inbox):
+    tmp = tmp_path_factory.mktemp("random-single")
+    return _computed(random_inbox, tmp / "a.duckdb", date(2025, 12, 31), None, tmp / "s")
+
+
 @pytest.mark.parametrize("shards", [2, 3])
 def test_dask_local_cluster__equals_single_process(prefect_server, cluster, demo_single, tmp_path, shards):
     from flows.sharded import dask_executor
     sharded = _computed(Path("data/demo"), tmp_path / "b.duckdb", date(2026, 3, 31), shards, tmp_path / "s",
                         dask_executor(address=cluster))
     assert sharded == demo_single
+
+
+@pytest.mark.parametrize("shards", [2, 3])
+def test_dask_local_cluster__random_inbox__equals_single_process(prefect_server, cluster, random_inbox,
+                                                                 random_single, tmp_path, shards):
+    from flows.sharded import dask_executor
+    sharded = _computed(random_inbox, tmp_path / "b.duckdb", date(2025, 12, 31), shards, tmp_path / "s",
+                        dask_executor(address=cluster))
+    assert sharded == random_single
 
 
 def test_dask__killed_worker_process__shard_retried__same_result(prefect_server, cluster, demo_single, tmp_path):
