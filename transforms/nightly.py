@@ -424,19 +424,34 @@ def run_reopen(warehouse: Path, period: str, reason: str | None = None, step: St
     """Reopen the last closed period: recorded in the warehouse; its frozen figures stay."""
     period = close.parse_period(period)
     job = _ReopenJob("reopen", period, flow_run_id)
-    con = connect(warehouse)
-    run_id, started = None, datetime.now(timezone.utc)
+    with _recorded_run(connect(warehouse), job) as run:
+        closed_by = step(close.reopen, run.con, run.run_id, period, reason)
+        record_run(run.con, run.run_id, job, run.started, "committed")
+    return ReopenReport(run.run_id, period, closed_by)
+
+
+@dataclass
+class _Run:
+    con: duckdb.DuckDBPyConnection
+    run_id: int | None = None
+    started: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    inputs: dict | None = None
+
+
+@contextmanager
+def _recorded_run(con: duckdb.DuckDBPyConnection, job):
+    """A run without outputs (ingest, reopen) as one transaction: committed when the body
+    returns; rolled back, recorded as failed and re-raised when it raises; always closed."""
+    run = _Run(con)
     try:
-        run_id, _ = begin_run(con, None)
+        run.run_id, _ = begin_run(con, None)
         con.execute("begin transaction")
-        closed_by = step(close.reopen, con, run_id, period, reason)
-        record_run(con, run_id, job, started, "committed")
+        yield run
         con.execute("commit")
-        return ReopenReport(run_id, period, closed_by)
     except BaseException as exc:
         _rollback(con)
-        if run_id is not None:
-            record_failure(con, run_id, job, started, exc, None)
+        if run.run_id is not None:
+            record_failure(con, run.run_id, job, run.started, exc, run.inputs)
         raise
     finally:
         con.close()
@@ -450,29 +465,17 @@ class _IngestJob:
 
 def run_ingest(inbox: Path, warehouse: Path, tz: str = "UTC") -> tuple[ingest_mod.IngestSummary, dict]:
     """Ingest the inbox and validate everything, without reconciling; all or nothing."""
-    con = connect(warehouse)
     job = _IngestJob("ingest", tz)
-    run_id, started, inputs_seen = None, datetime.now(timezone.utc), None
-    try:
-        run_id, _ = begin_run(con, None)
-        con.execute("begin transaction")
-        summary = ingest_mod.ingest(con, inbox, run_id)
-        inputs_seen = current_inputs(con)
-        inputs = validate_inputs(con, tz)
+    with _recorded_run(connect(warehouse), job) as run:
+        summary = ingest_mod.ingest(run.con, inbox, run.run_id)
+        run.inputs = current_inputs(run.con)
+        inputs = validate_inputs(run.con, tz)
         counts = {
             "customers": len(inputs.customers), "blocks": len(inputs.blocks),
             "rates": len(inputs.rates), "entries": len(inputs.entries),
             "supersessions": len(inputs.supersessions),
-            "quarantine_by_reason": dict(con.execute(
+            "quarantine_by_reason": dict(run.con.execute(
                 "select reason_code, count(*) from quarantine group by 1 order by 1").fetchall()),
         }
-        record_run(con, run_id, job, started, "committed", counts=counts, inputs=inputs_seen)
-        con.execute("commit")
-        return summary, counts
-    except BaseException as exc:
-        _rollback(con)
-        if run_id is not None:
-            record_failure(con, run_id, job, started, exc, inputs_seen)
-        raise
-    finally:
-        con.close()
+        record_run(run.con, run.run_id, job, run.started, "committed", counts=counts, inputs=run.inputs)
+    return summary, counts
