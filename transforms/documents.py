@@ -22,6 +22,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from transforms.warehouse import sql
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+#: first characters that make spreadsheet programs evaluate a cell (= + - @, TAB, CR)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 KIND_RANK = {"credit_note": 0, "overage": 1, "topup": 2}
 CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "CHF": "CHF ", "JPY": "¥"}
 INVOICE_COLUMNS = ["number", "kind", "customer_id", "issued_on", "currency", "net", "tax", "total", "corrects"]
@@ -370,9 +372,10 @@ def money_text(cents: int | None) -> str:
 
 
 def spreadsheet_safe(text: str | None) -> str:
+    """Input text for a CSV cell: a leading `'` where a spreadsheet would evaluate it."""
     if not text:
         return ""
-    return "'" + text if text[0] in "=+-@\t\r" else text
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def environment() -> Environment:

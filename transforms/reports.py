@@ -29,9 +29,8 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.writer.excel import ExcelWriter
 
-from transforms.documents import CURRENCY_SYMBOLS
+from transforms.documents import CURRENCY_SYMBOLS, FORMULA_STARTS, spreadsheet_safe
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 PARALLEL_FROM = 200      # customers; below this, process start-up costs more than it saves
 MAX_WORKERS = 8
 HEADER_FONT = Font(bold=True, color="FFFFFF")
@@ -329,44 +328,9 @@ def _write_log_csv(path: Path, log: list[dict]) -> None:
             unit = UNIT_OF_KIND[row["kind"]]
             fmt = (lambda v: "" if v is None else (f"{Decimal(v) / 100:.2f}" if unit == "money" else str(v)))
             writer.writerow([
-                row["at"].strftime("%Y-%m-%dT%H:%M:%SZ"), row["event"], _csv_text(row["block_id"]),
-                _csv_text(row["pool"]), _csv_text(row["entry_id"]),
-                row["work_date"].isoformat() if row["work_date"] else "", _csv_text(row["user"]),
-                _csv_text(row["service"]), _csv_text(row["description"]),
+                row["at"].strftime("%Y-%m-%dT%H:%M:%SZ"), row["event"], spreadsheet_safe(row["block_id"]),
+                spreadsheet_safe(row["pool"]), spreadsheet_safe(row["entry_id"]),
+                row["work_date"].isoformat() if row["work_date"] else "", spreadsheet_safe(row["user"]),
+                spreadsheet_safe(row["service"]), spreadsheet_safe(row["description"]),
                 "minutes" if unit == "hours" else unit, fmt(row["change"]), fmt(row["pool_remaining"]),
             ])
-
-
-def _csv_text(text: str | None) -> str:
-    if not text:
-        return ""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
-def report_customer(warehouse: Path, customer_id: str, out: Path, as_of: date | None = None,
-                    tz: str | None = None) -> Path:
-    """Regenerate one customer's prepaid log on demand, as of a date (default: the last run's).
-
-    Opens the warehouse read-only and recomputes from the stored raw input; nothing is written
-    to the warehouse. Returns the folder written.
-    """
-    from transforms.reconcile import reconcile
-    from transforms.validate import validate
-    from transforms.warehouse import RAW_KINDS, connect, current_raw
-
-    con = connect(warehouse, read_only=True)
-    try:
-        last = con.execute("select as_of, tz from runs where as_of is not null and outcome = 'committed' "
-                           "order by run_id desc limit 1").fetchone()
-        if as_of is None and last is None:
-            raise ValueError("no nightly run yet: give --as-of")
-        as_of = as_of or last[0]
-        tz = tz or (last[1] if last else "UTC")
-        inputs = validate({kind: current_raw(con, kind) for kind in RAW_KINDS}, tz)
-        if customer_id not in set(inputs.customers["customer_id"]):
-            raise ValueError(f"no customer {customer_id!r} in the warehouse")
-        reconcile(con, inputs, as_of, tz)
-        write_reports(con, out, as_of, customer_ids=[customer_id])
-        return customer_dir(out, customer_id)
-    finally:
-        con.close()

@@ -178,6 +178,11 @@ def _first_of_duplicates(raw: pd.DataFrame, key: str, within: list[str], issues:
     issues.add(raw, mask, key, "duplicate_id", f"{key} already used by an earlier row")
 
 
+def _text(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """The parser of free-text columns: blank is not given, nothing is ever unparseable."""
+    return cells.where(parse.given(cells), pd.NA), pd.Series(False, index=cells.index)
+
+
 def _ok(raw: pd.DataFrame, issues: Issues) -> pd.Series:
     return ~raw.index.isin(issues.rows())
 
@@ -186,12 +191,11 @@ def _ok(raw: pd.DataFrame, issues: Issues) -> pd.Series:
 
 def validate_customers(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     issues = Issues()
-    text = lambda s: (s.where(parse.given(s), pd.NA), pd.Series(False, index=s.index))
     specs = {
-        "customer_id": (text, True, None),
-        "name": (text, True, None),
-        "aliases": (text, False, None),
-        "currency": (text, True, None),
+        "customer_id": (_text, True, None),
+        "name": (_text, True, None),
+        "aliases": (_text, False, None),
+        "currency": (_text, True, None),
         "rounding_increment_minutes": (parse.parse_int, False, 1),
         "rounding_mode": (lambda s: parse.parse_choice(s, ROUNDING_MODES), False, "nearest"),
         "minimum_entry_minutes": (parse.parse_int, False, 0),
@@ -277,19 +281,18 @@ def _currency_check(raw: pd.DataFrame, customer_ids: pd.Series, customers: pd.Da
 
 def validate_purchases(raw: pd.DataFrame, customers: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     issues = Issues()
-    text = lambda s: (s.where(parse.given(s), pd.NA), pd.Series(False, index=s.index))
     kind, bad_kind = parse.parse_choice(raw["kind"], BLOCK_KINDS)
     specs = {
-        "block_id": (text, True, None),
-        "customer_id": (text, True, None),
+        "block_id": (_text, True, None),
+        "customer_id": (_text, True, None),
         "kind": (lambda s: (kind, bad_kind), True, None),
-        "service": (text, False, None),
+        "service": (_text, False, None),
         "amount_paid": (parse.parse_money_cents, True, None),
         "purchased_on": (parse.parse_date, True, None),
         "starts_on": (parse.parse_date, False, None),
         "expires_on": (parse.parse_date, False, None),
         "auto_invoice": (parse.parse_bool, False, False),
-        "invoice_number": (text, False, None),
+        "invoice_number": (_text, False, None),
     }
     typed = _parse_columns(raw, specs, issues).rename(columns={"amount_paid": "amount_paid_cents"})
     typed["starts_on"] = typed["starts_on"].fillna(typed["purchased_on"])
@@ -367,10 +370,9 @@ def _coerce_blocks(typed: pd.DataFrame) -> pd.DataFrame:
 
 def validate_rates(raw: pd.DataFrame, customers: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     issues = Issues()
-    text = lambda s: (s.where(parse.given(s), pd.NA), pd.Series(False, index=s.index))
     specs = {
-        "service": (text, False, None),
-        "user": (text, False, None),
+        "service": (_text, False, None),
+        "user": (_text, False, None),
         "hourly_rate": (parse.parse_money_cents, True, None),
         "valid_from": (parse.parse_date, False, None),
         "valid_to": (parse.parse_date, False, None),
@@ -399,20 +401,19 @@ def validate_timelogs(raw: pd.DataFrame, customers: pd.DataFrame, tz: str
                       ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Valid entries (latest version of each entry_id), supersessions and quarantine rows."""
     issues = Issues()
-    text = lambda s: (s.where(parse.given(s), pd.NA), pd.Series(False, index=s.index))
     ts = lambda s: parse.parse_timestamp(s, tz)
     specs = {
-        "entry_id": (text, True, None),
-        "user": (text, True, None),
-        "service": (text, True, None),
+        "entry_id": (_text, True, None),
+        "user": (_text, True, None),
+        "service": (_text, True, None),
         "started_at": (ts, True, None),
         "ended_at": (ts, False, None),
         "billable": (parse.parse_bool, False, True),
-        "incident_id": (text, False, None),
+        "incident_id": (_text, False, None),
         "authorized_at": (ts, False, None),
-        "project": (text, False, None),
-        "task": (text, False, None),
-        "description": (text, False, None),
+        "project": (_text, False, None),
+        "task": (_text, False, None),
+        "description": (_text, False, None),
         "billed_elsewhere": (parse.parse_bool, False, False),
     }
     typed = _parse_columns(raw, specs, issues)
@@ -489,11 +490,10 @@ def _latest_versions(raw: pd.DataFrame, typed: pd.DataFrame) -> tuple[pd.DataFra
 def validate_authorizations(raw: pd.DataFrame, entries: pd.DataFrame, tz: str
                             ) -> tuple[pd.DataFrame, pd.DataFrame]:
     issues = Issues()
-    text = lambda s: (s.where(parse.given(s), pd.NA), pd.Series(False, index=s.index))
     specs = {
-        "entry_id": (text, True, None),
+        "entry_id": (_text, True, None),
         "authorized_at": (lambda s: parse.parse_timestamp(s, tz), True, None),
-        "authorized_by": (text, False, None),
+        "authorized_by": (_text, False, None),
     }
     typed = _parse_columns(raw, specs, issues)
     known = set(entries["entry_id"])
