@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import tempfile
 import tomllib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ import duckdb
 import pandas as pd
 
 from transforms import trackers
-from transforms.csvio import read_records
+from transforms.csvio import _edge_whitespace, decode, parse_text_by_row, read_records, sniff_delimiter
 from transforms.validate import COLUMNS, missing_columns
 
 REFERENCE_FILES = {
@@ -90,15 +91,20 @@ def ingest(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: int) -> IngestSu
         if latest.get(rel) == digest:
             summary.files_unchanged.append(rel)
             continue
-        rows, issues, tracker = _read_file(kind, data, mapping)
-        file_id = con.execute("select nextval('file_id_seq')").fetchone()[0]
+        file_id = con.execute("select nextval('file_id_seq')").fetchall()[0][0]
+        count = _insert_plain_csv(con, kind, file_id, rel, data)
+        if count is not None:
+            issues, tracker = [], None
+        else:
+            rows, issues, tracker = _read_file(kind, data, mapping)
+            _insert_rows(con, kind, file_id, rel, rows)
+            count = len(rows)
         rejected = any(i["line"] == 0 for i in issues)
         con.execute(
             "insert into files values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [file_id, rel, kind, digest, tracker, len(rows), rejected, run_id,
+            [file_id, rel, kind, digest, tracker, count, rejected, run_id,
              datetime.now(timezone.utc)],
         )
-        _insert_rows(con, kind, file_id, rel, rows)
         if issues:
             frame = pd.DataFrame(issues, columns=["line", "column", "value", "reason_code", "detail"])
             frame.insert(0, "source_file", rel)
@@ -107,9 +113,98 @@ def ingest(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: int) -> IngestSu
             con.execute('insert into raw_issues select * from new_issues')
             con.unregister("new_issues")
         summary.files_ingested.append(rel)
-        summary.rows_added[kind] += len(rows)
+        summary.rows_added[kind] += count
         summary.issues_added += len(issues)
     return summary
+
+
+#: characters Python's str.strip() removes (str.isspace()), as an RE2 character class;
+#: a test checks it against every Unicode character
+WHITESPACE_CLASS = r"[\x{9}-\x{d}\x{1c}-\x{20}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
+#: a CSV cell in double quotes, doubled quotes inside (RFC 4180)
+_QUOTED_CELL = re.compile(r'"[^"]*(?:""[^"]*)*"')
+
+
+def _insert_plain_csv(con: duckdb.DuckDBPyConnection, kind: str, file_id: int, rel: str,
+                      data: bytes) -> int | None:
+    """Rows of a plain file inserted by DuckDB's CSV reader; None when the file is not plain.
+
+    Plain: UTF-8 without control characters, no blank lines, no lone CR, quotes only around
+    whole cells, every record as wide as the header, and the header has the canonical column
+    names. On such a file DuckDB reads exactly what `csvio.parse_text` reads (the line of a
+    record follows from the line breaks inside earlier cells; tests compare both readers),
+    about ten times faster. Every other file takes the row-by-row path,
+    which reports each problem with its line.
+    """
+    if _CONTROL_BYTES.search(data):
+        return None
+    text, problem = decode(data)
+    if problem is not None or not text:
+        return None
+    header_line, _, _ = text.partition("\n")
+    delimiter = sniff_delimiter(header_line)
+    header = parse_text_by_row(header_line).header
+    if not header or missing_columns(kind, list(header)) or len(set(header)) != len(header) or "" in header:
+        return None
+    if text.count("\r") != text.count("\r\n"):
+        return None
+    if '"' in text and not _quotes_around_whole_cells(text, delimiter):
+        return None
+    lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    positions = {name: header.index(name) for name in COLUMNS[kind] if name in header}
+    trim = _edge_whitespace(delimiter).search(text) is not None
+    edges = f"'^{WHITESPACE_CLASS}+|{WHITESPACE_CLASS}+$'"
+    stripped = (lambda i: f"regexp_replace(c{i}, {edges}, '', 'g')") if trim else (lambda i: f"c{i}")
+    names = ", ".join(f'"{c}"' for c in positions)
+    cells = ", ".join(f"nullif({stripped(i)}, '')" for i in positions.values())
+    given = " or ".join(f"coalesce(c{i}, '') <> ''" for i in range(len(header)))
+    # blank rows (every cell empty or whitespace) are skipped, as parse_text skips them
+    if trim:
+        given = " or ".join(f"regexp_matches(c{i}, '[^{WHITESPACE_CLASS[1:-1]}]')" for i in range(len(header)))
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header))) + "}"
+    reader = (f"read_csv(?, header = true, auto_detect = false, columns = {columns}, delim = ?, "
+              "quote = '\"', escape = '\"', strict_mode = true, null_padding = false, "
+              "max_line_size = 16777216)")
+    # line breaks inside the cells of a row (LF, CR LF or a lone CR each count one line)
+    count = lambda c, t: f"(length({c}) - length(replace({c}, {t}, ''))) // length({t})"
+    breaks = " + ".join(f"coalesce({count(f'c{i}', 'chr(10)')} + {count(f'c{i}', 'chr(13)')} - "
+                        f"{count(f'c{i}', 'chr(13) || chr(10)')}, 0)" for i in range(len(header)))
+    with tempfile.TemporaryDirectory(prefix="prepaid-ingest-") as folder:
+        # DuckDB reads exactly the bytes that were hashed, even if the inbox file changes
+        copy = Path(folder) / "input.csv"
+        copy.write_bytes(data[3:] if data.startswith(b"\xef\xbb\xbf") else data)
+        probe = duckdb.connect()  # a failed read must not abort the run's transaction
+        try:
+            read, inner_breaks = probe.execute(f"select count(*), coalesce(sum({breaks}), 0) from {reader}",
+                                               [str(copy), delimiter]).fetchall()[0]
+        except duckdb.Error:
+            return None
+        finally:
+            probe.close()
+        if read + inner_breaks != lines - 1:  # e.g. a blank line DuckDB skipped
+            return None
+        # row i starts on line i + 2 plus the line breaks inside the cells of the rows before it
+        line = ("rn + 1" if inner_breaks == 0 else
+                "rn + 1 + coalesce(sum(breaks) over (order by rn rows between unbounded preceding "
+                "and 1 preceding), 0)")
+        return con.execute(f"insert into raw_{kind} (file_id, source_file, line, {names}) "
+                           f"select ?, ?, line, {cells} from (select {line} as line, * from "
+                           f"(select row_number() over () as rn, {breaks} as breaks, * from {reader})) "
+                           f"where {given}",
+                           [file_id, rel, str(copy), delimiter]).fetchall()[0][0]
+
+
+def _quotes_around_whole_cells(text: str, delimiter: str) -> bool:
+    """Every quote of the text opens or closes a quoted cell that fills its whole cell."""
+    quotes = 0
+    for match in _QUOTED_CELL.finditer(text):
+        start, end = match.span()
+        if start > 0 and text[start - 1] not in (delimiter, "\n"):
+            return False
+        if end < len(text) and text[end] not in (delimiter, "\r", "\n"):
+            return False
+        quotes += match.group().count('"')
+    return quotes == text.count('"')
 
 
 def _read_file(kind: str, data: bytes, mapping: dict) -> tuple[list[dict], list[dict], str | None]:

@@ -256,9 +256,10 @@ def _resolve_customers(raw: pd.DataFrame, customers: pd.DataFrame, issues: Issue
         matches = {r: index.resolve(r) for r in distinct}
     else:
         matches = {r: ({r} if r in index.ids else set()) for r in distinct}
-    resolved = refs.map(lambda r: next(iter(matches[r])) if isinstance(r, str) and len(matches[r]) == 1 else pd.NA)
-    unknown = refs.map(lambda r: isinstance(r, str) and not matches[r]).astype(bool)
-    ambiguous = refs.map(lambda r: isinstance(r, str) and len(matches[r]) > 1).astype(bool)
+    single = {r: next(iter(m)) for r, m in matches.items() if len(m) == 1}
+    resolved = refs.map(single).astype("object").where(refs.isin(list(single)), pd.NA)
+    unknown = refs.isin([r for r, m in matches.items() if not m]).astype(bool)
+    ambiguous = refs.isin([r for r, m in matches.items() if len(m) > 1]).astype(bool)
     issues.add(raw, unknown, "customer_id", "unknown_customer",
                lambda rows: rows["customer_id"].map(index.suggest))
     issues.add(raw, ambiguous, "customer_id", "ambiguous_customer",
@@ -464,13 +465,14 @@ def _latest_versions(raw: pd.DataFrame, typed: pd.DataFrame) -> tuple[pd.DataFra
     """
     order = raw.sort_values(["source_file", "file_id", "line"], kind="stable").index
     raw, typed = raw.loc[order], typed.loc[order]
-    cells = raw[ENTRY_CONTENT_COLUMNS].fillna("").astype("str")
-    content = pd.Series(["\x1f".join(row) for row in zip(*(cells[c].tolist() for c in cells.columns))],
-                        index=raw.index, dtype="object")
     latest = ~raw["entry_id"].duplicated(keep="last")
-    final_content = content[latest].set_axis(raw.loc[latest, "entry_id"])
+    repeated = raw["entry_id"].duplicated(keep=False)  # only these have versions to compare
+    cells = raw.loc[repeated, ENTRY_CONTENT_COLUMNS].fillna("").astype("str")
+    content = pd.Series(["\x1f".join(row) for row in zip(*(cells[c].tolist() for c in cells.columns))],
+                        index=cells.index, dtype="object")
+    final_content = content[latest[repeated]].set_axis(raw.loc[repeated & latest, "entry_id"])
     older = raw.loc[~latest]
-    changed = content[~latest].values != older["entry_id"].map(final_content).values
+    changed = content[~latest[repeated]].values != older["entry_id"].map(final_content).values
     superseded = older.loc[changed]
     newest = raw.loc[latest].set_index("entry_id")
     supersessions = pd.DataFrame({
@@ -496,8 +498,7 @@ def validate_authorizations(raw: pd.DataFrame, entries: pd.DataFrame, tz: str
         "authorized_by": (_text, False, None),
     }
     typed = _parse_columns(raw, specs, issues)
-    known = set(entries["entry_id"])
-    unknown = parse.given(raw["entry_id"]) & ~raw["entry_id"].isin(known)
+    unknown = parse.given(raw["entry_id"]) & ~raw["entry_id"].isin(entries["entry_id"])
     issues.add(raw, unknown, "entry_id", "unknown_entry", "no valid time entry has this entry_id")
     ok = _ok(raw, issues)
     _run_model(AuthorizationModel, typed[ok].astype({"entry_id": "str"}), raw, issues)
