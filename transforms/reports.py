@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import multiprocessing
 import os
 import re
@@ -23,6 +24,8 @@ from itertools import groupby
 from pathlib import Path
 
 import duckdb
+import openpyxl
+import pandas as pd
 from openpyxl import Workbook
 from openpyxl.chart import LineChart, Reference
 from openpyxl.styles import Font, PatternFill
@@ -95,8 +98,13 @@ def in_unit(kind: str, units: int | None) -> Decimal | int | None:
 
 
 def write_reports(con: duckdb.DuckDBPyConnection, target: Path, as_of: date,
-                  customer_ids: list[str] | None = None) -> int:
-    """Write every customer's prepaid log (or only `customer_ids`); returns how many."""
+                  customer_ids: list[str] | None = None, use_cache: bool = True) -> int:
+    """Write every customer's prepaid log (or only `customer_ids`); returns how many.
+
+    With `use_cache`, logs whose rows did not change since they were last rendered come from
+    the warehouse table `report_cache` (restamped with `as_of`), and new renders are stored
+    there in the caller's transaction: a night that changes a few customers renders a few.
+    """
     where = "" if customer_ids is None else "where customer_id in (select unnest(?::varchar[]))"
     params = [] if customer_ids is None else [customer_ids]
     customers = con.execute(
@@ -123,26 +131,87 @@ def write_reports(con: duckdb.DuckDBPyConnection, target: Path, as_of: date,
         from mart_entries
         {where + ' and' if where else 'where'} (status = 'pending' or unpriced)
         order by customer_id, entry_id""", params)
-    jobs = [(customer_dir(target, cid), cid, name, currency, as_of, blocks.get(cid, []),
-             events.get(cid, []), pending.get(cid, [])) for cid, name, currency in customers]
+    cached = _cached_reports(con) if use_cache else {}
+    jobs = []
+    for cid, name, currency in customers:
+        content = (cid, name, currency, blocks.get(cid, []), events.get(cid, []), pending.get(cid, []))
+        fingerprint = hashlib.sha256(repr((RENDERER_VERSION, content)).encode()).hexdigest()
+        hit = cached.get(cid)
+        reuse = hit if hit is not None and hit[0] == fingerprint else None
+        jobs.append((customer_dir(target, cid), as_of, fingerprint, None if reuse else content,
+                     reuse and reuse[1:]))
+    del cached
     workers = min(os.cpu_count() or 1, MAX_WORKERS)
+    rendered = []
     if len(jobs) < PARALLEL_FROM or workers < 2:
-        for job in jobs:
-            _write_customer(job)
+        results = map(_write_customer, jobs)
+        rendered = [r for r in results if r is not None]
     else:
         # spawned processes only render files; they never touch the warehouse connection
         chunk = max(1, len(jobs) // (workers * 8))
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            list(pool.map(_write_customer, jobs, chunksize=chunk))
+            for result in pool.map(_write_customer, jobs, chunksize=chunk):
+                if result is not None:
+                    rendered.append(result)
+                if len(rendered) >= 1000 and use_cache:
+                    _store_cache(con, rendered)
+                    rendered = []
+    if use_cache:
+        _store_cache(con, rendered)
     return len(customers)
 
 
-def _write_customer(job: tuple) -> None:
-    folder, customer_id, name, currency, as_of, blocks, events, pending = job
+#: what a prepaid log's bytes depend on besides its rows: this module, the CSV cell rule and
+#: openpyxl's version. A change to any of them renders every log afresh.
+RENDERER_VERSION = hashlib.sha256(
+    Path(__file__).read_bytes() + Path(__file__).with_name("documents.py").read_bytes()
+    + openpyxl.__version__.encode()).hexdigest()
+#: the as-of date a prepaid log is rendered with before the real one is put in (see `_stamp`)
+TEMPLATE_AS_OF = date(1999, 12, 31)
+
+
+def _cached_reports(con: duckdb.DuckDBPyConnection) -> dict[str, tuple]:
+    rows = con.execute("select customer_id, fingerprint, blocks, xlsx, csv from report_cache").fetchall()
+    return {cid: (fp, n, bytes(xlsx), bytes(csv_bytes)) for cid, fp, n, xlsx, csv_bytes in rows}
+
+
+def _store_cache(con: duckdb.DuckDBPyConnection, rendered: list[tuple]) -> None:
+    """Keep freshly rendered logs (as templates) for later runs, in the run's transaction."""
+    if not rendered:
+        return
+    frame = pd.DataFrame(rendered, columns=["customer_id", "fingerprint", "blocks", "xlsx", "csv"])
+    con.register("_rendered", frame)
+    con.execute("delete from report_cache where customer_id in (select customer_id from _rendered)")
+    con.execute("insert into report_cache select customer_id, fingerprint, blocks, xlsx::blob, csv::blob "
+                "from _rendered")
+    con.unregister("_rendered")
+
+
+def _write_customer(job: tuple) -> tuple | None:
+    """Write one customer's prepaid log (XLSX and CSV). A log whose rows are unchanged since a
+    previous run is taken from the cache and only stamped with this run's as-of date; a new
+    one is rendered and returned for the cache as (customer_id, fingerprint, blocks, xlsx, csv)."""
+    folder, as_of, fingerprint, content, reuse = job
     folder.mkdir(parents=True, exist_ok=True)
-    log = _log_rows(events)
-    _write_xlsx(folder / "prepaid-log.xlsx", customer_id, name, currency, as_of, blocks, log, pending)
-    _write_log_csv(folder / "prepaid-log.csv", log)
+    if reuse is not None:
+        n_blocks, template, log_csv = reuse
+        result = None
+    else:
+        customer_id, name, currency, blocks, events, pending = content
+        log = _log_rows(events)
+        template = _render_xlsx(customer_id, name, currency, TEMPLATE_AS_OF, blocks, log, pending)
+        log_csv = _log_csv(log)
+        n_blocks = len(blocks)
+        result = (customer_id, fingerprint, n_blocks, template, log_csv)
+    _write_file(folder / "prepaid-log.xlsx", _stamp(template, as_of, n_blocks))
+    _write_file(folder / "prepaid-log.csv", log_csv)
+    return result
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
 
 
 def _grouped(con: duckdb.DuckDBPyConnection, query: str, params) -> dict[str, list[dict]]:
@@ -192,8 +261,8 @@ def _number(cell, value, fmt: str) -> None:
     cell.number_format = fmt
 
 
-def _write_xlsx(path: Path, customer_id: str, name: str, currency: str, as_of: date,
-                blocks: list[dict], log: list[dict], pending: list[dict]) -> None:
+def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
+                 blocks: list[dict], log: list[dict], pending: list[dict]) -> bytes:
     fmt = Formats(money=money_format(currency))
     unit_format = {"hours": fmt.hours, "unlimited": fmt.hours, "value": fmt.money, "incidents": fmt.count}
     wb = Workbook()
@@ -217,6 +286,7 @@ def _write_xlsx(path: Path, customer_id: str, name: str, currency: str, as_of: d
         _number(ws.cell(r, 12), Decimal(b["amount_paid_cents"]) / 100, fmt.money)
         _number(ws.cell(r, 13), Decimal(b["breakage_cents"]) / 100, fmt.money)
     info = ws.max_row + 2
+    assert info + 1 == _as_of_row(len(blocks))
     ws.cell(info, 1, "Customer").font = Font(bold=True)
     _text(ws.cell(info, 2), f"{name} ({customer_id})")
     ws.cell(info + 1, 1, "As of").font = Font(bold=True)
@@ -257,7 +327,36 @@ def _write_xlsx(path: Path, customer_id: str, name: str, currency: str, as_of: d
         _number(ws.cell(r, 7), Decimal(p["billable_minutes"]) / 60, fmt.hours)
 
     _chart(wb, log, unit_format)
-    save_deterministic(wb, path, datetime(as_of.year, as_of.month, as_of.day))
+    buffer = io.BytesIO()
+    save_deterministic(wb, buffer, datetime(as_of.year, as_of.month, as_of.day))
+    return buffer.getvalue()
+
+
+def _as_of_row(n_blocks: int) -> int:
+    """Summary row of the as-of date: header, the blocks, a blank row, Customer, As of."""
+    return n_blocks + 4
+
+
+def _stamp(template: bytes, as_of: date, n_blocks: int) -> bytes:
+    """A prepaid log rendered as of TEMPLATE_AS_OF, with `as_of` put in its three places: the
+    Summary's As-of cell, the document properties and the zip entry times. The result is
+    byte for byte what rendering as of `as_of` gives (tests/transforms/test_reports.py)."""
+    serial = lambda d: str((d - date(1899, 12, 30)).days)
+    stamp = datetime(as_of.year, as_of.month, as_of.day)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(template)) as source, _StampedZip(out, stamp) as target:
+        for name in source.namelist():
+            data = source.read(name)
+            if name == "xl/worksheets/sheet1.xml":
+                data, n = re.subn(rf'(<c r="B{_as_of_row(n_blocks)}"[^>]*><v>){serial(TEMPLATE_AS_OF)}</v>'.encode(),
+                                  rb"\g<1>" + serial(as_of).encode() + b"</v>", data)
+                assert n == 1, "as-of cell not found in the Summary sheet"
+            elif name == "docProps/core.xml":
+                data, n = re.subn(TEMPLATE_AS_OF.isoformat().encode() + rb"T00:00:00Z",
+                                  as_of.isoformat().encode() + b"T00:00:00Z", data)
+                assert n == 2, "created and modified dates not found in the document properties"
+            target.writestr(name, data)
+    return out.getvalue()
 
 
 class _StampedZip(zipfile.ZipFile):
@@ -278,13 +377,17 @@ class _StampedZip(zipfile.ZipFile):
             self.writestr(arcname or os.path.basename(filename), fh.read())
 
 
-def save_deterministic(wb: Workbook, path: Path, stamp: datetime) -> None:
+def save_deterministic(wb: Workbook, path: Path | io.BytesIO, stamp: datetime) -> None:
     """Save so that the same content gives the same bytes: document properties and zip entry
-    times are the as-of date, not the wall clock. Written to a temporary name, then renamed."""
+    times are the as-of date, not the wall clock. A file is written to a temporary name, then
+    renamed."""
     wb.properties.creator = "Prepaid Reconciler"
     wb.properties.created = wb.properties.modified = stamp
+    if isinstance(path, io.BytesIO):
+        ExcelWriter(wb, _StampedZip(path, stamp)).save()   # openpyxl's save() would stamp "now"
+        return
     tmp = path.with_suffix(".xlsx.tmp")
-    ExcelWriter(wb, _StampedZip(tmp, stamp)).save()   # openpyxl's save() would stamp "now"
+    ExcelWriter(wb, _StampedZip(tmp, stamp)).save()
     tmp.replace(path)
 
 
@@ -320,8 +423,8 @@ def _chart(wb: Workbook, log: list[dict], unit_format: dict) -> None:
     wb["Summary"].add_chart(chart, f"B{wb['Summary'].max_row + 3}")
 
 
-def _write_log_csv(path: Path, log: list[dict]) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as fh:
+def _log_csv(log: list[dict]) -> bytes:
+    with io.StringIO(newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(LOG_CSV_COLUMNS)
         for row in log:
@@ -334,3 +437,33 @@ def _write_log_csv(path: Path, log: list[dict]) -> None:
                 spreadsheet_safe(row["service"]), spreadsheet_safe(row["description"]),
                 "minutes" if unit == "hours" else unit, fmt(row["change"]), fmt(row["pool_remaining"]),
             ])
+        return fh.getvalue().encode("utf-8")
+
+
+def report_customer(warehouse: Path, customer_id: str, out: Path, as_of: date | None = None,
+                    tz: str | None = None) -> Path:
+    """Regenerate one customer's prepaid log on demand, as of a date (default: the last run's).
+
+    Opens the warehouse read-only and recomputes from the stored raw input; nothing is written
+    to the warehouse. Returns the folder written.
+    """
+    from transforms.reconcile import reconcile
+    from transforms.validate import validate
+    from transforms.warehouse import RAW_KINDS, connect, current_raw
+
+    con = connect(warehouse, read_only=True)
+    try:
+        last = con.execute("select as_of, tz from runs where as_of is not null and outcome = 'committed' "
+                           "order by run_id desc limit 1").fetchall()
+        if as_of is None and not last:
+            raise ValueError("no nightly run yet: give --as-of")
+        as_of = as_of or last[0][0]
+        tz = tz or (last[0][1] if last else "UTC")
+        inputs = validate({kind: current_raw(con, kind) for kind in RAW_KINDS}, tz)
+        if customer_id not in set(inputs.customers["customer_id"]):
+            raise ValueError(f"no customer {customer_id!r} in the warehouse")
+        reconcile(con, inputs, as_of, tz)
+        write_reports(con, out, as_of, customer_ids=[customer_id], use_cache=False)
+        return customer_dir(out, customer_id)
+    finally:
+        con.close()

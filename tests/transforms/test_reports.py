@@ -1,10 +1,17 @@
 """SPEC §6 prepaid log: XLSX read back with openpyxl and compared cell by cell."""
 
-from datetime import datetime
+import io
+from datetime import date, datetime
+from pathlib import Path
+from unittest.mock import patch
 
 from openpyxl import load_workbook
 
+from tests.conftest import write_inbox
+from transforms import reports
+from transforms.nightly import run_nightly
 from transforms.reports import customer_dir, safe_name
+from transforms.warehouse import connect
 
 TL = "entry_id,customer_id,user,service,started_at,duration_minutes,authorized_at,description\n"
 
@@ -65,3 +72,89 @@ def test_prepaid_log__rerun__byte_identical_xlsx_and_csv(reconcile):
     first, second = reconcile(**files), reconcile(**files)
     for name in ("prepaid-log.xlsx", "prepaid-log.csv"):
         assert (first.path / "reports" / "c1" / name).read_bytes() == (second.path / "reports" / "c1" / name).read_bytes()
+
+
+PURCHASES = "block_id,customer_id,kind,quantity,amount_paid,purchased_on,expires_on\n" \
+            "h1,c1,hours,2,200,2026-01-01,2026-03-31\nh2,c2,hours,5,500,2026-01-01,"
+CUSTOMERS = "customer_id,name,currency\nc1,Customer One,EUR\nc2,Customer Two,EUR"
+NIGHT_1 = TL + "e1,c1,ann,support,2026-01-05T09:00,90,2026-01-06T08:00,Work\n" \
+               "e2,c2,bob,support,2026-01-05T10:00,30,2026-01-06T08:00,More"
+
+
+def _logs(out: Path) -> dict[str, bytes]:
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted((out / "reports").rglob("*")) if p.is_file()}
+
+
+def _cache(warehouse: Path) -> dict[str, str]:
+    con = connect(warehouse, read_only=True)
+    try:
+        return dict(con.execute("select customer_id, fingerprint from report_cache order by 1").fetchall())
+    finally:
+        con.close()
+
+
+def test_stamp__template_restamped__same_bytes_as_rendering_as_of_that_day():
+    blocks = [{"block_id": "h1", "kind": "hours", "service": None, "purchased_units": 120, "used_units": 90,
+               "expired_units": 0, "remaining_units": 30, "starts_on": date(2026, 1, 1),
+               "expires_on": date(2026, 3, 31), "status": "active", "amount_paid_cents": 20000,
+               "breakage_cents": 0}]
+    log = [{"at": datetime(2026, 1, 6, 8), "event": "deduction", "block_id": "h1", "pool": "hours (any)",
+            "entry_id": "e1", "work_date": date(2026, 1, 5), "user": "=cmd|' /C calc'!A0", "service": "support",
+            "description": "Work", "kind": "hours", "change": -90, "pool_remaining": 30}]
+    as_of = date(2026, 2, 14)
+    direct = reports._render_xlsx("c1", "One", "EUR", as_of, blocks, log, [])
+    template = reports._render_xlsx("c1", "One", "EUR", reports.TEMPLATE_AS_OF, blocks, log, [])
+    assert direct != template
+    assert reports._stamp(template, as_of, len(blocks)) == direct
+    summary = load_workbook(io.BytesIO(direct))["Summary"]
+    assert (summary["A5"].value, summary["B5"].value) == ("As of", datetime(2026, 2, 14))
+
+
+def test_prepaid_logs__second_night__unchanged_customer_restamped_from_cache_changed_one_rendered(tmp_path):
+    warehouse = tmp_path / "w.duckdb"
+    inbox = write_inbox(tmp_path / "inbox", customers=CUSTOMERS, purchases=PURCHASES, timelogs=NIGHT_1)
+    run_nightly(inbox, warehouse, tmp_path / "out1", date(2026, 1, 31), reports_enabled=True)
+    first = _cache(warehouse)
+    assert sorted(first) == ["c1", "c2"]
+    # night 2: a new entry of c2 only; c1's rows are the same as yesterday
+    write_inbox(tmp_path / "inbox", customers=CUSTOMERS, purchases=PURCHASES,
+                timelogs={"t.csv": NIGHT_1, "t2.csv": TL + "e3,c2,bob,support,2026-02-01T10:00,45,2026-02-01T12:00,New"})
+    rendered = []
+    original = reports._render_xlsx
+    with patch.object(reports, "_render_xlsx", lambda cid, *a: rendered.append(cid) or original(cid, *a)):
+        run_nightly(inbox, warehouse, tmp_path / "out2", date(2026, 2, 1), reports_enabled=True)
+    assert rendered == ["c2"]
+    second = _cache(warehouse)
+    assert second["c1"] == first["c1"] and second["c2"] != first["c2"]
+    # the same night on a fresh warehouse (nothing cached) gives the same bytes
+    run_nightly(inbox, tmp_path / "fresh.duckdb", tmp_path / "out-fresh", date(2026, 2, 1), reports_enabled=True)
+    cached, fresh = _logs(tmp_path / "out2"), _logs(tmp_path / "out-fresh")
+    assert sorted(cached) == ["reports/c1/prepaid-log.csv", "reports/c1/prepaid-log.xlsx",
+                              "reports/c2/prepaid-log.csv", "reports/c2/prepaid-log.xlsx"]
+    assert cached == fresh
+    assert load_workbook(tmp_path / "out2" / "reports" / "c1" / "prepaid-log.xlsx")["Summary"]["B5"].value \
+        == datetime(2026, 2, 1)
+
+
+def test_prepaid_logs__code_of_the_renderer_changes__cache_not_used(tmp_path):
+    warehouse = tmp_path / "w.duckdb"
+    inbox = write_inbox(tmp_path / "inbox", customers=CUSTOMERS, purchases=PURCHASES, timelogs=NIGHT_1)
+    run_nightly(inbox, warehouse, tmp_path / "out1", date(2026, 1, 31), reports_enabled=True)
+    rendered = []
+    original = reports._render_xlsx
+    with patch.object(reports, "RENDERER_VERSION", "another version"), \
+            patch.object(reports, "_render_xlsx", lambda cid, *a: rendered.append(cid) or original(cid, *a)):
+        run_nightly(inbox, warehouse, tmp_path / "out2", date(2026, 1, 31), reports_enabled=True)
+    assert rendered == ["c1", "c2"]
+    assert _logs(tmp_path / "out1") == _logs(tmp_path / "out2")
+
+
+def test_report_customer__one_log_regenerated_read_only(tmp_path):
+    warehouse = tmp_path / "w.duckdb"
+    inbox = write_inbox(tmp_path / "inbox", customers=CUSTOMERS, purchases=PURCHASES, timelogs=NIGHT_1)
+    run_nightly(inbox, warehouse, tmp_path / "out", date(2026, 1, 31), reports_enabled=True)
+    before = warehouse.read_bytes()
+    folder = reports.report_customer(warehouse, "c1", tmp_path / "again")
+    assert folder == customer_dir(tmp_path / "again", "c1")
+    assert _logs(tmp_path / "again") == {k: v for k, v in _logs(tmp_path / "out").items() if "/c1/" in k}
+    assert warehouse.read_bytes() == before

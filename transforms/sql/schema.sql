@@ -74,3 +74,13 @@ create table if not exists runs (
     counts json,
     outcome varchar not null
 );
+
+-- Prepaid logs as last rendered (as of reports.TEMPLATE_AS_OF), by a fingerprint of their rows:
+-- a run re-renders only customers whose rows changed and restamps the others.
+create table if not exists report_cache (
+    customer_id varchar primary key,
+    fingerprint varchar not null,
+    blocks integer not null,        -- rows in the Summary sheet (places the As-of cell)
+    xlsx blob not null,
+    csv blob not null
+);
