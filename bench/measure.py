@@ -162,6 +162,44 @@ def floor(spec: dict) -> dict:
     return result
 
 
+def output_floor(spec: dict) -> dict:
+    """Write the files of a finished run's OUT again, with no computation: the floor of output.
+
+    Every file under `spec["out"]` is read into memory first (not timed); then the same folder
+    tree is created in `spec["scratch"]` and every file written with its exact bytes, followed
+    by one os.sync() (as the run seals OUT). This is what any implementation of SPEC §7 must do
+    at least, however fast it computes: create one file per invoice and per customer report and
+    write the CSVs. Writing the same bytes as one file is timed too (bytes alone, no files).
+    """
+    import shutil
+
+    out, scratch = Path(spec["out"]), Path(spec["scratch"])
+    files = [(p.relative_to(out), p.read_bytes()) for p in sorted(out.rglob("*")) if p.is_file()]
+    folders = sorted({rel.parent for rel, _ in files})
+    shutil.rmtree(scratch, ignore_errors=True)
+    os.sync()
+    t = time.perf_counter()
+    for folder in folders:
+        (scratch / folder).mkdir(parents=True, exist_ok=True)
+    for rel, data in files:
+        with open(scratch / rel, "wb") as fh:
+            fh.write(data)
+    os.sync()
+    seconds = time.perf_counter() - t
+    shutil.rmtree(scratch)
+    os.sync()
+    t = time.perf_counter()
+    scratch.mkdir(parents=True)
+    with open(scratch / "all-bytes", "wb") as fh:
+        for _, data in files:
+            fh.write(data)
+    os.sync()
+    one_file = time.perf_counter() - t
+    shutil.rmtree(scratch)
+    return {"files": len(files), "folders": len(folders), "bytes": sum(len(d) for _, d in files),
+            "seconds": round(seconds, 4), "one_file_seconds": round(one_file, 4)}
+
+
 @contextmanager
 def _phase_progress(path: str | None):
     """Append each finished phase of run_nightly to `path` as it ends (read after a timeout).
@@ -295,7 +333,8 @@ def prefect(spec: dict) -> dict:
             "second_flow_seconds": round(second, 3)}
 
 
-KINDS = {"floor": floor, "nightly": nightly, "close": close, "prefect": prefect}
+KINDS = {"floor": floor, "output_floor": output_floor, "nightly": nightly, "close": close,
+         "prefect": prefect}
 
 
 def main() -> int:

@@ -365,6 +365,12 @@ def bench_size(entries: int, args, work: Path, log: Path) -> dict:
             break
     result["summary"] = summarize_reps(result["reps"])
     full_done = "seconds" in result["reps"][-1]["nightly"]
+    if full_done:
+        result["output_floor"] = measure({"kind": "output_floor", "out": str(out),
+                                          "scratch": str(runs / "out-floor")}, args.timeout, log)
+        print(f"[{name}] output floor: {result['output_floor']['files']} files, "
+              f"{result['output_floor']['bytes'] / 2**20:.1f} MiB written in "
+              f"{result['output_floor']['seconds']:.2f}s", flush=True)
 
     if args.no_incremental:
         result["incremental"] = {"skipped": "--no-incremental"}

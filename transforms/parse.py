@@ -135,11 +135,14 @@ def parse_timestamp(s: pd.Series, tz: str) -> tuple[pd.Series, pd.Series]:
                        as naive_seconds,
                    nullif(p.off, '') as off
             from m
-        """).df()
+        """).fetchnumpy()
     finally:
         con.close()
-    naive_seconds = parts["naive_seconds"].astype("Int64").set_axis(s.index)
-    offsets = parts["off"].astype("object").where(parts["off"].notna(), None).set_axis(s.index)
+    seconds = parts["naive_seconds"]
+    naive_seconds = pd.Series(pd.arrays.IntegerArray(np.ma.getdata(seconds).astype("int64"),
+                                                     np.ma.getmaskarray(seconds)), index=s.index)
+    offsets = pd.Series(np.where(np.ma.getmaskarray(parts["off"]), None, np.ma.getdata(parts["off"])),
+                        index=s.index, dtype=object)
     offset_seconds = offsets.map(_offset_seconds, na_action="ignore")
     bad_offset = offset_seconds.isna() & offsets.notna()
     has_offset = offset_seconds.notna() & naive_seconds.notna()

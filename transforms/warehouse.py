@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 SQL_DIR = Path(__file__).parent / "sql"
@@ -63,11 +64,17 @@ def current_raw(con: duckdb.DuckDBPyConnection, kind: str) -> pd.DataFrame:
     supersede entries of earlier ones in validation).
     """
     where = "" if kind == "timelogs" else f"where r.file_id in ({_latest_files_sql(kind, True)})"
-    frame = con.execute(f"select r.* from raw_{kind} r {where} order by r.file_id, r.line").df()
-    for column in frame.columns:
-        if column not in ("file_id", "line"):
-            frame[column] = frame[column].astype("object").where(frame[column].notna(), None)
-    return frame.astype({"file_id": "int64", "line": "int64"})
+    arrays = con.execute(f"select r.* from raw_{kind} r {where} order by r.file_id, r.line").fetchnumpy()
+    # numpy arrays, not .df(): pandas' str dtype would cost seconds per million rows, and the
+    # validators want plain Python strings with None for blank
+    columns = {}
+    for name, values in arrays.items():
+        if name in ("file_id", "line"):
+            columns[name] = np.asarray(values, dtype="int64")
+        else:
+            cells = np.where(np.ma.getmaskarray(values), None, np.ma.getdata(values))
+            columns[name] = pd.Series(cells, dtype=object)
+    return pd.DataFrame(columns)
 
 
 def current_raw_issues(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
