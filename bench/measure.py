@@ -162,6 +162,20 @@ def floor(spec: dict) -> dict:
     return result
 
 
+def ingest_run(spec: dict) -> dict:
+    """`run_ingest` (ingest + validation, quarantine stored) on an empty warehouse."""
+    t = time.perf_counter()
+    from transforms.nightly import run_ingest
+    imported = time.perf_counter() - t
+    with TreeSampler() as sampler:
+        t = time.perf_counter()
+        summary, counts = run_ingest(Path(spec["inbox"]), Path(spec["warehouse"]), spec.get("tz", "UTC"))
+        total = time.perf_counter() - t
+    return {"seconds": round(total, 4), "import_seconds": round(imported, 4),
+            "rows_added": dict(summary.rows_added), "entries": counts.get("entries"),
+            "quarantined_rows": counts.get("quarantined_rows"), **sampler.result()}
+
+
 def output_floor(spec: dict) -> dict:
     """Write the files of a finished run's OUT again, with no computation: the floor of output.
 
@@ -333,8 +347,8 @@ def prefect(spec: dict) -> dict:
             "second_flow_seconds": round(second, 3)}
 
 
-KINDS = {"floor": floor, "output_floor": output_floor, "nightly": nightly, "close": close,
-         "prefect": prefect}
+KINDS = {"floor": floor, "output_floor": output_floor, "ingest": ingest_run, "nightly": nightly,
+         "close": close, "prefect": prefect}
 
 
 def main() -> int:

@@ -166,44 +166,43 @@ def write_reports(con: duckdb.DuckDBPyConnection, target: Path, as_of: date,
 RENDERER_VERSION = hashlib.sha256(
     Path(__file__).read_bytes() + Path(__file__).with_name("documents.py").read_bytes()
     + openpyxl.__version__.encode()).hexdigest()
-#: the as-of date a prepaid log is rendered with before the real one is put in (see `_stamp`)
-TEMPLATE_AS_OF = date(1999, 12, 31)
 
 
 def _cached_reports(con: duckdb.DuckDBPyConnection) -> dict[str, tuple]:
-    rows = con.execute("select customer_id, fingerprint, blocks, xlsx, csv from report_cache").fetchall()
-    return {cid: (fp, n, bytes(xlsx), bytes(csv_bytes)) for cid, fp, n, xlsx, csv_bytes in rows}
+    rows = con.execute("select customer_id, fingerprint, blocks, as_of, xlsx, csv from report_cache").fetchall()
+    return {cid: (fp, n, as_of, bytes(xlsx), bytes(csv_bytes)) for cid, fp, n, as_of, xlsx, csv_bytes in rows}
 
 
 def _store_cache(con: duckdb.DuckDBPyConnection, rendered: list[tuple]) -> None:
-    """Keep freshly rendered logs (as templates) for later runs, in the run's transaction."""
+    """Keep freshly rendered logs for later runs, in the run's transaction."""
     if not rendered:
         return
-    frame = pd.DataFrame(rendered, columns=["customer_id", "fingerprint", "blocks", "xlsx", "csv"])
+    frame = pd.DataFrame(rendered, columns=["customer_id", "fingerprint", "blocks", "as_of", "xlsx", "csv"])
     con.register("_rendered", frame)
     con.execute("delete from report_cache where customer_id in (select customer_id from _rendered)")
-    con.execute("insert into report_cache select customer_id, fingerprint, blocks, xlsx::blob, csv::blob "
-                "from _rendered")
+    con.execute("insert into report_cache select customer_id, fingerprint, blocks, as_of::date, xlsx::blob, "
+                "csv::blob from _rendered")
     con.unregister("_rendered")
 
 
 def _write_customer(job: tuple) -> tuple | None:
     """Write one customer's prepaid log (XLSX and CSV). A log whose rows are unchanged since a
-    previous run is taken from the cache and only stamped with this run's as-of date; a new
-    one is rendered and returned for the cache as (customer_id, fingerprint, blocks, xlsx, csv)."""
+    previous run is taken from the cache and only restamped with this run's as-of date; a new
+    one is rendered and returned for the cache as (customer_id, fingerprint, blocks, as_of,
+    xlsx, csv)."""
     folder, as_of, fingerprint, content, reuse = job
     folder.mkdir(parents=True, exist_ok=True)
     if reuse is not None:
-        n_blocks, template, log_csv = reuse
+        n_blocks, rendered_as_of, rendered, log_csv = reuse
+        xlsx = _stamp(rendered, rendered_as_of, as_of, n_blocks)
         result = None
     else:
         customer_id, name, currency, blocks, events, pending = content
         log = _log_rows(events)
-        template = _render_xlsx(customer_id, name, currency, TEMPLATE_AS_OF, blocks, log, pending)
+        xlsx = _render_xlsx(customer_id, name, currency, as_of, blocks, log, pending)
         log_csv = _log_csv(log)
-        n_blocks = len(blocks)
-        result = (customer_id, fingerprint, n_blocks, template, log_csv)
-    _write_file(folder / "prepaid-log.xlsx", _stamp(template, as_of, n_blocks))
+        result = (customer_id, fingerprint, len(blocks), as_of, xlsx, log_csv)
+    _write_file(folder / "prepaid-log.xlsx", xlsx)
     _write_file(folder / "prepaid-log.csv", log_csv)
     return result
 
@@ -337,22 +336,25 @@ def _as_of_row(n_blocks: int) -> int:
     return n_blocks + 4
 
 
-def _stamp(template: bytes, as_of: date, n_blocks: int) -> bytes:
-    """A prepaid log rendered as of TEMPLATE_AS_OF, with `as_of` put in its three places: the
-    Summary's As-of cell, the document properties and the zip entry times. The result is
-    byte for byte what rendering as of `as_of` gives (tests/transforms/test_reports.py)."""
+def _stamp(rendered: bytes, rendered_as_of: date, as_of: date, n_blocks: int) -> bytes:
+    """A prepaid log rendered as of `rendered_as_of`, with `as_of` put in the three places that
+    hold the date: the Summary's As-of cell, the document properties and the zip entry times.
+    The result is byte for byte what rendering as of `as_of` gives
+    (tests/transforms/test_reports.py); the rows are the same, only the date moves."""
+    if rendered_as_of == as_of:
+        return rendered
     serial = lambda d: str((d - date(1899, 12, 30)).days)
     stamp = datetime(as_of.year, as_of.month, as_of.day)
     out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(template)) as source, _StampedZip(out, stamp) as target:
+    with zipfile.ZipFile(io.BytesIO(rendered)) as source, _StampedZip(out, stamp) as target:
         for name in source.namelist():
             data = source.read(name)
             if name == "xl/worksheets/sheet1.xml":
-                data, n = re.subn(rf'(<c r="B{_as_of_row(n_blocks)}"[^>]*><v>){serial(TEMPLATE_AS_OF)}</v>'.encode(),
+                data, n = re.subn(rf'(<c r="B{_as_of_row(n_blocks)}"[^>]*><v>){serial(rendered_as_of)}</v>'.encode(),
                                   rb"\g<1>" + serial(as_of).encode() + b"</v>", data)
                 assert n == 1, "as-of cell not found in the Summary sheet"
             elif name == "docProps/core.xml":
-                data, n = re.subn(TEMPLATE_AS_OF.isoformat().encode() + rb"T00:00:00Z",
+                data, n = re.subn(rendered_as_of.isoformat().encode() + rb"T00:00:00Z",
                                   as_of.isoformat().encode() + b"T00:00:00Z", data)
                 assert n == 2, "created and modified dates not found in the document properties"
             target.writestr(name, data)

@@ -54,7 +54,7 @@ def _raw_rows_both_ways(tmp_path, kind: str, data: bytes):
     results = []
     for name, plain in (("duckdb", True), ("python", False)):
         con = connect(tmp_path / f"{name}.duckdb")
-        count = ingest._insert_plain_csv(con, kind, 1, "f.csv", data) if plain else None
+        count = ingest._insert_plain_csv(con, kind, 1, "f.csv", data, min_bytes=0) if plain else None
         if count is None:
             rows, issues, _ = ingest._read_file(kind, data, {})
             ingest._insert_rows(con, kind, 1, "f.csv", rows)
@@ -114,7 +114,15 @@ def test_plain_csv_through_duckdb__files_it_must_leave_to_python__returns_none(t
         "not UTF-8": header + "e1,c1,\xe9,s,2026-01-05T09:00,5\n",
     }
     results = {name: ingest._insert_plain_csv(con, "timelogs", 1, "f.csv",
-                                              text.encode("latin-1" if name == "not UTF-8" else "utf-8"))
+                                              text.encode("latin-1" if name == "not UTF-8" else "utf-8"),
+                                              min_bytes=0)
                for name, text in not_plain.items()}
     assert results == {name: None for name in not_plain}
     assert con.execute("select count(*) from raw_timelogs").fetchall() == [(0,)]
+
+
+def test_plain_csv_through_duckdb__small_file__left_to_python(tmp_path):
+    con = connect(tmp_path / "w.duckdb")
+    data = b"entry_id,customer_id,user,service,started_at,duration_minutes\ne1,c1,a,s,2026-01-05T09:00,5\n"
+    assert ingest._insert_plain_csv(con, "timelogs", 1, "f.csv", data) is None
+    assert ingest._insert_plain_csv(con, "timelogs", 1, "f.csv", data, min_bytes=len(data)) == 1

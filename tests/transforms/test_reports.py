@@ -103,9 +103,11 @@ def test_stamp__template_restamped__same_bytes_as_rendering_as_of_that_day():
             "description": "Work", "kind": "hours", "change": -90, "pool_remaining": 30}]
     as_of = date(2026, 2, 14)
     direct = reports._render_xlsx("c1", "One", "EUR", as_of, blocks, log, [])
-    template = reports._render_xlsx("c1", "One", "EUR", reports.TEMPLATE_AS_OF, blocks, log, [])
-    assert direct != template
-    assert reports._stamp(template, as_of, len(blocks)) == direct
+    earlier = reports._render_xlsx("c1", "One", "EUR", date(2026, 1, 31), blocks, log, [])
+    assert direct != earlier
+    assert reports._stamp(earlier, date(2026, 1, 31), as_of, len(blocks)) == direct
+    assert reports._stamp(direct, as_of, date(2026, 1, 31), len(blocks)) == earlier
+    assert reports._stamp(direct, as_of, as_of, len(blocks)) is direct
     summary = load_workbook(io.BytesIO(direct))["Summary"]
     assert (summary["A5"].value, summary["B5"].value) == ("As of", datetime(2026, 2, 14))
 

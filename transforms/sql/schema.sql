@@ -75,12 +75,13 @@ create table if not exists runs (
     outcome varchar not null
 );
 
--- Prepaid logs as last rendered (as of reports.TEMPLATE_AS_OF), by a fingerprint of their rows:
--- a run re-renders only customers whose rows changed and restamps the others.
+-- Prepaid logs as last rendered, by a fingerprint of their rows: a run re-renders only
+-- customers whose rows changed and restamps the others with its as-of date.
 create table if not exists report_cache (
     customer_id varchar primary key,
     fingerprint varchar not null,
     blocks integer not null,        -- rows in the Summary sheet (places the As-of cell)
+    as_of date not null,            -- the as-of date the xlsx carries
     xlsx blob not null,
     csv blob not null
 );
