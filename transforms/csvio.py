@@ -102,7 +102,7 @@ def parse_text(text: str) -> CsvContent:
         lines: Iterable[int] = range(1, len(rows) + 1)
     else:
         lines = _first_lines(rows)
-    if _edge_whitespace(delimiter).search(text):
+    if edge_whitespace(delimiter).search(text):
         rows = [[c.strip() for c in row] for row in rows]
     kept = [(line, row) for line, row in zip(lines, rows) if any(row)]
     if not kept:
@@ -126,7 +126,7 @@ def _first_lines(rows: list[list[str]]) -> list[int]:
 
 
 @lru_cache(maxsize=None)
-def _edge_whitespace(delimiter: str) -> re.Pattern:
+def edge_whitespace(delimiter: str) -> re.Pattern:
     """Whitespace that can end up at the start or end of a cell: after a delimiter, a line
     break or the start of the text, before one of those or the end, or next to a quote."""
     d = re.escape(delimiter)

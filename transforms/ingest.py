@@ -21,7 +21,7 @@ import duckdb
 import pandas as pd
 
 from transforms import trackers
-from transforms.csvio import _edge_whitespace, decode, parse_text_by_row, read_records, sniff_delimiter
+from transforms.csvio import edge_whitespace, decode, parse_text_by_row, read_records, sniff_delimiter
 from transforms.validate import COLUMNS, missing_columns
 
 REFERENCE_FILES = {
@@ -157,7 +157,7 @@ def _insert_plain_csv(con: duckdb.DuckDBPyConnection, kind: str, file_id: int, r
         return None
     lines = text.count("\n") + (0 if text.endswith("\n") else 1)
     positions = {name: header.index(name) for name in COLUMNS[kind] if name in header}
-    trim = _edge_whitespace(delimiter).search(text) is not None
+    trim = edge_whitespace(delimiter).search(text) is not None
     edges = f"'^{WHITESPACE_CLASS}+|{WHITESPACE_CLASS}+$'"
     stripped = (lambda i: f"regexp_replace(c{i}, {edges}, '', 'g')") if trim else (lambda i: f"c{i}")
     names = ", ".join(f'"{c}"' for c in positions)
@@ -188,7 +188,9 @@ def _insert_plain_csv(con: duckdb.DuckDBPyConnection, kind: str, file_id: int, r
             probe.close()
         if read + inner_breaks != lines - 1:  # e.g. a blank line DuckDB skipped
             return None
-        # row i starts on line i + 2 plus the line breaks inside the cells of the rows before it
+        # row i starts on line i + 2 plus the line breaks inside the cells of the rows before it;
+        # DuckDB keeps the file's row order through a scan of one table function and through
+        # `row_number() over ()` (documented: "Order Preservation" in DuckDB 2.0's SQL dialect)
         line = ("rn + 1" if inner_breaks == 0 else
                 "rn + 1 + coalesce(sum(breaks) over (order by rn rows between unbounded preceding "
                 "and 1 preceding), 0)")
