@@ -285,7 +285,8 @@ def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
         _number(ws.cell(r, 12), Decimal(b["amount_paid_cents"]) / 100, fmt.money)
         _number(ws.cell(r, 13), Decimal(b["breakage_cents"]) / 100, fmt.money)
     info = ws.max_row + 2
-    assert info + 1 == _as_of_row(len(blocks))
+    if info + 1 != _as_of_row(len(blocks)):  # _stamp finds the As-of cell by this row
+        raise RuntimeError("Summary layout changed: update reports._as_of_row")
     ws.cell(info, 1, "Customer").font = Font(bold=True)
     _text(ws.cell(info, 2), f"{name} ({customer_id})")
     ws.cell(info + 1, 1, "As of").font = Font(bold=True)
@@ -352,11 +353,13 @@ def _stamp(rendered: bytes, rendered_as_of: date, as_of: date, n_blocks: int) ->
             if name == "xl/worksheets/sheet1.xml":
                 data, n = re.subn(rf'(<c r="B{_as_of_row(n_blocks)}"[^>]*><v>){serial(rendered_as_of)}</v>'.encode(),
                                   rb"\g<1>" + serial(as_of).encode() + b"</v>", data)
-                assert n == 1, "as-of cell not found in the Summary sheet"
+                if n != 1:
+                    raise RuntimeError("as-of cell not found in the Summary sheet")
             elif name == "docProps/core.xml":
                 data, n = re.subn(rendered_as_of.isoformat().encode() + rb"T00:00:00Z",
                                   as_of.isoformat().encode() + b"T00:00:00Z", data)
-                assert n == 2, "created and modified dates not found in the document properties"
+                if n != 2:
+                    raise RuntimeError("created and modified dates not found in the document properties")
             target.writestr(name, data)
     return out.getvalue()
 
