@@ -131,15 +131,13 @@ def write_reports(con: duckdb.DuckDBPyConnection, target: Path, as_of: date,
         from mart_entries
         {where + ' and' if where else 'where'} (status = 'pending' or unpriced)
         order by customer_id, entry_id""", params)
-    cached = _cached_reports(con) if use_cache else {}
-    jobs = []
-    for cid, name, currency in customers:
-        content = (cid, name, currency, blocks.get(cid, []), events.get(cid, []), pending.get(cid, []))
-        fingerprint = hashlib.sha256(repr((RENDERER_VERSION, content)).encode()).hexdigest()
-        hit = cached.get(cid)
-        reuse = hit if hit is not None and hit[0] == fingerprint else None
-        jobs.append((customer_dir(target, cid), as_of, fingerprint, None if reuse else content,
-                     reuse and reuse[1:]))
+    contents = [(cid, name, currency, blocks.get(cid, []), events.get(cid, []), pending.get(cid, []))
+                for cid, name, currency in customers]
+    fingerprints = [hashlib.sha256(repr((RENDERER_VERSION, c)).encode()).hexdigest() for c in contents]
+    cached = _cached_reports(con, [c[0] for c in contents], fingerprints) if use_cache else {}
+    jobs = [(customer_dir(target, content[0]), as_of, fingerprint,
+             None if content[0] in cached else content, cached.get(content[0]))
+            for content, fingerprint in zip(contents, fingerprints)]
     del cached
     workers = min(os.cpu_count() or 1, MAX_WORKERS)
     rendered = []
@@ -168,9 +166,15 @@ RENDERER_VERSION = hashlib.sha256(
     + openpyxl.__version__.encode()).hexdigest()
 
 
-def _cached_reports(con: duckdb.DuckDBPyConnection) -> dict[str, tuple]:
-    rows = con.execute("select customer_id, fingerprint, blocks, as_of, xlsx, csv from report_cache").fetchall()
-    return {cid: (fp, n, as_of, bytes(xlsx), bytes(csv_bytes)) for cid, fp, n, as_of, xlsx, csv_bytes in rows}
+def _cached_reports(con: duckdb.DuckDBPyConnection, customer_ids: list[str],
+                    fingerprints: list[str]) -> dict[str, tuple]:
+    """(blocks, as_of, xlsx, csv) of the cached logs that are still current: only those whose
+    fingerprint equals today's are read (stale ones would be rendered anyway)."""
+    con.register("_wanted", pd.DataFrame({"customer_id": customer_ids, "fingerprint": fingerprints}))
+    rows = con.execute("select customer_id, blocks, as_of, xlsx, csv from report_cache "
+                       "join _wanted using (customer_id, fingerprint)").fetchall()
+    con.unregister("_wanted")
+    return {cid: (n, as_of, bytes(xlsx), bytes(csv_bytes)) for cid, n, as_of, xlsx, csv_bytes in rows}
 
 
 def _store_cache(con: duckdb.DuckDBPyConnection, rendered: list[tuple]) -> None:
@@ -327,9 +331,7 @@ def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
         _number(ws.cell(r, 7), Decimal(p["billable_minutes"]) / 60, fmt.hours)
 
     _chart(wb, log, unit_format)
-    buffer = io.BytesIO()
-    save_deterministic(wb, buffer, datetime(as_of.year, as_of.month, as_of.day))
-    return buffer.getvalue()
+    return workbook_bytes(wb, datetime(as_of.year, as_of.month, as_of.day))
 
 
 def _as_of_row(n_blocks: int) -> int:
@@ -382,18 +384,14 @@ class _StampedZip(zipfile.ZipFile):
             self.writestr(arcname or os.path.basename(filename), fh.read())
 
 
-def save_deterministic(wb: Workbook, path: Path | io.BytesIO, stamp: datetime) -> None:
-    """Save so that the same content gives the same bytes: document properties and zip entry
-    times are the as-of date, not the wall clock. A file is written to a temporary name, then
-    renamed."""
+def workbook_bytes(wb: Workbook, stamp: datetime) -> bytes:
+    """The XLSX bytes of a workbook, the same for the same content: document properties and zip
+    entry times are `stamp` (the as-of date), not the wall clock."""
     wb.properties.creator = "Prepaid Reconciler"
     wb.properties.created = wb.properties.modified = stamp
-    if isinstance(path, io.BytesIO):
-        ExcelWriter(wb, _StampedZip(path, stamp)).save()   # openpyxl's save() would stamp "now"
-        return
-    tmp = path.with_suffix(".xlsx.tmp")
-    ExcelWriter(wb, _StampedZip(tmp, stamp)).save()
-    tmp.replace(path)
+    buffer = io.BytesIO()
+    ExcelWriter(wb, _StampedZip(buffer, stamp)).save()   # openpyxl's save() would stamp "now"
+    return buffer.getvalue()
 
 
 def _chart(wb: Workbook, log: list[dict], unit_format: dict) -> None:
