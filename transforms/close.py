@@ -31,6 +31,7 @@ from pathlib import Path
 
 import duckdb
 
+from transforms.documents import spreadsheet_safe
 from transforms.warehouse import sql
 
 PENDING_SHOWN = 5
@@ -317,13 +318,6 @@ def write_close_outputs(con: duckdb.DuckDBPyConnection, target: Path) -> None:
     write_workbook(con, target / "reconciliation.xlsx")
 
 
-def spreadsheet_text(value: str | None) -> str | None:
-    """Text from inputs, so that spreadsheet programs never evaluate it as a formula."""
-    if value and value[0] in "=+-@\t\r":
-        return "'" + value
-    return value
-
-
 def write_workbook(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """The reconciliation for the accountant: real numbers, header frozen, one sheet per table."""
     from openpyxl import Workbook
@@ -396,7 +390,7 @@ def _sheet(sheet, header: list[str], body: list[list], text_columns=frozenset(),
             cell = sheet.cell(row=i + 2, column=j + 1)
             name = header[j]
             if name in text_columns and isinstance(value, str):
-                cell.value = spreadsheet_text(value)
+                cell.value = spreadsheet_safe(value)
                 cell.data_type = "s"   # never a formula, whatever the text
             else:
                 cell.value = value
