@@ -24,20 +24,15 @@ from itertools import groupby
 from pathlib import Path
 
 import duckdb
-import openpyxl
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.chart import LineChart, Reference
-from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.writer.excel import ExcelWriter
+import xlsxwriter
 
 from transforms.documents import CURRENCY_SYMBOLS, FORMULA_STARTS, spreadsheet_safe
 
 PARALLEL_FROM = 200      # customers; below this, process start-up costs more than it saves
 MAX_WORKERS = 8
-HEADER_FONT = Font(bold=True, color="FFFFFF")
-HEADER_FILL = PatternFill("solid", fgColor="1D2330")
+CELL_LIMIT = 32_767      # characters (UTF-16 code units) an Excel cell holds
+CUT_MARK = " … [cut at the 32,767 characters a spreadsheet cell holds; prepaid-log.csv has the full text]"
 UNIT_OF_KIND = {"hours": "hours", "unlimited": "hours", "value": "money", "incidents": "incidents"}
 LOG_CSV_COLUMNS = ["at", "event", "block_id", "pool", "entry_id", "work_date", "user", "service",
                    "description", "unit", "change", "pool_remaining"]
@@ -62,14 +57,6 @@ def customer_dir(target: Path, customer_id: str) -> Path:
     if folder.parent != base:
         raise ValueError(f"customer id {customer_id!r} would leave the reports folder")
     return folder
-
-
-def _text(cell, value: str | None) -> None:
-    """Store input text as a string cell that spreadsheet programs never evaluate."""
-    cell.value = value or None
-    if value and value.startswith(FORMULA_STARTS):
-        cell.data_type = "s"
-        cell.quotePrefix = True
 
 
 @dataclass(frozen=True)
@@ -160,10 +147,10 @@ def write_reports(con: duckdb.DuckDBPyConnection, target: Path, as_of: date,
 
 
 #: what a prepaid log's bytes depend on besides its rows: this module, the CSV cell rule and
-#: openpyxl's version. A change to any of them renders every log afresh.
+#: XlsxWriter's version. A change to any of them renders every log afresh.
 RENDERER_VERSION = hashlib.sha256(
     Path(__file__).read_bytes() + Path(__file__).with_name("documents.py").read_bytes()
-    + openpyxl.__version__.encode()).hexdigest()
+    + xlsxwriter.__version__.encode()).hexdigest()
 
 
 def _cached_reports(con: duckdb.DuckDBPyConnection, customer_ids: list[str],
@@ -246,162 +233,193 @@ def _log_rows(events: list[dict]) -> list[dict]:
     return rows
 
 
-def _header(ws, titles: list[str], widths: list[int]) -> None:
-    """Bold header row 1, frozen; column widths; printed landscape, one page wide."""
-    for i, (title, width) in enumerate(zip(titles, widths), start=1):
-        cell = ws.cell(row=1, column=i, value=title)
-        cell.font, cell.fill = HEADER_FONT, HEADER_FILL
-        ws.column_dimensions[get_column_letter(i)].width = width
-    ws.freeze_panes = "A2"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_title_rows = "1:1"
+class _Double(float):
+    """A number as the XLSX file stores it: the IEEE double nearest the exact (Decimal) value,
+    written in the fewest digits that read back as that double. XlsxWriter writes numbers with
+    16 significant digits, which can round a repeating fraction such as 277/60 hours to the
+    neighbouring double."""
+
+    def __format__(self, spec: str) -> str:
+        text = repr(float(self))
+        return text[:-2] if text.endswith(".0") else text
 
 
-def _number(cell, value, fmt: str) -> None:
-    cell.value = value
-    cell.number_format = fmt
+class _Book:
+    """An XLSX workbook written by XlsxWriter into memory, with its cell formats made once.
+
+    XlsxWriter writes every zip entry with the fixed time 1980-01-01 (`in_memory`), and the
+    document properties carry the as-of date: the same content gives the same bytes.
+    Strings are never turned into formulas, numbers or links.
+    """
+
+    def __init__(self, as_of: date):
+        self.buffer = io.BytesIO()
+        self.workbook = xlsxwriter.Workbook(self.buffer, {
+            "in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
+            "strings_to_urls": False})
+        self.workbook.set_properties({"author": "Prepaid Reconciler",
+                                      "created": datetime(as_of.year, as_of.month, as_of.day)})
+        self._formats: dict[tuple, object] = {}
+
+    def format(self, num_format: str | None = None, *, quote: bool = False, bold: bool = False,
+               header: bool = False):
+        key = (num_format, quote, bold, header)
+        if key not in self._formats:
+            props = {"num_format": num_format} if num_format else {}
+            if quote:
+                props["quote_prefix"] = True
+            if bold or header:
+                props["bold"] = True
+            if header:
+                props.update(font_color="#FFFFFF", bg_color="#1D2330", pattern=1)
+            self._formats[key] = self.workbook.add_format(props)
+        return self._formats[key]
+
+    def sheet(self, title: str, headers: list[str], widths: list[int]):
+        """A sheet with a bold header row, frozen; column widths; printed landscape, one page wide."""
+        ws = self.workbook.add_worksheet(title)
+        header = self.format(header=True)
+        for col, (text, width) in enumerate(zip(headers, widths)):
+            ws.write_string(0, col, text, header)
+            ws.set_column(col, col, width)
+        ws.freeze_panes(1, 0)
+        ws.set_landscape()
+        ws.fit_to_pages(1, 0)
+        ws.repeat_rows(0)
+        return ws
+
+    def text(self, ws, row: int, col: int, value: str | None) -> None:
+        """Input text as a string cell that spreadsheet programs never evaluate. Text longer
+        than a cell can hold is cut, visibly; the CSV log keeps all of it."""
+        if value:
+            if len(value) > CELL_LIMIT // 2 and len(value.encode("utf-16-le")) // 2 > CELL_LIMIT:
+                keep = CELL_LIMIT - len(CUT_MARK)
+                value = value.encode("utf-16-le")[:2 * keep].decode("utf-16-le", "ignore") + CUT_MARK
+            ws.write_string(row, col, value, self.format(quote=True) if value.startswith(FORMULA_STARTS) else None)
+
+    def number(self, ws, row: int, col: int, value, num_format: str) -> None:
+        """A number, date or instant with its display format (an empty cell for None)."""
+        if value is None:
+            ws.write_blank(row, col, None, self.format(num_format))
+        elif isinstance(value, date):
+            ws.write_datetime(row, col, value, self.format(num_format))
+        else:
+            ws.write_number(row, col, _Double(value), self.format(num_format))
+
+    def bytes(self) -> bytes:
+        self.workbook.close()
+        return self.buffer.getvalue()
 
 
 def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
                  blocks: list[dict], log: list[dict], pending: list[dict]) -> bytes:
     fmt = Formats(money=money_format(currency))
     unit_format = {"hours": fmt.hours, "unlimited": fmt.hours, "value": fmt.money, "incidents": fmt.count}
-    wb = Workbook()
+    book = _Book(as_of)
+    text, number = book.text, book.number
 
-    ws = wb.active
-    ws.title = "Summary"
-    _header(ws, ["Block", "Kind", "Service", "Unit", "Purchased", "Used", "Expired", "Remaining",
-                 "Starts on", "Expires on", "Status", "Amount paid", "Breakage"],
-            [16, 11, 16, 10, 12, 12, 12, 12, 12, 12, 12, 14, 12])
-    for b in blocks:
-        r = ws.max_row + 1
-        _text(ws.cell(r, 1), b["block_id"])
-        ws.cell(r, 2, b["kind"])
-        _text(ws.cell(r, 3), b["service"] or "any")
-        ws.cell(r, 4, UNIT_OF_KIND[b["kind"]])
-        for col, key in ((5, "purchased_units"), (6, "used_units"), (7, "expired_units"), (8, "remaining_units")):
-            _number(ws.cell(r, col), in_unit(b["kind"], b[key]), unit_format[b["kind"]])
-        _number(ws.cell(r, 9), b["starts_on"], fmt.date)
-        _number(ws.cell(r, 10), b["expires_on"], fmt.date)
-        ws.cell(r, 11, b["status"])
-        _number(ws.cell(r, 12), Decimal(b["amount_paid_cents"]) / 100, fmt.money)
-        _number(ws.cell(r, 13), Decimal(b["breakage_cents"]) / 100, fmt.money)
-    info = ws.max_row + 2
-    if info + 1 != _as_of_row(len(blocks)):  # _stamp finds the As-of cell by this row
+    ws = summary = book.sheet(
+        "Summary", ["Block", "Kind", "Service", "Unit", "Purchased", "Used", "Expired", "Remaining",
+                    "Starts on", "Expires on", "Status", "Amount paid", "Breakage"],
+        [16, 11, 16, 10, 12, 12, 12, 12, 12, 12, 12, 14, 12])
+    for r, b in enumerate(blocks, start=1):
+        units = unit_format[b["kind"]]
+        text(ws, r, 0, b["block_id"])
+        ws.write_string(r, 1, b["kind"])
+        text(ws, r, 2, b["service"] or "any")
+        ws.write_string(r, 3, UNIT_OF_KIND[b["kind"]])
+        for col, key in ((4, "purchased_units"), (5, "used_units"), (6, "expired_units"), (7, "remaining_units")):
+            number(ws, r, col, in_unit(b["kind"], b[key]), units)
+        number(ws, r, 8, b["starts_on"], fmt.date)
+        number(ws, r, 9, b["expires_on"], fmt.date)
+        ws.write_string(r, 10, b["status"])
+        number(ws, r, 11, Decimal(b["amount_paid_cents"]) / 100, fmt.money)
+        number(ws, r, 12, Decimal(b["breakage_cents"]) / 100, fmt.money)
+    info = len(blocks) + 2          # after a blank row; rows are 0-based here, 1-based in Excel
+    if info + 2 != _as_of_row(len(blocks)):  # _stamp finds the As-of cell by this row
         raise RuntimeError("Summary layout changed: update reports._as_of_row")
-    ws.cell(info, 1, "Customer").font = Font(bold=True)
-    _text(ws.cell(info, 2), f"{name} ({customer_id})")
-    ws.cell(info + 1, 1, "As of").font = Font(bold=True)
-    _number(ws.cell(info + 1, 2), as_of, fmt.date)
-    ws.cell(info + 2, 1, "Currency").font = Font(bold=True)
-    ws.cell(info + 2, 2, currency)
+    bold = book.format(bold=True)
+    ws.write_string(info, 0, "Customer", bold)
+    text(ws, info, 1, f"{name} ({customer_id})")
+    ws.write_string(info + 1, 0, "As of", bold)
+    number(ws, info + 1, 1, as_of, fmt.date)
+    ws.write_string(info + 2, 0, "Currency", bold)
+    ws.write_string(info + 2, 1, currency)
 
-    ws = wb.create_sheet("Log")
-    _header(ws, ["At (UTC)", "Event", "Block", "Pool", "Entry", "Work date", "User", "Service",
-                 "Description", "Unit", "Change", "Pool remaining"],
-            [17, 11, 14, 22, 13, 12, 12, 14, 40, 10, 12, 15])
-    for row in log:
-        r = ws.max_row + 1
-        _number(ws.cell(r, 1), row["at"], fmt.instant)
-        ws.cell(r, 2, row["event"])
-        _text(ws.cell(r, 3), row["block_id"])
-        _text(ws.cell(r, 4), row["pool"])
-        _text(ws.cell(r, 5), row["entry_id"])
-        _number(ws.cell(r, 6), row["work_date"], fmt.date)
-        _text(ws.cell(r, 7), row["user"])
-        _text(ws.cell(r, 8), row["service"])
-        _text(ws.cell(r, 9), row["description"])
-        ws.cell(r, 10, UNIT_OF_KIND[row["kind"]])
-        _number(ws.cell(r, 11), in_unit(row["kind"], row["change"]), unit_format[row["kind"]])
-        _number(ws.cell(r, 12), in_unit(row["kind"], row["pool_remaining"]), unit_format[row["kind"]])
+    ws = book.sheet("Log", ["At (UTC)", "Event", "Block", "Pool", "Entry", "Work date", "User", "Service",
+                            "Description", "Unit", "Change", "Pool remaining"],
+                    [17, 11, 14, 22, 13, 12, 12, 14, 40, 10, 12, 15])
+    for r, row in enumerate(log, start=1):
+        units = unit_format[row["kind"]]
+        number(ws, r, 0, row["at"], fmt.instant)
+        ws.write_string(r, 1, row["event"])
+        text(ws, r, 2, row["block_id"])
+        text(ws, r, 3, row["pool"])
+        text(ws, r, 4, row["entry_id"])
+        number(ws, r, 5, row["work_date"], fmt.date)
+        text(ws, r, 6, row["user"])
+        text(ws, r, 7, row["service"])
+        text(ws, r, 8, row["description"])
+        ws.write_string(r, 9, UNIT_OF_KIND[row["kind"]])
+        number(ws, r, 10, in_unit(row["kind"], row["change"]), units)
+        number(ws, r, 11, in_unit(row["kind"], row["pool_remaining"]), units)
 
-    ws = wb.create_sheet("Pending")
-    _header(ws, ["Entry", "Status", "Work date", "User", "Service", "Description", "Billable hours"],
-            [13, 12, 12, 12, 14, 40, 14])
-    for p in pending:
-        r = ws.max_row + 1
-        _text(ws.cell(r, 1), p["entry_id"])
-        ws.cell(r, 2, "unpriced" if p["unpriced"] else p["status"])
-        _number(ws.cell(r, 3), p["work_date"], fmt.date)
-        _text(ws.cell(r, 4), p["user"])
-        _text(ws.cell(r, 5), p["service"])
-        _text(ws.cell(r, 6), p["description"])
-        _number(ws.cell(r, 7), Decimal(p["billable_minutes"]) / 60, fmt.hours)
+    ws = book.sheet("Pending", ["Entry", "Status", "Work date", "User", "Service", "Description",
+                                "Billable hours"], [13, 12, 12, 12, 14, 40, 14])
+    for r, p in enumerate(pending, start=1):
+        text(ws, r, 0, p["entry_id"])
+        ws.write_string(r, 1, "unpriced" if p["unpriced"] else p["status"])
+        number(ws, r, 2, p["work_date"], fmt.date)
+        text(ws, r, 3, p["user"])
+        text(ws, r, 4, p["service"])
+        text(ws, r, 5, p["description"])
+        number(ws, r, 6, Decimal(p["billable_minutes"]) / 60, fmt.hours)
 
-    _chart(wb, log, unit_format)
-    return workbook_bytes(wb, datetime(as_of.year, as_of.month, as_of.day))
+    _chart(book, summary, info + 5, log, unit_format)
+    return book.bytes()
 
 
 def _as_of_row(n_blocks: int) -> int:
-    """Summary row of the as-of date: header, the blocks, a blank row, Customer, As of."""
+    """Summary row (as Excel counts, from 1) of the as-of date: header, the blocks, a blank
+    row, Customer, As of."""
     return n_blocks + 4
 
 
 def _stamp(rendered: bytes, rendered_as_of: date, as_of: date, n_blocks: int) -> bytes:
-    """A prepaid log rendered as of `rendered_as_of`, with `as_of` put in the three places that
-    hold the date: the Summary's As-of cell, the document properties and the zip entry times.
-    The result is byte for byte what rendering as of `as_of` gives
+    """A prepaid log rendered as of `rendered_as_of`, with `as_of` put in the two places that
+    hold the date: the Summary's As-of cell and the document properties (zip entry times are
+    fixed). The result is byte for byte what rendering as of `as_of` gives
     (tests/transforms/test_reports.py); the rows are the same, only the date moves."""
     if rendered_as_of == as_of:
         return rendered
     serial = lambda d: str((d - date(1899, 12, 30)).days)
-    stamp = datetime(as_of.year, as_of.month, as_of.day)
     out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(rendered)) as source, _StampedZip(out, stamp) as target:
-        for name in source.namelist():
-            data = source.read(name)
-            if name == "xl/worksheets/sheet1.xml":
+    with zipfile.ZipFile(io.BytesIO(rendered)) as source, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
                 data, n = re.subn(rf'(<c r="B{_as_of_row(n_blocks)}"[^>]*><v>){serial(rendered_as_of)}</v>'.encode(),
                                   rb"\g<1>" + serial(as_of).encode() + b"</v>", data)
                 if n != 1:
                     raise RuntimeError("as-of cell not found in the Summary sheet")
-            elif name == "docProps/core.xml":
+            elif info.filename == "docProps/core.xml":
                 data, n = re.subn(rendered_as_of.isoformat().encode() + rb"T00:00:00Z",
                                   as_of.isoformat().encode() + b"T00:00:00Z", data)
                 if n != 2:
                     raise RuntimeError("created and modified dates not found in the document properties")
-            target.writestr(name, data)
+            target.writestr(info, data)
     return out.getvalue()
 
 
-class _StampedZip(zipfile.ZipFile):
-    """A zip whose every entry carries one fixed time (the as-of date), not the wall clock."""
-
-    def __init__(self, file, stamp: datetime):
-        super().__init__(file, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
-        self._date_time = stamp.timetuple()[:6]
-
-    def writestr(self, zinfo_or_arcname, data, compress_type=None, compresslevel=None):
-        if isinstance(zinfo_or_arcname, str):
-            zinfo_or_arcname = zipfile.ZipInfo(zinfo_or_arcname, date_time=self._date_time)
-            zinfo_or_arcname.compress_type = zipfile.ZIP_DEFLATED
-        super().writestr(zinfo_or_arcname, data, compress_type, compresslevel)
-
-    def write(self, filename, arcname=None, compress_type=None, compresslevel=None):
-        with open(filename, "rb") as fh:
-            self.writestr(arcname or os.path.basename(filename), fh.read())
-
-
-def workbook_bytes(wb: Workbook, stamp: datetime) -> bytes:
-    """The XLSX bytes of a workbook, the same for the same content: document properties and zip
-    entry times are `stamp` (the as-of date), not the wall clock."""
-    wb.properties.creator = "Prepaid Reconciler"
-    wb.properties.created = wb.properties.modified = stamp
-    buffer = io.BytesIO()
-    ExcelWriter(wb, _StampedZip(buffer, stamp)).save()   # openpyxl's save() would stamp "now"
-    return buffer.getvalue()
-
-
-def _chart(wb: Workbook, log: list[dict], unit_format: dict) -> None:
-    """Chart data (remaining per pool at the end of each day) and a line chart of it."""
+def _chart(book: _Book, summary, at_row: int, log: list[dict], unit_format: dict) -> None:
+    """Chart data (remaining per pool at the end of each day) and, on the Summary below the
+    customer's details, a line chart of it."""
     pools = sorted({(row["pool"], row["kind"]) for row in log if row["kind"] != "unlimited"})
-    ws = wb.create_sheet("Chart data")
-    _header(ws, ["Date"] + [p for p, _ in pools], [12] + [22] * len(pools))
+    ws = book.sheet("Chart data", ["Date"] + [p for p, _ in pools], [12] + [22] * len(pools))
     if not pools:
         return
-    column = {p: i for i, (p, _) in enumerate(pools, start=2)}
+    column = {p: i for i, (p, _) in enumerate(pools, start=1)}
     kind_of = dict(pools)
     by_day: dict[date, dict[str, int]] = {}
     state: dict[str, int] = {}
@@ -410,20 +428,20 @@ def _chart(wb: Workbook, log: list[dict], unit_format: dict) -> None:
             continue
         state[row["pool"]] = row["pool_remaining"]
         by_day[row["at"].date()] = dict(state)
-    for day, values in sorted(by_day.items()):
-        r = ws.max_row + 1
-        _number(ws.cell(r, 1), day, "yyyy-mm-dd")
+    for r, (day, values) in enumerate(sorted(by_day.items()), start=1):
+        book.number(ws, r, 0, day, "yyyy-mm-dd")
         for pool, units in values.items():
-            _number(ws.cell(r, column[pool]), in_unit(kind_of[pool], units), unit_format[kind_of[pool]])
-    chart = LineChart()
-    chart.title = "Remaining per pool"
-    chart.y_axis.title = "Remaining (hours, money or incidents)"
-    chart.x_axis.number_format = "yyyy-mm-dd"
-    chart.height, chart.width = 9, 22
-    data = Reference(ws, min_col=2, max_col=1 + len(pools), min_row=1, max_row=ws.max_row)
-    chart.add_data(data, titles_from_data=True)
-    chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=ws.max_row))
-    wb["Summary"].add_chart(chart, f"B{wb['Summary'].max_row + 3}")
+            book.number(ws, r, column[pool], in_unit(kind_of[pool], units), unit_format[kind_of[pool]])
+    last = len(by_day)
+    chart = book.workbook.add_chart({"type": "line"})
+    for pool, col in column.items():
+        chart.add_series({"name": ["Chart data", 0, col], "categories": ["Chart data", 1, 0, last, 0],
+                          "values": ["Chart data", 1, col, last, col]})
+    chart.set_title({"name": "Remaining per pool"})
+    chart.set_y_axis({"name": "Remaining (hours, money or incidents)"})
+    chart.set_x_axis({"num_format": "yyyy-mm-dd"})
+    chart.set_size({"width": 832, "height": 340})    # 22 × 9 cm
+    summary.insert_chart(at_row, 1, chart)
 
 
 def _log_csv(log: list[dict]) -> bytes:

@@ -1,7 +1,10 @@
 """SPEC §6 prepaid log: XLSX read back with openpyxl and compared cell by cell."""
 
 import io
+import re
+import zipfile
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from unittest.mock import patch
 
@@ -110,6 +113,55 @@ def test_stamp__template_restamped__same_bytes_as_rendering_as_of_that_day():
     assert reports._stamp(direct, as_of, as_of, len(blocks)) is direct
     summary = load_workbook(io.BytesIO(direct))["Summary"]
     assert (summary["A5"].value, summary["B5"].value) == ("As of", datetime(2026, 2, 14))
+
+
+def test_prepaid_log__numbers_are_the_nearest_double__chart_and_print_layout():
+    # 88 minutes = 1.4666… hours: the file must hold the double nearest the exact value
+    # (XlsxWriter's own 16 digits would give 1.466666666666667, one step off)
+    blocks = [{"block_id": "h1", "kind": "hours", "service": None, "purchased_units": 600, "used_units": 88,
+               "expired_units": 0, "remaining_units": 512, "starts_on": date(2026, 1, 1), "expires_on": None,
+               "status": "active", "amount_paid_cents": 50000, "breakage_cents": 0}]
+    log = [{"at": datetime(2026, 1, 1), "event": "purchase", "block_id": "h1", "pool": "hours · any service",
+            "entry_id": None, "work_date": None, "user": None, "service": None, "description": None,
+            "kind": "hours", "change": 600, "pool_remaining": 600},
+           {"at": datetime(2026, 1, 6, 8), "event": "deduction", "block_id": "h1", "pool": "hours · any service",
+            "entry_id": "e1", "work_date": date(2026, 1, 5), "user": "ann", "service": "support",
+            "description": "Work", "kind": "hours", "change": -88, "pool_remaining": 512}]
+    xlsx = reports._render_xlsx("c1", "One", "EUR", date(2026, 1, 31), blocks, log, [])
+    book = load_workbook(io.BytesIO(xlsx))
+    assert [c.value for c in book["Log"][3]][10:] == [float(Decimal(-88) / 60), float(Decimal(512) / 60)]
+    assert [c.value for c in book["Summary"][2]][4:8] == [10, float(Decimal(88) / 60), 0, float(Decimal(512) / 60)]
+    assert [[c.value for c in row] for row in book["Chart data"].iter_rows()] == [
+        ["Date", "hours · any service"], [datetime(2026, 1, 1), 10], [datetime(2026, 1, 6), float(Decimal(512) / 60)]]
+    with zipfile.ZipFile(io.BytesIO(xlsx)) as parts:
+        log_xml = parts.read("xl/worksheets/sheet2.xml").decode()
+        chart = parts.read("xl/charts/chart1.xml").decode()
+        drawing = parts.read("xl/drawings/drawing1.xml").decode()
+        workbook = parts.read("xl/workbook.xml").decode()
+        assert {i.date_time for i in parts.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+    assert re.search(r'<c r="K2" s="\d+"><v>10</v></c>', log_xml)      # whole numbers without ".0"
+    assert re.search(r'<c r="K3" s="\d+"><v>-1.4666666666666666</v></c>', log_xml)
+    assert "<c:f>'Chart data'!$B$2:$B$3</c:f>" in chart and "<c:f>'Chart data'!$A$2:$A$3</c:f>" in chart
+    assert "<xdr:from><xdr:col>1</xdr:col><xdr:colOff>0</xdr:colOff><xdr:row>8</xdr:row>" in drawing  # B9
+    assert """<definedName name="_xlnm.Print_Titles" localSheetId="1">Log!$1:$1</definedName>""" in workbook
+    for sheet in book.worksheets:
+        assert sheet.freeze_panes == "A2" and sheet.page_setup.orientation == "landscape"
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage     # one page wide (fitToWidth 1 by default),
+        assert (sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight) == (None, 0)   # any height
+        assert sheet["A1"].font.b and sheet["A1"].fill.fgColor.rgb == "FF1D2330"
+
+
+def test_prepaid_log__text_longer_than_a_cell__cut_visibly_in_xlsx__whole_in_csv():
+    description = "=x" + "é" * 20_000 + "😀" * 10_000          # 40,002 UTF-16 code units
+    log = [{"at": datetime(2026, 1, 6, 8), "event": "deduction", "block_id": "h1", "pool": "hours · any service",
+            "entry_id": "e1", "work_date": date(2026, 1, 5), "user": "ann", "service": "support",
+            "description": description, "kind": "hours", "change": -60, "pool_remaining": 0}]
+    cell = load_workbook(io.BytesIO(reports._render_xlsx("c1", "One", "EUR", date(2026, 1, 31), [], log, [])))["Log"]["I2"]
+    kept = reports.CELL_LIMIT - len(reports.CUT_MARK)                # code units: 2 + 20,000 + 2 per emoji
+    assert cell.value == description[:2 + 20_000 + (kept - 20_002) // 2] + reports.CUT_MARK
+    assert len(cell.value.encode("utf-16-le")) // 2 in (reports.CELL_LIMIT - 1, reports.CELL_LIMIT)
+    assert cell.data_type == "s" and cell.quotePrefix
+    assert reports._log_csv(log).decode().splitlines()[1].split(",")[8] == "'" + description
 
 
 def test_prepaid_logs__second_night__unchanged_customer_restamped_from_cache_changed_one_rendered(tmp_path):
