@@ -12,6 +12,7 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 import pandera.errors
 
@@ -136,7 +137,9 @@ def _parse_columns(raw: pd.DataFrame, specs: dict, issues: Issues) -> pd.DataFra
         present = parse.given(cells)
         if required:
             issues.add(raw, ~present, column, "missing_value", f"{column} is required")
-        values, bad = parser(cells)
+        # free text needs no parsing: its mask of given cells is the one just made
+        values, bad = (cells.where(present, pd.NA), pd.Series(False, index=cells.index)) if parser is _text \
+            else parser(cells)
         negative = parse.is_negative_number(cells, among=bad)
         issues.add(raw, negative, column, "negative_value", f"{column} must not be negative")
         issues.add(raw, bad & ~negative, column, "unparseable_value",
@@ -463,18 +466,21 @@ def _latest_versions(raw: pd.DataFrame, typed: pd.DataFrame) -> tuple[pd.DataFra
     An earlier version with different content is superseded (recorded); one with identical
     content is a duplicate export.
     """
-    order = raw.sort_values(["source_file", "file_id", "line"], kind="stable").index
-    raw, typed = raw.loc[order], typed.loc[order]
-    latest = ~raw["entry_id"].duplicated(keep="last")
-    repeated = raw["entry_id"].duplicated(keep=False)  # only these have versions to compare
-    cells = raw.loc[repeated, ENTRY_CONTENT_COLUMNS].fillna("").astype("str")
+    # positions in (file name, ingest order, line) order, without reordering the frames
+    order = np.lexsort((raw["line"].to_numpy(), raw["file_id"].to_numpy(),
+                        pd.factorize(raw["source_file"], sort=True)[0]))
+    ids = pd.Series(raw["entry_id"].to_numpy()[order])
+    latest = order[~ids.duplicated(keep="last").to_numpy()]
+    repeated = order[ids.duplicated(keep=False).to_numpy()]   # only these have versions to compare
+    versions = raw.iloc[repeated]
+    cells = versions[ENTRY_CONTENT_COLUMNS].fillna("").astype("str")
     content = pd.Series(["\x1f".join(row) for row in zip(*(cells[c].tolist() for c in cells.columns))],
-                        index=cells.index, dtype="object")
-    final_content = content[latest[repeated]].set_axis(raw.loc[repeated & latest, "entry_id"])
-    older = raw.loc[~latest]
-    changed = content[~latest[repeated]].values != older["entry_id"].map(final_content).values
-    superseded = older.loc[changed]
-    newest = raw.loc[latest].set_index("entry_id")
+                        index=versions.index, dtype="object")
+    is_last = ~versions["entry_id"].duplicated(keep="last")
+    final_content = content[is_last].set_axis(versions.loc[is_last, "entry_id"])
+    older = versions.loc[~is_last]
+    superseded = older.loc[content[~is_last].values != older["entry_id"].map(final_content).values]
+    newest = versions.loc[is_last].set_index("entry_id")
     supersessions = pd.DataFrame({
         "entry_id": superseded["entry_id"].values,
         "source_file": superseded["source_file"].values,
@@ -482,7 +488,7 @@ def _latest_versions(raw: pd.DataFrame, typed: pd.DataFrame) -> tuple[pd.DataFra
         "superseded_by_file": superseded["entry_id"].map(newest["source_file"]).values,
         "superseded_by_line": superseded["entry_id"].map(newest["line"]).values,
     })
-    entries = typed.loc[latest].drop(columns=["file_id"])
+    entries = typed.iloc[latest].drop(columns=["file_id"])
     entries = entries.astype({"entry_id": "str", "customer_id": "str", "user": "str", "service": "str"})
     return entries.sort_values("entry_id").reset_index(drop=True), supersessions
 
