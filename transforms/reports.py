@@ -91,16 +91,42 @@ def write_reports(con: duckdb.DuckDBPyConnection, target: Path, as_of: date,
     With `use_cache`, logs whose rows did not change since they were last rendered come from
     the warehouse table `report_cache` (restamped with `as_of`), and new renders are stored
     there in the caller's transaction: a night that changes a few customers renders a few.
+    Customers go in batches of BATCH_CUSTOMERS, so only one batch's rows are in memory; the
+    next batch is read while the workers render the current one.
     """
     where = "" if customer_ids is None else "where customer_id in (select unnest(?::varchar[]))"
-    params = [] if customer_ids is None else [customer_ids]
-    customers = con.execute(
-        f"select customer_id, name, currency from stg_customers {where} order by customer_id", params
-    ).fetchall()
+    customers = con.execute(f"select customer_id, name, currency from stg_customers {where} order by customer_id",
+                            [] if customer_ids is None else [customer_ids]).fetchall()
+    workers = min(os.cpu_count() or 1, MAX_WORKERS)
+    # spawned processes only render files; they never touch the warehouse connection
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) \
+        if len(customers) >= PARALLEL_FROM and workers >= 2 else None
+    try:
+        rendering = iter(())
+        for start in range(0, len(customers), BATCH_CUSTOMERS):
+            jobs = _jobs(con, target, as_of, customers[start:start + BATCH_CUSTOMERS], use_cache)
+            _finish(con, rendering, use_cache)
+            rendering = pool.map(_write_customer, jobs, chunksize=max(1, len(jobs) // (workers * 8))) \
+                if pool else map(_write_customer, jobs)
+        _finish(con, rendering, use_cache)
+    finally:
+        if pool:
+            pool.shutdown(cancel_futures=True)
+    return len(customers)
+
+
+BATCH_CUSTOMERS = 1000
+
+
+def _jobs(con: duckdb.DuckDBPyConnection, target: Path, as_of: date, customers: list[tuple],
+          use_cache: bool) -> list[tuple]:
+    """One job per customer of a batch: its rows to render, or its cached log to restamp."""
+    params = [[cid for cid, _, _ in customers]]
+    batch = "customer_id in (select unnest(?::varchar[]))"
     blocks = _grouped(con, f"""
         select customer_id, block_id, kind, service, purchased_units, used_units, expired_units,
                remaining_units, starts_on, expires_on, status, amount_paid_cents, breakage_cents
-        from mart_balances {where} order by customer_id, block_id""", params)
+        from mart_balances where {batch} order by customer_id, block_id""", params)
     events = _grouped(con, f"""
         select l.customer_id, l.at_epoch, l.event, l.block_id, b.kind, b.service as pool_service,
                l.entry_id, e.work_date, e."user", e.service, e.description,
@@ -108,7 +134,7 @@ def write_reports(con: duckdb.DuckDBPyConnection, target: Path, as_of: date,
         from mart_ledger l
         join mart_balances b using (block_id)
         left join mart_entries e using (entry_id)
-        {where.replace('customer_id', 'l.customer_id')}
+        where l.{batch}
         order by l.customer_id, l.at_epoch,
                  case l.event when 'purchase' then 0 when 'deduction' then 1 else 2 end,
                  l.entry_id nulls first, l.block_id""", params)
@@ -116,34 +142,22 @@ def write_reports(con: duckdb.DuckDBPyConnection, target: Path, as_of: date,
         select customer_id, entry_id, status, unpriced, work_date, "user", service, description,
                billable_minutes
         from mart_entries
-        {where + ' and' if where else 'where'} (status = 'pending' or unpriced)
+        where {batch} and (status = 'pending' or unpriced)
         order by customer_id, entry_id""", params)
     contents = [(cid, name, currency, blocks.get(cid, []), events.get(cid, []), pending.get(cid, []))
                 for cid, name, currency in customers]
     fingerprints = [hashlib.sha256(repr((RENDERER_VERSION, c)).encode()).hexdigest() for c in contents]
     cached = _cached_reports(con, [c[0] for c in contents], fingerprints) if use_cache else {}
-    jobs = [(customer_dir(target, content[0]), as_of, fingerprint,
+    return [(customer_dir(target, content[0]), as_of, fingerprint,
              None if content[0] in cached else content, cached.get(content[0]))
             for content, fingerprint in zip(contents, fingerprints)]
-    del cached
-    workers = min(os.cpu_count() or 1, MAX_WORKERS)
-    rendered = []
-    if len(jobs) < PARALLEL_FROM or workers < 2:
-        results = map(_write_customer, jobs)
-        rendered = [r for r in results if r is not None]
-    else:
-        # spawned processes only render files; they never touch the warehouse connection
-        chunk = max(1, len(jobs) // (workers * 8))
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            for result in pool.map(_write_customer, jobs, chunksize=chunk):
-                if result is not None:
-                    rendered.append(result)
-                if len(rendered) >= 1000 and use_cache:
-                    _store_cache(con, rendered)
-                    rendered = []
+
+
+def _finish(con: duckdb.DuckDBPyConnection, rendering, use_cache: bool) -> None:
+    """Wait for a batch's logs to be written; keep the fresh renders for later runs."""
+    rendered = [result for result in rendering if result is not None]
     if use_cache:
         _store_cache(con, rendered)
-    return len(customers)
 
 
 #: what a prepaid log's bytes depend on besides its rows: this module, the CSV cell rule and

@@ -190,6 +190,18 @@ def test_prepaid_logs__second_night__unchanged_customer_restamped_from_cache_cha
         == datetime(2026, 2, 1)
 
 
+def test_prepaid_logs__in_batches_of_customers_with_worker_processes__same_files_and_cache(tmp_path):
+    customers = CUSTOMERS + "\nc3,Customer Three,USD"
+    inbox = write_inbox(tmp_path / "inbox", customers=customers, purchases=PURCHASES, timelogs=NIGHT_1)
+    run_nightly(inbox, tmp_path / "one.duckdb", tmp_path / "one", date(2026, 1, 31), reports_enabled=True)
+    with patch.object(reports, "BATCH_CUSTOMERS", 2), patch.object(reports, "PARALLEL_FROM", 1):
+        run_nightly(inbox, tmp_path / "batched.duckdb", tmp_path / "batched", date(2026, 1, 31), reports_enabled=True)
+    one, batched = _logs(tmp_path / "one"), _logs(tmp_path / "batched")
+    assert len(one) == 6 and batched == one
+    assert sorted(_cache(tmp_path / "batched.duckdb")) == ["c1", "c2", "c3"]
+    assert _cache(tmp_path / "batched.duckdb") == _cache(tmp_path / "one.duckdb")
+
+
 def test_prepaid_logs__code_of_the_renderer_changes__cache_not_used(tmp_path):
     warehouse = tmp_path / "w.duckdb"
     inbox = write_inbox(tmp_path / "inbox", customers=CUSTOMERS, purchases=PURCHASES, timelogs=NIGHT_1)
