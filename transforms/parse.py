@@ -38,6 +38,24 @@ _TIMESTAMP_RE2 = (
 )
 
 
+#: dates and instants outside these years are out of range: a year 0001 or 9999 in an export is
+#: a typo, and pandas' nanosecond instants (1677–2262) and spreadsheet dates (from 1900) must
+#: both hold every accepted value
+SUPPORTED_YEARS = (1900, 2199)
+_FIRST_NAIVE = int((np.datetime64(f"{SUPPORTED_YEARS[0]}-01-01T00:00:00", "s") - _EPOCH).astype("int64"))
+_END_NAIVE = int((np.datetime64(f"{SUPPORTED_YEARS[1] + 1}-01-01T00:00:00", "s") - _EPOCH).astype("int64"))
+_PLAIN_TIMESTAMP_RE2 = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}$"
+
+
+def outside_supported_years(values: pd.Series) -> pd.Series:
+    """Mask of dates or instants (datetime64, naive or UTC) outside SUPPORTED_YEARS."""
+    seconds = values.to_numpy(dtype="datetime64[s]") if values.dt.tz is None \
+        else values.dt.tz_convert(None).to_numpy(dtype="datetime64[s]")
+    known = ~np.isnat(seconds)
+    numbers = seconds.astype("int64")
+    return pd.Series(known & ((numbers < _FIRST_NAIVE) | (numbers >= _END_NAIVE)), index=values.index)
+
+
 def given(s: pd.Series) -> pd.Series:
     """Mask of cells that hold a value (blank means 'not given')."""
     return (s.notna() & (s != "")).astype(bool)
@@ -130,16 +148,20 @@ def parse_timestamp(s: pd.Series, tz: str) -> tuple[pd.Series, pd.Series]:
     con = duckdb.connect()
     try:
         con.register("cells", pd.DataFrame({"v": s.where(present, "").to_numpy(dtype=object)}))
+        # the usual shape (seconds, no offset, no fraction) goes straight to strptime; every
+        # other cell is taken apart by the full pattern
         parts = con.execute(f"""
-            with m as (
-                select regexp_extract(v, '{_TIMESTAMP_RE2}', ['date', 'hh', 'mm', 'ss', 'off']) as p
-                from cells
-            )
-            select epoch(try_strptime(p.date || ' ' || p.hh || ':' || p.mm || ':'
-                                      || coalesce(nullif(p.ss, ''), '00'), '%Y-%m-%d %H:%M:%S'))::bigint
-                       as naive_seconds,
-                   nullif(p.off, '') as off
-            from m
+            select case when regexp_full_match(v, '{_PLAIN_TIMESTAMP_RE2}')
+                        then epoch(try_strptime(v, '%Y-%m-%dT%H:%M:%S'))::bigint
+                        else epoch(try_strptime(p.date || ' ' || p.hh || ':' || p.mm || ':'
+                                                || coalesce(nullif(p.ss, ''), '00'),
+                                                '%Y-%m-%d %H:%M:%S'))::bigint
+                   end as naive_seconds,
+                   case when not regexp_full_match(v, '{_PLAIN_TIMESTAMP_RE2}') then nullif(p.off, '') end as off
+            from (select v, case when not regexp_full_match(v, '{_PLAIN_TIMESTAMP_RE2}')
+                                 then regexp_extract(v, '{_TIMESTAMP_RE2}', ['date', 'hh', 'mm', 'ss', 'off'])
+                            end as p
+                  from cells)
         """).fetchnumpy()
     finally:
         con.close()
@@ -156,7 +178,9 @@ def parse_timestamp(s: pd.Series, tz: str) -> tuple[pd.Series, pd.Series]:
         offset[with_offset] = [0 if v is None else v for v in found]
         bad_offset[with_offset] = [v is None for v in found]
     epoch = naive - offset
-    local = parsed & ~with_offset
+    # local times are converted within the supported years; others stay as they are (and are
+    # out of range for the caller), since Python's datetime cannot hold e.g. year 0
+    local = parsed & ~with_offset & (naive >= _FIRST_NAIVE) & (naive < _END_NAIVE)
     if local.any() and tz != "UTC":
         epoch[local] = _local_to_epoch(pd.Series(naive[local]), tz).to_numpy(dtype="int64")
     ok = parsed & ~bad_offset

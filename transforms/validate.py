@@ -144,6 +144,11 @@ def _parse_columns(raw: pd.DataFrame, specs: dict, issues: Issues) -> pd.DataFra
         issues.add(raw, negative, column, "negative_value", f"{column} must not be negative")
         issues.add(raw, bad & ~negative, column, "unparseable_value",
                    lambda rows, c=column: f"{c} '" + rows[c].astype("str") + "' cannot be read")
+        if isinstance(values.dtype, pd.DatetimeTZDtype) or values.dtype.kind == "M":
+            far = parse.outside_supported_years(values)
+            first, last = parse.SUPPORTED_YEARS
+            issues.add(raw, far, column, "out_of_range", f"{column} must lie in the years {first}–{last}")
+            values = values.where(~far, pd.NaT)
         if default is not None:
             values = values.where(present, default)
         typed[column] = values

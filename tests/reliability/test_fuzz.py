@@ -28,7 +28,8 @@ def fuzz(max_examples: int, shrink: bool = False) -> settings:
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 NASTY = ["", " ", "-1", "-0", "0", "1e3", "NaN", "1,5", "١٢", "９", "99999999999999999", "true", "maybe",
-         "2026-02-30", "2026-01-05", "2026-01-05T25:00", "=1+1", "@SUM(1)", "<b>", '"', '""', "'", "\\",
+         "2026-02-30", "2026-01-05", "2026-01-05T25:00", "0000-01-01T00:00", "9999-12-31", "1899-12-31T23:00Z",
+         "=1+1", "@SUM(1)", "<b>", '"', '""', "'", "\\",
          "a\nb", "a\r\nb", "\t", ";", ",", "|", "\u00a0", "\ufeff", "\uffff", "a\x0bb", "\x1d",
          "x" * 300, "c1", "C1", "acme", "e1"]
 GOOD = {
@@ -39,11 +40,11 @@ GOOD = {
     "tax_rate_percent": ["", "0", "19", "7.5"],
     "block_id": ["b1", "b2", "b3"], "kind": ["hours", "value", "unlimited", "incidents"], "service": ["", "support"],
     "quantity": ["", "10", "2.5", "500.00", "3"], "amount_paid": ["0", "100.00", "950"],
-    "purchased_on": ["2026-01-01", "2026-01-20"], "starts_on": ["", "2026-01-02"], "expires_on": ["", "2026-03-31"],
+    "purchased_on": ["2026-01-01", "2026-01-20"], "starts_on": ["", "2026-01-02"], "expires_on": ["", "2026-03-31", "9999-12-31"],
     "reorder_point": ["", "1", "0.5"], "auto_invoice": ["", "true", "false"], "invoice_number": ["", "INV-1"],
     "remarks": ["", "paid"], "user": ["", "ann", "bob"], "hourly_rate": ["60.00", "0", "95.5"],
     "valid_from": ["", "2026-01-01"], "valid_to": ["", "2026-12-31"],
-    "entry_id": ["e1", "e2", "e3", "e4"], "started_at": ["2026-01-05T09:00", "2026-01-06 10:30", "2026-01-07T08:00Z"],
+    "entry_id": ["e1", "e2", "e3", "e4"], "started_at": ["2026-01-05T09:00", "2026-01-06 10:30", "2026-01-07T08:00Z", "0001-01-01T00:00"],
     "ended_at": ["", "2026-01-05T10:00", "2026-01-06T12:00:30+01:00"], "duration_minutes": ["", "30", "12.5", "0"],
     "billable": ["", "yes", "0"], "incident_id": ["", "INC-1"], "authorized_at": ["", "2026-01-08T00:00", "2026-02-10"],
     "project": ["", "p"], "task": ["", "t"], "description": ["", "fix", "x, y"], "billed_elsewhere": ["", "no"],
