@@ -247,15 +247,14 @@ def _log_rows(events: list[dict]) -> list[dict]:
     return rows
 
 
-class _Double(float):
-    """A number as the XLSX file stores it: the IEEE double nearest the exact (Decimal) value,
-    written in the fewest digits that read back as that double. XlsxWriter writes numbers with
-    16 significant digits, which can round a repeating fraction such as 277/60 hours to the
-    neighbouring double."""
+class _Exact(Decimal):
+    """A number as the XLSX file stores it: every digit of the exact Decimal (or integer)
+    value, never a float. XlsxWriter writes numbers with 16 significant digits, which can
+    round a repeating fraction such as 88/60 hours to the neighbouring double; a reader that
+    parses all the digits gets the double nearest the value."""
 
     def __format__(self, spec: str) -> str:
-        text = repr(float(self))
-        return text[:-2] if text.endswith(".0") else text
+        return format(Decimal(self), "f")
 
 
 class _Book:
@@ -318,7 +317,7 @@ class _Book:
         elif isinstance(value, date):
             ws.write_datetime(row, col, value, self.format(num_format))
         else:
-            ws.write_number(row, col, _Double(value), self.format(num_format))
+            ws.write_number(row, col, _Exact(value), self.format(num_format))
 
     def bytes(self) -> bytes:
         self.workbook.close()

@@ -116,8 +116,8 @@ def test_stamp__template_restamped__same_bytes_as_rendering_as_of_that_day():
 
 
 def test_prepaid_log__numbers_are_the_nearest_double__chart_and_print_layout():
-    # 88 minutes = 1.4666… hours: the file must hold the double nearest the exact value
-    # (XlsxWriter's own 16 digits would give 1.466666666666667, one step off)
+    # 88 minutes = 1.4666… hours: the file holds every digit, which reads back as the double nearest
+    # the exact value (XlsxWriter's own 16 digits would give 1.466666666666667, one step off)
     blocks = [{"block_id": "h1", "kind": "hours", "service": None, "purchased_units": 600, "used_units": 88,
                "expired_units": 0, "remaining_units": 512, "starts_on": date(2026, 1, 1), "expires_on": None,
                "status": "active", "amount_paid_cents": 50000, "breakage_cents": 0}]
@@ -140,7 +140,7 @@ def test_prepaid_log__numbers_are_the_nearest_double__chart_and_print_layout():
         workbook = parts.read("xl/workbook.xml").decode()
         assert {i.date_time for i in parts.infolist()} == {(1980, 1, 1, 0, 0, 0)}
     assert re.search(r'<c r="K2" s="\d+"><v>10</v></c>', log_xml)      # whole numbers without ".0"
-    assert re.search(r'<c r="K3" s="\d+"><v>-1.4666666666666666</v></c>', log_xml)
+    assert re.search(r'<c r="K3" s="\d+"><v>-1.466666666666666666666666667</v></c>', log_xml)  # every digit
     assert "<c:f>'Chart data'!$B$2:$B$3</c:f>" in chart and "<c:f>'Chart data'!$A$2:$A$3</c:f>" in chart
     assert "<xdr:from><xdr:col>1</xdr:col><xdr:colOff>0</xdr:colOff><xdr:row>8</xdr:row>" in drawing  # B9
     assert """<definedName name="_xlnm.Print_Titles" localSheetId="1">Log!$1:$1</definedName>""" in workbook
