@@ -162,10 +162,10 @@ def _insert_plain_csv(con: duckdb.DuckDBPyConnection, kind: str, file_id: int, r
     stripped = (lambda i: f"regexp_replace(c{i}, {edges}, '', 'g')") if trim else (lambda i: f"c{i}")
     names = ", ".join(f'"{c}"' for c in positions)
     cells = ", ".join(f"nullif({stripped(i)}, '')" for i in positions.values())
-    given = " or ".join(f"coalesce(c{i}, '') <> ''" for i in range(len(header)))
     # blank rows (every cell empty or whitespace) are skipped, as parse_text skips them
-    if trim:
-        given = " or ".join(f"regexp_matches(c{i}, '[^{WHITESPACE_CLASS[1:-1]}]')" for i in range(len(header)))
+    nonblank = (lambda i: f"regexp_matches(c{i}, '[^{WHITESPACE_CLASS[1:-1]}]')") if trim \
+        else (lambda i: f"coalesce(c{i}, '') <> ''")
+    given = " or ".join(nonblank(i) for i in range(len(header)))
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header))) + "}"
     reader = (f"read_csv(?, header = true, auto_detect = false, columns = {columns}, delim = ?, "
               "quote = '\"', escape = '\"', strict_mode = true, null_padding = false, "

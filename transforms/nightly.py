@@ -232,7 +232,7 @@ def execute(job: Job, step: Step = call) -> RunReport:
                      job.run_shards or shards.run_serially)
             else:
                 step(reconcile, con, inputs, job.as_of, job.tz)
-        del inputs   # the validated frames (over 1 GB at 1M entries) are staged; free them for the rest
+        del inputs   # the validated frames (over 1 GB at 1M entries) are staged: later phases reuse their memory
         if job.period:
             pending = step(close.check_pending, con, job.period, job.force)
         with timer.phase("documents"):

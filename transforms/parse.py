@@ -151,17 +151,17 @@ def parse_timestamp(s: pd.Series, tz: str) -> tuple[pd.Series, pd.Series]:
         # the usual shape (seconds, no offset, no fraction) goes straight to strptime; every
         # other cell is taken apart by the full pattern
         parts = con.execute(f"""
-            select case when regexp_full_match(v, '{_PLAIN_TIMESTAMP_RE2}')
-                        then epoch(try_strptime(v, '%Y-%m-%dT%H:%M:%S'))::bigint
+            select case when plain then epoch(try_strptime(v, '%Y-%m-%dT%H:%M:%S'))::bigint
                         else epoch(try_strptime(p.date || ' ' || p.hh || ':' || p.mm || ':'
                                                 || coalesce(nullif(p.ss, ''), '00'),
                                                 '%Y-%m-%d %H:%M:%S'))::bigint
                    end as naive_seconds,
-                   case when not regexp_full_match(v, '{_PLAIN_TIMESTAMP_RE2}') then nullif(p.off, '') end as off
-            from (select v, case when not regexp_full_match(v, '{_PLAIN_TIMESTAMP_RE2}')
-                                 then regexp_extract(v, '{_TIMESTAMP_RE2}', ['date', 'hh', 'mm', 'ss', 'off'])
-                            end as p
-                  from cells)
+                   case when not plain then nullif(p.off, '') end as off
+            from (select v, plain,
+                         case when not plain
+                              then regexp_extract(v, '{_TIMESTAMP_RE2}', ['date', 'hh', 'mm', 'ss', 'off'])
+                         end as p
+                  from (select v, regexp_full_match(v, '{_PLAIN_TIMESTAMP_RE2}') as plain from cells))
         """).fetchnumpy()
     finally:
         con.close()

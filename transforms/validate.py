@@ -137,9 +137,8 @@ def _parse_columns(raw: pd.DataFrame, specs: dict, issues: Issues) -> pd.DataFra
         present = parse.given(cells)
         if required:
             issues.add(raw, ~present, column, "missing_value", f"{column} is required")
-        # free text needs no parsing: its mask of given cells is the one just made
-        values, bad = (cells.where(present, pd.NA), pd.Series(False, index=cells.index)) if parser is _text \
-            else parser(cells)
+        # free text reuses the mask of given cells just made
+        values, bad = _text(cells, present) if parser is _text else parser(cells)
         negative = parse.is_negative_number(cells, among=bad)
         issues.add(raw, negative, column, "negative_value", f"{column} must not be negative")
         issues.add(raw, bad & ~negative, column, "unparseable_value",
@@ -186,9 +185,10 @@ def _first_of_duplicates(raw: pd.DataFrame, key: str, within: list[str], issues:
     issues.add(raw, mask, key, "duplicate_id", f"{key} already used by an earlier row")
 
 
-def _text(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """The parser of free-text columns: blank is not given, nothing is ever unparseable."""
-    return cells.where(parse.given(cells), pd.NA), pd.Series(False, index=cells.index)
+def _text(cells: pd.Series, present: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """The parser of free-text columns: blank is not given, nothing is ever unparseable.
+    Unlike the other parsers it takes the column's mask of given cells, already made."""
+    return cells.where(present, pd.NA), pd.Series(False, index=cells.index)
 
 
 def _ok(raw: pd.DataFrame, issues: Issues) -> pd.Series:
