@@ -97,7 +97,7 @@ def machine_info() -> dict:
     except (OSError, StopIteration):
         pass
     from importlib.metadata import PackageNotFoundError, version
-    for package in ("duckdb", "pandas", "pandera", "numpy", "pyarrow", "openpyxl", "xlsxwriter", "prefect"):
+    for package in ("duckdb", "pandas", "pandera", "numpy", "pyarrow", "openpyxl", "prefect"):
         try:
             info[package] = version(package)
         except PackageNotFoundError:

@@ -15,7 +15,6 @@ import io
 import multiprocessing
 import os
 import re
-import zipfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -25,13 +24,13 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
-import xlsxwriter
 
+from transforms import xlsx
 from transforms.documents import CURRENCY_SYMBOLS, FORMULA_STARTS, spreadsheet_safe
 
 PARALLEL_FROM = 200      # customers; below this, process start-up costs more than it saves
 MAX_WORKERS = 8
-CELL_LIMIT = 32_767      # characters (UTF-16 code units) an Excel cell holds
+CELL_LIMIT = xlsx.CELL_LIMIT
 CUT_MARK = " … [cut at the 32,767 characters a spreadsheet cell holds; prepaid-log.csv has the full text]"
 UNIT_OF_KIND = {"hours": "hours", "unlimited": "hours", "value": "money", "incidents": "incidents"}
 LOG_CSV_COLUMNS = ["at", "event", "block_id", "pool", "entry_id", "work_date", "user", "service",
@@ -51,10 +50,13 @@ def safe_name(customer_id: str) -> str:
     return f"{cleaned}-{hashlib.sha256(customer_id.encode('utf-8')).hexdigest()[:10]}"
 
 
-def customer_dir(target: Path, customer_id: str) -> Path:
-    base = (target / "reports").resolve()
-    folder = (base / safe_name(customer_id)).resolve()
-    if folder.parent != base:
+def customer_dir(target: Path, customer_id: str, reports_folder: Path | None = None) -> Path:
+    """The folder of a customer's prepaid log, always directly inside `target`/reports
+    (`reports_folder`: that folder resolved, when the caller has already resolved it)."""
+    base = reports_folder or (target / "reports").resolve()
+    name = safe_name(customer_id)
+    folder = base / name
+    if folder.name != name or not name.strip(".") or folder.parent != base:
         raise ValueError(f"customer id {customer_id!r} would leave the reports folder")
     return folder
 
@@ -148,7 +150,8 @@ def _jobs(con: duckdb.DuckDBPyConnection, target: Path, as_of: date, customers: 
                 for cid, name, currency in customers]
     fingerprints = [hashlib.sha256(repr((RENDERER_VERSION, c)).encode()).hexdigest() for c in contents]
     cached = _cached_reports(con, [c[0] for c in contents], fingerprints) if use_cache else {}
-    return [(customer_dir(target, content[0]), as_of, fingerprint,
+    folder = (target / "reports").resolve()
+    return [(customer_dir(target, content[0], folder), as_of, fingerprint,
              None if content[0] in cached else content, cached.get(content[0]))
             for content, fingerprint in zip(contents, fingerprints)]
 
@@ -161,10 +164,9 @@ def _finish(con: duckdb.DuckDBPyConnection, rendering, use_cache: bool) -> None:
 
 
 #: what a prepaid log's bytes depend on besides its rows: this module, the CSV cell rule and
-#: XlsxWriter's version. A change to any of them renders every log afresh.
-RENDERER_VERSION = hashlib.sha256(
-    Path(__file__).read_bytes() + Path(__file__).with_name("documents.py").read_bytes()
-    + xlsxwriter.__version__.encode()).hexdigest()
+#: the XLSX writer. A change to any of them renders every log afresh.
+RENDERER_VERSION = hashlib.sha256(b"".join(
+    Path(__file__).with_name(name).read_bytes() for name in ("reports.py", "documents.py", "xlsx.py"))).hexdigest()
 
 
 def _cached_reports(con: duckdb.DuckDBPyConnection, customer_ids: list[str],
@@ -247,148 +249,93 @@ def _log_rows(events: list[dict]) -> list[dict]:
     return rows
 
 
-class _Exact(Decimal):
-    """A number as the XLSX file stores it: every digit of the exact Decimal (or integer)
-    value, never a float. XlsxWriter writes numbers with 16 significant digits, which can
-    round a repeating fraction such as 88/60 hours to the neighbouring double; a reader that
-    parses all the digits gets the double nearest the value."""
+def _fit(value: str) -> str:
+    """Input text as a cell holds it: text longer than CELL_LIMIT UTF-16 code units is cut,
+    visibly (the CSV log keeps all of it)."""
+    if len(value) > CELL_LIMIT // 2 and len(value.encode("utf-16-le")) // 2 > CELL_LIMIT:
+        keep = CELL_LIMIT - len(CUT_MARK)
+        value = value.encode("utf-16-le")[:2 * keep].decode("utf-16-le", "ignore") + CUT_MARK
+    return value
 
-    def __format__(self, spec: str) -> str:
-        return format(Decimal(self), "f")
 
-
-class _Book:
-    """An XLSX workbook written by XlsxWriter into memory, with its cell formats made once.
-
-    XlsxWriter writes every zip entry with the fixed time 1980-01-01 (`in_memory`), and the
-    document properties carry the as-of date: the same content gives the same bytes.
-    Strings are never turned into formulas, numbers or links.
-    """
-
-    def __init__(self, as_of: date):
-        self.buffer = io.BytesIO()
-        self.workbook = xlsxwriter.Workbook(self.buffer, {
-            "in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
-            "strings_to_urls": False})
-        self.workbook.set_properties({"author": "Prepaid Reconciler",
-                                      "created": datetime(as_of.year, as_of.month, as_of.day)})
-        self._formats: dict[tuple, object] = {}
-
-    def format(self, num_format: str | None = None, *, quote: bool = False, bold: bool = False,
-               header: bool = False):
-        key = (num_format, quote, bold, header)
-        if key not in self._formats:
-            props = {"num_format": num_format} if num_format else {}
-            if quote:
-                props["quote_prefix"] = True
-            if bold or header:
-                props["bold"] = True
-            if header:
-                props.update(font_color="#FFFFFF", bg_color="#1D2330", pattern=1)
-            self._formats[key] = self.workbook.add_format(props)
-        return self._formats[key]
-
-    def sheet(self, title: str, headers: list[str], widths: list[int]):
-        """A sheet with a bold header row, frozen; column widths; printed landscape, one page wide."""
-        ws = self.workbook.add_worksheet(title)
-        header = self.format(header=True)
-        for col, (text, width) in enumerate(zip(headers, widths)):
-            ws.write_string(0, col, text, header)
-            ws.set_column(col, col, width)
-        ws.freeze_panes(1, 0)
-        ws.set_landscape()
-        ws.fit_to_pages(1, 0)
-        ws.repeat_rows(0)
-        return ws
-
-    def text(self, ws, row: int, col: int, value: str | None) -> None:
-        """Input text as a string cell that spreadsheet programs never evaluate. Text longer
-        than a cell can hold is cut, visibly; the CSV log keeps all of it."""
-        if value:
-            if len(value) > CELL_LIMIT // 2 and len(value.encode("utf-16-le")) // 2 > CELL_LIMIT:
-                keep = CELL_LIMIT - len(CUT_MARK)
-                value = value.encode("utf-16-le")[:2 * keep].decode("utf-16-le", "ignore") + CUT_MARK
-            ws.write_string(row, col, value, self.format(quote=True) if value.startswith(FORMULA_STARTS) else None)
-
-    def number(self, ws, row: int, col: int, value, num_format: str) -> None:
-        """A number, date or instant with its display format (an empty cell for None)."""
-        if value is None:
-            ws.write_blank(row, col, None, self.format(num_format))
-        elif isinstance(value, date):
-            ws.write_datetime(row, col, value, self.format(num_format))
-        else:
-            ws.write_number(row, col, _Exact(value), self.format(num_format))
-
-    def bytes(self) -> bytes:
-        self.workbook.close()
-        return self.buffer.getvalue()
+def _text(ws: xlsx.Sheet, col: int, value: str | None) -> None:
+    """Input text as a string cell that spreadsheet programs never evaluate: one that starts
+    like a formula gets the quote prefix (shown as typed, never computed); blank: no cell."""
+    if value:
+        value = _fit(value)
+        ws.string(col, value, xlsx.QUOTED if value.startswith(FORMULA_STARTS) else None)
 
 
 def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
                  blocks: list[dict], log: list[dict], pending: list[dict]) -> bytes:
     fmt = Formats(money=money_format(currency))
-    unit_format = {"hours": fmt.hours, "unlimited": fmt.hours, "value": fmt.money, "incidents": fmt.count}
-    book = _Book(as_of)
-    text, number = book.text, book.number
+    book = xlsx.Workbook(as_of, [fmt.hours, fmt.date, fmt.money, fmt.instant, fmt.count])
+    hours, day, money, instant = (book.style(f) for f in (fmt.hours, fmt.date, fmt.money, fmt.instant))
+    unit_style = {"hours": hours, "unlimited": hours, "value": money, "incidents": book.style(fmt.count)}
 
     ws = summary = book.sheet(
         "Summary", ["Block", "Kind", "Service", "Unit", "Purchased", "Used", "Expired", "Remaining",
                     "Starts on", "Expires on", "Status", "Amount paid", "Breakage"],
         [16, 11, 16, 10, 12, 12, 12, 12, 12, 12, 12, 14, 12])
-    for r, b in enumerate(blocks, start=1):
-        units = unit_format[b["kind"]]
-        text(ws, r, 0, b["block_id"])
-        ws.write_string(r, 1, b["kind"])
-        text(ws, r, 2, b["service"] or "any")
-        ws.write_string(r, 3, UNIT_OF_KIND[b["kind"]])
+    for b in blocks:
+        units = unit_style[b["kind"]]
+        ws.row()
+        _text(ws, 0, b["block_id"])
+        ws.string(1, b["kind"])
+        _text(ws, 2, b["service"] or "any")
+        ws.string(3, UNIT_OF_KIND[b["kind"]])
         for col, key in ((4, "purchased_units"), (5, "used_units"), (6, "expired_units"), (7, "remaining_units")):
-            number(ws, r, col, in_unit(b["kind"], b[key]), units)
-        number(ws, r, 8, b["starts_on"], fmt.date)
-        number(ws, r, 9, b["expires_on"], fmt.date)
-        ws.write_string(r, 10, b["status"])
-        number(ws, r, 11, Decimal(b["amount_paid_cents"]) / 100, fmt.money)
-        number(ws, r, 12, Decimal(b["breakage_cents"]) / 100, fmt.money)
-    info = len(blocks) + 2          # after a blank row; rows are 0-based here, 1-based in Excel
-    if info + 2 != _as_of_row(len(blocks)):  # _stamp finds the As-of cell by this row
+            ws.number(col, in_unit(b["kind"], b[key]), units)
+        ws.number(8, b["starts_on"], day)
+        ws.number(9, b["expires_on"], day)
+        ws.string(10, b["status"])
+        ws.number(11, Decimal(b["amount_paid_cents"]) / 100, money)
+        ws.number(12, Decimal(b["breakage_cents"]) / 100, money)
+    info = len(blocks) + 3          # Excel's row of "Customer", after a blank row
+    ws.row(at=info)
+    ws.string(0, "Customer", xlsx.BOLD)
+    _text(ws, 1, f"{name} ({customer_id})")
+    ws.row()
+    if ws.last != _as_of_row(len(blocks)):  # _stamp finds the As-of cell by this row
         raise RuntimeError("Summary layout changed: update reports._as_of_row")
-    bold = book.format(bold=True)
-    ws.write_string(info, 0, "Customer", bold)
-    text(ws, info, 1, f"{name} ({customer_id})")
-    ws.write_string(info + 1, 0, "As of", bold)
-    number(ws, info + 1, 1, as_of, fmt.date)
-    ws.write_string(info + 2, 0, "Currency", bold)
-    ws.write_string(info + 2, 1, currency)
+    ws.string(0, "As of", xlsx.BOLD)
+    ws.number(1, as_of, day)
+    ws.row()
+    ws.string(0, "Currency", xlsx.BOLD)
+    ws.string(1, currency)
 
     ws = book.sheet("Log", ["At (UTC)", "Event", "Block", "Pool", "Entry", "Work date", "User", "Service",
                             "Description", "Unit", "Change", "Pool remaining"],
                     [17, 11, 14, 22, 13, 12, 12, 14, 40, 10, 12, 15])
-    for r, row in enumerate(log, start=1):
-        units = unit_format[row["kind"]]
-        number(ws, r, 0, row["at"], fmt.instant)
-        ws.write_string(r, 1, row["event"])
-        text(ws, r, 2, row["block_id"])
-        text(ws, r, 3, row["pool"])
-        text(ws, r, 4, row["entry_id"])
-        number(ws, r, 5, row["work_date"], fmt.date)
-        text(ws, r, 6, row["user"])
-        text(ws, r, 7, row["service"])
-        text(ws, r, 8, row["description"])
-        ws.write_string(r, 9, UNIT_OF_KIND[row["kind"]])
-        number(ws, r, 10, in_unit(row["kind"], row["change"]), units)
-        number(ws, r, 11, in_unit(row["kind"], row["pool_remaining"]), units)
+    for row in log:
+        units = unit_style[row["kind"]]
+        ws.row()
+        ws.number(0, row["at"], instant)
+        ws.string(1, row["event"])
+        _text(ws, 2, row["block_id"])
+        _text(ws, 3, row["pool"])
+        _text(ws, 4, row["entry_id"])
+        ws.number(5, row["work_date"], day)
+        _text(ws, 6, row["user"])
+        _text(ws, 7, row["service"])
+        _text(ws, 8, row["description"])
+        ws.string(9, UNIT_OF_KIND[row["kind"]])
+        ws.number(10, in_unit(row["kind"], row["change"]), units)
+        ws.number(11, in_unit(row["kind"], row["pool_remaining"]), units)
 
     ws = book.sheet("Pending", ["Entry", "Status", "Work date", "User", "Service", "Description",
                                 "Billable hours"], [13, 12, 12, 12, 14, 40, 14])
-    for r, p in enumerate(pending, start=1):
-        text(ws, r, 0, p["entry_id"])
-        ws.write_string(r, 1, "unpriced" if p["unpriced"] else p["status"])
-        number(ws, r, 2, p["work_date"], fmt.date)
-        text(ws, r, 3, p["user"])
-        text(ws, r, 4, p["service"])
-        text(ws, r, 5, p["description"])
-        number(ws, r, 6, Decimal(p["billable_minutes"]) / 60, fmt.hours)
+    for p in pending:
+        ws.row()
+        _text(ws, 0, p["entry_id"])
+        ws.string(1, "unpriced" if p["unpriced"] else p["status"])
+        ws.number(2, p["work_date"], day)
+        _text(ws, 3, p["user"])
+        _text(ws, 4, p["service"])
+        _text(ws, 5, p["description"])
+        ws.number(6, Decimal(p["billable_minutes"]) / 60, hours)
 
-    _chart(book, summary, info + 5, log, unit_format)
+    _chart(book, summary, info + 4, log, unit_style, day)   # from 0: three rows below "Currency"
     return book.bytes()
 
 
@@ -400,36 +347,36 @@ def _as_of_row(n_blocks: int) -> int:
 
 def _stamp(rendered: bytes, rendered_as_of: date, as_of: date, n_blocks: int) -> bytes:
     """A prepaid log rendered as of `rendered_as_of`, with `as_of` put in the two places that
-    hold the date: the Summary's As-of cell and the document properties (zip entry times are
-    fixed). The result is byte for byte what rendering as of `as_of` gives
-    (tests/transforms/test_reports.py); the rows are the same, only the date moves."""
+    hold the date: the Summary's As-of cell and the document properties. Only those two parts
+    are compressed again; the others keep their compressed bytes. The result is byte for byte
+    what rendering as of `as_of` gives (tests/transforms/test_reports.py)."""
     if rendered_as_of == as_of:
         return rendered
-    serial = lambda d: str((d - date(1899, 12, 30)).days)
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(rendered)) as source, \
-            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            data = source.read(info)
-            if info.filename == "xl/worksheets/sheet1.xml":
-                data, n = re.subn(rf'(<c r="B{_as_of_row(n_blocks)}"[^>]*><v>){serial(rendered_as_of)}</v>'.encode(),
-                                  rb"\g<1>" + serial(as_of).encode() + b"</v>", data)
-                if n != 1:
-                    raise RuntimeError("as-of cell not found in the Summary sheet")
-            elif info.filename == "docProps/core.xml":
-                data, n = re.subn(rendered_as_of.isoformat().encode() + rb"T00:00:00Z",
-                                  as_of.isoformat().encode() + b"T00:00:00Z", data)
-                if n != 2:
-                    raise RuntimeError("created and modified dates not found in the document properties")
-            target.writestr(info, data)
-    return out.getvalue()
+    entries = []
+    for entry in xlsx.read_entries(rendered):
+        name = entry[0]
+        if name == "xl/worksheets/sheet1.xml":
+            data, n = re.subn(rf'(<c r="B{_as_of_row(n_blocks)}" s="\d+"><v>){xlsx.serial(rendered_as_of)}</v>'
+                              .encode(), rb"\g<1>" + xlsx.serial(as_of).encode() + b"</v>", xlsx.inflate(entry[3]))
+            if n != 1:
+                raise RuntimeError("as-of cell not found in the Summary sheet")
+            entry = xlsx.deflated(name, data)
+        elif name == "docProps/core.xml":
+            data, n = re.subn(rendered_as_of.isoformat().encode() + rb"T00:00:00Z",
+                              as_of.isoformat().encode() + b"T00:00:00Z", xlsx.inflate(entry[3]))
+            if n != 2:
+                raise RuntimeError("created and modified dates not found in the document properties")
+            entry = xlsx.deflated(name, data)
+        entries.append(entry)
+    return xlsx.zip_entries(entries)
 
 
-def _chart(book: _Book, summary, at_row: int, log: list[dict], unit_format: dict) -> None:
+def _chart(book: xlsx.Workbook, summary: xlsx.Sheet, at_row: int, log: list[dict], unit_style: dict,
+           day: int) -> None:
     """Chart data (remaining per pool at the end of each day) and, on the Summary below the
-    customer's details, a line chart of it."""
+    customer's details, a line chart of it (row `at_row` counted from 0)."""
     pools = sorted({(row["pool"], row["kind"]) for row in log if row["kind"] != "unlimited"})
-    ws = book.sheet("Chart data", ["Date"] + [p for p, _ in pools], [12] + [22] * len(pools))
+    ws = book.sheet("Chart data", ["Date"] + [_fit(p) for p, _ in pools], [12] + [22] * len(pools))
     if not pools:
         return
     column = {p: i for i, (p, _) in enumerate(pools, start=1)}
@@ -441,20 +388,14 @@ def _chart(book: _Book, summary, at_row: int, log: list[dict], unit_format: dict
             continue
         state[row["pool"]] = row["pool_remaining"]
         by_day[row["at"].date()] = dict(state)
-    for r, (day, values) in enumerate(sorted(by_day.items()), start=1):
-        book.number(ws, r, 0, day, "yyyy-mm-dd")
-        for pool, units in values.items():
-            book.number(ws, r, column[pool], in_unit(kind_of[pool], units), unit_format[kind_of[pool]])
-    last = len(by_day)
-    chart = book.workbook.add_chart({"type": "line"})
-    for pool, col in column.items():
-        chart.add_series({"name": ["Chart data", 0, col], "categories": ["Chart data", 1, 0, last, 0],
-                          "values": ["Chart data", 1, col, last, col]})
-    chart.set_title({"name": "Remaining per pool"})
-    chart.set_y_axis({"name": "Remaining (hours, money or incidents)"})
-    chart.set_x_axis({"num_format": "yyyy-mm-dd"})
-    chart.set_size({"width": 832, "height": 340})    # 22 × 9 cm
-    summary.insert_chart(at_row, 1, chart)
+    for day_, values in sorted(by_day.items()):
+        ws.row()
+        ws.number(0, day_, day)
+        for pool, units in sorted(values.items(), key=lambda item: column[item[0]]):
+            ws.number(column[pool], in_unit(kind_of[pool], units), unit_style[kind_of[pool]])
+    book.line_chart(summary, at_row, 1, ws, list(column.values()), len(by_day), title="Remaining per pool",
+                    y_title="Remaining (hours, money or incidents)", x_format="yyyy-mm-dd",
+                    size=(832, 340))    # 22 × 9 cm
 
 
 def _log_csv(log: list[dict]) -> bytes:

@@ -1,0 +1,145 @@
+"""transforms/xlsx.py: the XLSX files it writes, read back by openpyxl (and LibreOffice, where
+installed), and checked part by part."""
+
+import io
+import shutil
+import subprocess
+import zipfile
+from datetime import date, datetime
+from decimal import Decimal
+from xml.etree import ElementTree
+
+import pytest
+from openpyxl import load_workbook
+
+from transforms import xlsx
+
+CONTENT_TYPES = "{http://schemas.openxmlformats.org/package/2006/content-types}"
+RELATIONSHIPS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+
+
+def _book() -> bytes:
+    book = xlsx.Workbook(date(2026, 1, 31), ["#,##0.00", "yyyy-mm-dd", "0"])
+    summary = book.sheet("Summary", ["Name", "Amount"], [16, 12])
+    summary.row()
+    summary.string(0, "=1+1", xlsx.QUOTED)
+    summary.number(1, Decimal("12.5"), book.style("#,##0.00"))
+    summary.row(at=4)
+    summary.string(0, "Total", xlsx.BOLD)
+    summary.number(1, None, book.style("#,##0.00"))
+    data = book.sheet("Chart data", ["Date", "pool A", "pool B"], [12, 22, 22])
+    for day, a, b in ((date(2026, 1, 1), 10, None), (date(2026, 1, 2), 7, 3)):
+        data.row()
+        data.number(0, day, book.style("yyyy-mm-dd"))
+        data.number(1, a, book.style("0"))
+        data.number(2, b, book.style("0"))
+    book.line_chart(summary, 5, 1, data, [1, 2], 2, title="Remaining", y_title="units", x_format="yyyy-mm-dd",
+                    size=(200, 100))
+    return book.bytes()
+
+
+def test_workbook__every_part_well_formed__typed_and_related():
+    data = _book()
+    with zipfile.ZipFile(io.BytesIO(data)) as parts:
+        assert parts.testzip() is None                       # every entry's CRC and size hold
+        names = parts.namelist()
+        assert {i.date_time for i in parts.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+        xml = {name: ElementTree.fromstring(parts.read(name)) for name in names}
+    overrides = {o.get("PartName") for o in xml["[Content_Types].xml"].iter(f"{CONTENT_TYPES}Override")}
+    assert overrides == {"/" + n for n in names if not n.endswith(".rels") and n != "[Content_Types].xml"}
+    for name in (n for n in names if n.endswith(".rels")):
+        folder = name.replace("_rels/", "").removesuffix(".rels").rpartition("/")[0]
+        for rel in xml[name].iter(f"{RELATIONSHIPS}Relationship"):
+            target = rel.get("Target")
+            resolved = [] if not folder else folder.split("/")
+            for step in target.split("/"):
+                resolved = resolved[:-1] if step == ".." else resolved + [step]
+            assert "/".join(resolved) in names, (name, target)
+    assert names[0] == "[Content_Types].xml"
+
+
+def test_workbook__read_back__cells_styles_layout_chart():
+    wb = load_workbook(io.BytesIO(_book()))
+    assert wb.sheetnames == ["Summary", "Chart data"]
+    summary, data = wb["Summary"], wb["Chart data"]
+    assert [[c.value for c in row] for row in summary.iter_rows()] == [
+        ["Name", "Amount"], ["=1+1", 12.5], [None, None], ["Total", None]]
+    assert summary["A2"].data_type == "s" and summary["A2"].quotePrefix
+    assert summary["A4"].font.b and not summary["A2"].font.b
+    assert summary["B2"].number_format == summary["B4"].number_format == "#,##0.00"
+    assert summary["A1"].font.b and summary["A1"].font.color.rgb == "FFFFFFFF"
+    assert summary["A1"].fill.fgColor.rgb == xlsx.HEADER_FILL
+    assert [[c.value for c in row] for row in data.iter_rows()] == [
+        ["Date", "pool A", "pool B"], [datetime(2026, 1, 1), 10, None], [datetime(2026, 1, 2), 7, 3]]
+    assert data["A2"].number_format == "yyyy-mm-dd" and data["B2"].number_format == "0"
+    for ws in (summary, data):
+        assert ws.freeze_panes == "A2" and ws.print_title_rows == "$1:$1"
+        assert ws.page_setup.orientation == "landscape" and ws.sheet_properties.pageSetUpPr.fitToPage
+    assert {k: v.width for k, v in summary.column_dimensions.items()} == {"A": 16.7109375, "B": 12.7109375}
+    (chart,) = summary._charts
+    assert [(s.tx.strRef.f, s.cat.numRef.f, s.val.numRef.f) for s in chart.series] == [
+        ("'Chart data'!$B$1", "'Chart data'!$A$2:$A$3", "'Chart data'!$B$2:$B$3"),
+        ("'Chart data'!$C$1", "'Chart data'!$A$2:$A$3", "'Chart data'!$C$2:$C$3")]
+    # 200 × 100 pixels from B6: B is 89 pixels wide, C 117, so it ends 111 pixels into C (col 2)
+    assert (chart.anchor._from.col, chart.anchor._from.row) == (1, 5)
+    assert (chart.anchor.to.col, chart.anchor.to.colOff, chart.anchor.to.row, chart.anchor.to.rowOff) == (
+        2, 111 * 9525, 10, 0)
+
+
+def test_text__escaped_as_spreadsheetml_holds_it():
+    assert xlsx.cell_text("plain text") == ("plain text", False)
+    assert xlsx.cell_text("<a & b>") == ("&lt;a &amp; b&gt;", False)
+    assert xlsx.cell_text("_x0041_") == ("_x005F_x0041_", False)        # a literal escape stays literal
+    assert xlsx.cell_text("a\x01b\rc") == ("a_x0001_b_x000D_c", False)  # as Excel writes control characters
+    assert xlsx.cell_text(" lead") == (" lead", True) and xlsx.cell_text("trail\n") == ("trail\n", True)
+    book = xlsx.Workbook(date(2026, 1, 31), [])
+    ws = book.sheet("S", ["h"], [10])
+    texts = ["_x0041_", "<script>alert(1)</script>", " lead", "tab\there", "line\nbreak", "😀 ü", "&amp;", "]]>"]
+    for text in texts:
+        ws.row()
+        ws.string(0, text)
+    assert [c.value for c in load_workbook(io.BytesIO(book.bytes()))["S"]["A"]][1:] == texts
+
+
+def test_text__longer_than_a_cell__refused():
+    book = xlsx.Workbook(date(2026, 1, 31), [])
+    ws = book.sheet("S", ["h"], [10])
+    ws.row()
+    ws.string(0, "x" * xlsx.CELL_LIMIT)
+    with pytest.raises(ValueError, match="longer than a cell holds"):
+        ws.string(0, "😀" * (xlsx.CELL_LIMIT // 2 + 1))
+
+
+def test_serial__excel_day_numbers_exact():
+    assert xlsx.serial(date(1900, 1, 1)) == "1"
+    assert xlsx.serial(date(1900, 2, 28)) == "59"
+    assert xlsx.serial(date(1900, 3, 1)) == "61"              # Excel counts a 29 February 1900
+    assert xlsx.serial(date(2026, 1, 31)) == "46053"
+    assert xlsx.serial(datetime(2026, 1, 31, 12)) == "46053.5"
+    assert xlsx.serial(datetime(2026, 1, 31, 8, 0, 1)) == format(46053 + Decimal(28801) / 86400, "f")
+    assert xlsx.serial(datetime(2026, 1, 31)) == "46053"
+
+
+def test_zip__entries_read_back_with_their_compressed_bytes():
+    entries = [xlsx.deflated("a.xml", b"<a/>" * 100), xlsx.deflated("b/c.xml", "ü".encode())]
+    data = xlsx.zip_entries(entries)
+    assert xlsx.read_entries(data) == entries
+    assert xlsx.zip_entries(xlsx.read_entries(data)) == data
+    with zipfile.ZipFile(io.BytesIO(data)) as parts:
+        assert parts.read("a.xml") == b"<a/>" * 100 and parts.read("b/c.xml") == "ü".encode()
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+def test_libreoffice__reads_the_cells_openpyxl_reads(tmp_path):
+    (tmp_path / "book.xlsx").write_bytes(_book())
+    subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path}/profile", "--headless",
+                    "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(tmp_path / "out"),
+                    str(tmp_path / "book.xlsx")], check=True, capture_output=True, timeout=180)
+    ours, theirs = load_workbook(tmp_path / "book.xlsx"), load_workbook(tmp_path / "out" / "book.xlsx")
+    assert theirs.sheetnames == ours.sheetnames
+    for name in ours.sheetnames:
+        assert [[c.value for c in row] for row in theirs[name].iter_rows()] == \
+               [[c.value for c in row] for row in ours[name].iter_rows()]
+    assert theirs["Summary"]["A2"].data_type == "s"        # still text: LibreOffice did not make it a formula
+    assert [s.val.numRef.f for s in theirs["Summary"]._charts[0].series] == [
+        "'Chart data'!$B$2:$B$3", "'Chart data'!$C$2:$C$3"]

@@ -1,0 +1,482 @@
+"""A small XLSX writer: the prepaid logs' workbooks, written straight as SpreadsheetML.
+
+What it writes: sheets of typed cells (shared strings, numbers with every digit, dates as
+Excel serial days), a bold header row that is frozen and printed on every page, column
+widths, landscape pages one page wide, a fixed set of cell styles, and one line chart.
+Nothing else: it exists because a general writer's cost per file and per cell was most of the
+time of a night's reports (docs/decisions.md), and a prepaid log needs only this.
+
+The same content always gives the same bytes: zip entries carry the fixed time 1980-01-01,
+parts are compressed alike, and the parts many workbooks share are compressed once.
+`tests/transforms/test_xlsx.py` checks that every part is well-formed, typed and related, and
+reads the files back with openpyxl (and LibreOffice, where installed).
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+import zlib
+from datetime import date, datetime
+from decimal import Decimal
+from functools import lru_cache
+from xml.sax.saxutils import escape, quoteattr
+
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+CHART = "http://schemas.openxmlformats.org/drawingml/2006/chart"
+DRAWING_MAIN = "http://schemas.openxmlformats.org/drawingml/2006/main"
+SPREADSHEET_DRAWING = "http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing"
+DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+
+#: the cell styles every workbook has, by name; number formats follow from index FIRST_NUMBER
+HEADER, BOLD, QUOTED = 1, 2, 3
+FIRST_NUMBER = 4
+#: number formats Excel knows by number; any other gets an id from 164 on
+BUILTIN_FORMATS = {"General": 0, "0": 1, "0.00": 2, "#,##0": 3, "#,##0.00": 4}
+CELL_LIMIT = 32_767                 # UTF-16 code units a cell holds
+HEADER_FILL = "FF1D2330"
+HEADER_FONT = "FFFFFFFF"
+PIXELS_PER_ROW = 20                 # Excel's default row height (15 points)
+EMU_PER_PIXEL = 9525
+
+#: text needing more than writing as it is: XML's &, < and >; control characters (written as
+#: _xHHHH_); a literal _xHHHH_ (its underscore escaped as _x005F_, so that Excel does not
+#: read it as an escape); and whitespace at either end (kept with xml:space="preserve")
+_PLAIN_TEXT = re.compile(r"[^&<>_\x00-\x08\x0b-\x1f]*")
+_LITERAL_ESCAPE = re.compile(r"(_x[0-9a-fA-F]{4}_)")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
+_EXCEL_EPOCH = date(1899, 12, 31)
+_MARCH_1900 = date(1900, 3, 1)
+
+
+def column_letter(index: int) -> str:
+    """A, B, …, Z, AA, … for 0, 1, …"""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def cell_text(value: str) -> tuple[str, bool]:
+    """Text as SpreadsheetML holds it, and whether its edge whitespace must be preserved."""
+    if not _PLAIN_TEXT.fullmatch(value):
+        value = _LITERAL_ESCAPE.sub(r"_x005F\1", value)
+        value = _CONTROL.sub(lambda m: f"_x{ord(m.group()):04X}_", value)
+        value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return value, value[:1].isspace() or value[-1:].isspace()
+
+
+def serial(value: date) -> str:
+    """A date or instant (naive) as Excel's serial day number, exactly (no float): days since
+    1899-12-31, one more from 1900-03-01 on (Excel counts a 29 February 1900), and the time
+    of day as the exact fraction of a day."""
+    day = value.date() if isinstance(value, datetime) else value
+    days = (day - _EXCEL_EPOCH).days + (day >= _MARCH_1900)
+    if not isinstance(value, datetime):
+        return str(days)
+    seconds = value.hour * 3600 + value.minute * 60 + value.second
+    return str(days) if not seconds else format(days + Decimal(seconds) / 86400, "f")
+
+
+def number_text(value) -> str:
+    """An int or Decimal with every digit (a reader gets the double nearest the exact value)."""
+    return format(Decimal(value), "f")
+
+
+class Sheet:
+    """One worksheet: a header row, then rows of cells, added in order (rows from the top,
+    the cells of a row from the left: SpreadsheetML requires that order)."""
+
+    def __init__(self, book: "Workbook", title: str, headers: list[str], widths: list[int]):
+        self.book, self.title, self.widths = book, title, widths
+        self.letters = [column_letter(c) for c in range(max(len(headers), len(widths)))]
+        self.last = 1                       # Excel's number of the current row (1: the header)
+        self.last_column = len(headers) - 1
+        cells = "".join(self._string(c, text, HEADER) for c, text in enumerate(headers))
+        self.xml: list[str] = [f'<row r="1">{cells}']
+        self.chart: tuple | None = None     # (anchor row, anchor column, size, chart part xml)
+
+    def row(self, at: int | None = None) -> None:
+        """Begin the next row (or row `at`, counted from 1, below the current one)."""
+        if at is not None and at <= self.last:
+            raise ValueError(f"row {at} is not below row {self.last}")
+        self.last = self.last + 1 if at is None else at
+        self.xml.append(f'</row><row r="{self.last}">')
+
+    def _string(self, col: int, text: str, style: int | None) -> str:
+        s = "" if style is None else f' s="{style}"'
+        return f'<c r="{self.letters[col]}{self.last}"{s} t="s"><v>{self.book.shared(text)}</v></c>'
+
+    def string(self, col: int, text: str, style: int | None = None) -> None:
+        """A string cell, as it is (a label of ours, or input text already made safe)."""
+        self.last_column = max(self.last_column, col)
+        self.xml.append(self._string(col, text, style))
+
+    def number(self, col: int, value, style: int) -> None:
+        """A number, date or instant with a number-format style; None: an empty styled cell."""
+        self.last_column = max(self.last_column, col)
+        ref = f"{self.letters[col]}{self.last}"
+        if value is None:
+            self.xml.append(f'<c r="{ref}" s="{style}"/>')
+        else:
+            text = serial(value) if isinstance(value, date) else number_text(value)
+            self.xml.append(f'<c r="{ref}" s="{style}"><v>{text}</v></c>')
+
+    def part(self, index: int) -> str:
+        selected = ' tabSelected="1"' if index == 0 else ""
+        cols = "".join(f'<col min="{c + 1}" max="{c + 1}" width="{width_text(w)}" customWidth="1"/>'
+                       for c, w in enumerate(self.widths))
+        drawing = '<drawing r:id="rId1"/>' if self.chart else ""
+        return (f'{DECLARATION}<worksheet xmlns="{MAIN}" xmlns:r="{REL}">'
+                f'<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>'
+                f'<dimension ref="A1:{self.letters[self.last_column]}{self.last}"/>'
+                f'<sheetViews><sheetView{selected} workbookViewId="0">'
+                f'<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
+                f'<selection pane="bottomLeft"/></sheetView></sheetViews>'
+                f'<sheetFormatPr defaultRowHeight="15"/><cols>{cols}</cols>'
+                f'<sheetData>{"".join(self.xml)}</row></sheetData>'
+                f'<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
+                f'<pageSetup orientation="landscape" fitToHeight="0"/>{drawing}</worksheet>')
+
+
+def width_pixels(width: int) -> int:
+    """Pixels of a column `width` characters wide: 7-pixel digits and 5 pixels of padding."""
+    return width * 7 + 5 if width else 0
+
+
+def width_text(width: int) -> str:
+    """A column width as Excel stores it: its pixels in digits, to 1/256 of a character."""
+    return number_text(Decimal(width_pixels(width) * 256 // 7) / 256)
+
+
+class Workbook:
+    """An XLSX file being written: sheets, at most one line chart, then `bytes()`.
+
+    `number_formats` are the number formats cells may use; `style(format)` gives the style
+    number of one. The document properties carry `created` as creation and modification
+    time (a night's as-of date, so that a rerun gives the same bytes).
+    """
+
+    def __init__(self, created: date, number_formats: list[str]):
+        self.created = created
+        self.number_formats = list(dict.fromkeys(number_formats))
+        self.sheets: list[Sheet] = []
+        self.strings: dict[str, int] = {}   # the shared strings, numbered in order of first use
+        self.string_cells = 0
+
+    def shared(self, text: str) -> int:
+        """The number of `text` in the shared strings (added on first use)."""
+        self.string_cells += 1
+        number = self.strings.get(text)
+        if number is None:
+            if len(text) > CELL_LIMIT // 2 and len(text.encode("utf-16-le")) // 2 > CELL_LIMIT:
+                raise ValueError(f"text of {len(text)} characters is longer than a cell holds ({CELL_LIMIT})")
+            number = self.strings[text] = len(self.strings)
+        return number
+
+    def style(self, number_format: str) -> int:
+        return FIRST_NUMBER + self.number_formats.index(number_format)
+
+    def sheet(self, title: str, headers: list[str], widths: list[int]) -> Sheet:
+        sheet = Sheet(self, title, headers, widths)
+        self.sheets.append(sheet)
+        return sheet
+
+    def line_chart(self, on: Sheet, row: int, col: int, data: Sheet, series: list[int], rows: int,
+                   title: str, y_title: str, x_format: str, size: tuple[int, int]) -> None:
+        """A line chart of `data`'s columns `series` (values in rows 2…rows + 1, categories in
+        column A, names in row 1) drawn on `on` with its top left corner at (row, col), both
+        counted from 0, `size` pixels wide and high. The chart keeps no copy of the values:
+        spreadsheet programs read them from the cells."""
+        on.chart = (row, col, size, _chart_part(data, series, rows, title, y_title, x_format))
+
+    def bytes(self) -> bytes:
+        """The XLSX file. Parts that many workbooks share (the same bytes) are compressed once."""
+        charts = [s for s in self.sheets if s.chart]
+        if len(charts) > 1:
+            raise ValueError("one chart per workbook")
+        names = tuple(s.title for s in self.sheets)
+        shared = [
+            ("[Content_Types].xml", _content_types(len(self.sheets), bool(charts))),
+            ("_rels/.rels", _ROOT_RELS),
+            ("docProps/app.xml", _app(names)),
+            ("xl/workbook.xml", _workbook(names)),
+            ("xl/_rels/workbook.xml.rels", _workbook_rels(len(self.sheets))),
+            ("xl/styles.xml", _styles(tuple(self.number_formats))),
+        ]
+        entries = [(name, len(data), *_compressed(data)) for name, data in shared]
+        entries.append(deflated("docProps/core.xml", _core(self.created)))
+        sheets = [sheet.part(i).encode("utf-8") for i, sheet in enumerate(self.sheets)]
+        entries.append(deflated("xl/sharedStrings.xml", self._shared_strings()))
+        for i, sheet in enumerate(self.sheets):
+            entries.append(deflated(f"xl/worksheets/sheet{i + 1}.xml", sheets[i]))
+            if sheet.chart:
+                row, col, size, chart = sheet.chart
+                drawing = _drawing(row, col, size, tuple(sheet.widths))
+                entries += [(name, len(data), *_compressed(data)) for name, data in (
+                    (f"xl/worksheets/_rels/sheet{i + 1}.xml.rels", _sheet_drawing_rels()),
+                    ("xl/drawings/drawing1.xml", drawing),
+                    ("xl/drawings/_rels/drawing1.xml.rels", _drawing_chart_rels()))]
+                entries.append(deflated("xl/charts/chart1.xml", chart.encode("utf-8")))
+        return zip_entries(entries)
+
+    def _shared_strings(self) -> bytes:
+        items = []
+        for text in self.strings:
+            text, keep = cell_text(text)
+            items.append(f'<si><t xml:space="preserve">{text}</t></si>' if keep else f"<si><t>{text}</t></si>")
+        return (f'{DECLARATION}<sst xmlns="{MAIN}" count="{self.string_cells}" uniqueCount="{len(self.strings)}">'
+                f'{"".join(items)}</sst>').encode("utf-8")
+
+
+# --- the parts ----------------------------------------------------------------------------
+
+_ROOT_RELS = (
+    f'{DECLARATION}<Relationships xmlns="{PKG_REL}">'
+    f'<Relationship Id="rId1" Type="{REL}/officeDocument" Target="xl/workbook.xml"/>'
+    f'<Relationship Id="rId2" Type="{PKG_REL}/metadata/core-properties" Target="docProps/core.xml"/>'
+    f'<Relationship Id="rId3" Type="{REL}/extended-properties" Target="docProps/app.xml"/>'
+    f'</Relationships>').encode()
+
+_OFFICE = "application/vnd.openxmlformats-officedocument"
+
+
+@lru_cache(maxsize=None)
+def _content_types(sheets: int, chart: bool) -> bytes:
+    overrides = [("/docProps/app.xml", f"{_OFFICE}.extended-properties+xml"),
+                 ("/docProps/core.xml", "application/vnd.openxmlformats-package.core-properties+xml"),
+                 ("/xl/workbook.xml", f"{_OFFICE}.spreadsheetml.sheet.main+xml"),
+                 ("/xl/styles.xml", f"{_OFFICE}.spreadsheetml.styles+xml")]
+    overrides += [(f"/xl/worksheets/sheet{i + 1}.xml", f"{_OFFICE}.spreadsheetml.worksheet+xml")
+                  for i in range(sheets)]
+    overrides.append(("/xl/sharedStrings.xml", f"{_OFFICE}.spreadsheetml.sharedStrings+xml"))
+    if chart:
+        overrides += [("/xl/drawings/drawing1.xml", f"{_OFFICE}.drawing+xml"),
+                      ("/xl/charts/chart1.xml", f"{_OFFICE}.drawingml.chart+xml")]
+    return (f'{DECLARATION}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            f'<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            f'<Default Extension="xml" ContentType="application/xml"/>'
+            + "".join(f'<Override PartName="{name}" ContentType="{kind}"/>' for name, kind in overrides)
+            + "</Types>").encode()
+
+
+@lru_cache(maxsize=None)
+def _app(names: tuple[str, ...]) -> bytes:
+    titles = "".join(f"<vt:lpstr>{escape(n)}</vt:lpstr>" for n in names)
+    return (f'{DECLARATION}<Properties xmlns="{REL}/extended-properties" '
+            f'xmlns:vt="{REL}/docPropsVTypes"><Application>Prepaid Reconciler</Application>'
+            f'<HeadingPairs><vt:vector size="2" baseType="variant"><vt:variant><vt:lpstr>Worksheets</vt:lpstr>'
+            f'</vt:variant><vt:variant><vt:i4>{len(names)}</vt:i4></vt:variant></vt:vector></HeadingPairs>'
+            f'<TitlesOfParts><vt:vector size="{len(names)}" baseType="lpstr">{titles}</vt:vector></TitlesOfParts>'
+            f'</Properties>').encode()
+
+
+def _core(created: date) -> bytes:
+    when = f"{created.isoformat()}T00:00:00Z"
+    return (f'{DECLARATION}<cp:coreProperties '
+            f'xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
+            f'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" '
+            f'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><dc:creator>Prepaid Reconciler</dc:creator>'
+            f'<dcterms:created xsi:type="dcterms:W3CDTF">{when}</dcterms:created>'
+            f'<dcterms:modified xsi:type="dcterms:W3CDTF">{when}</dcterms:modified>'
+            f'</cp:coreProperties>').encode()
+
+
+def sheet_reference(name: str) -> str:
+    """A sheet name as formulas write it: quoted when it is not a plain word."""
+    return name if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) else "'" + name.replace("'", "''") + "'"
+
+
+@lru_cache(maxsize=None)
+def _workbook(names: tuple[str, ...]) -> bytes:
+    sheets = "".join(f'<sheet name={quoteattr(n)} sheetId="{i + 1}" r:id="rId{i + 1}"/>'
+                     for i, n in enumerate(names))
+    titles = "".join(f'<definedName name="_xlnm.Print_Titles" localSheetId="{i}">'
+                     f'{escape(sheet_reference(n))}!$1:$1</definedName>' for i, n in enumerate(names))
+    return (f'{DECLARATION}<workbook xmlns="{MAIN}" xmlns:r="{REL}"><bookViews><workbookView/></bookViews>'
+            f'<sheets>{sheets}</sheets><definedNames>{titles}</definedNames>'
+            f'<calcPr calcId="124519" fullCalcOnLoad="1"/></workbook>').encode()
+
+
+@lru_cache(maxsize=None)
+def _workbook_rels(sheets: int) -> bytes:
+    rels = [f'<Relationship Id="rId{i + 1}" Type="{REL}/worksheet" Target="worksheets/sheet{i + 1}.xml"/>'
+            for i in range(sheets)]
+    rels.append(f'<Relationship Id="rId{sheets + 1}" Type="{REL}/styles" Target="styles.xml"/>')
+    rels.append(f'<Relationship Id="rId{sheets + 2}" Type="{REL}/sharedStrings" Target="sharedStrings.xml"/>')
+    return f'{DECLARATION}<Relationships xmlns="{PKG_REL}">{"".join(rels)}</Relationships>'.encode()
+
+
+@lru_cache(maxsize=None)
+def _styles(number_formats: tuple[str, ...]) -> bytes:
+    custom, ids = [], []
+    for fmt in number_formats:
+        if fmt in BUILTIN_FORMATS:
+            ids.append(BUILTIN_FORMATS[fmt])
+        else:
+            ids.append(164 + len(custom))
+            custom.append(f'<numFmt numFmtId="{ids[-1]}" formatCode={quoteattr(fmt)}/>')
+    font = '<sz val="11"/><name val="Calibri"/><family val="2"/>'
+    xfs = ['<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>',
+           '<xf numFmtId="0" fontId="1" fillId="2" borderId="0" xfId="0" applyFont="1" applyFill="1"/>',
+           '<xf numFmtId="0" fontId="2" fillId="0" borderId="0" xfId="0" applyFont="1"/>',
+           '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" quotePrefix="1"/>']
+    xfs += [f'<xf numFmtId="{i}" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+            for i in ids]
+    num_fmts = f'<numFmts count="{len(custom)}">{"".join(custom)}</numFmts>' if custom else ""
+    return (f'{DECLARATION}<styleSheet xmlns="{MAIN}">{num_fmts}'
+            f'<fonts count="3"><font>{font}</font><font><b/><sz val="11"/><color rgb="{HEADER_FONT}"/>'
+            f'<name val="Calibri"/><family val="2"/></font><font><b/>{font}</font></fonts>'
+            f'<fills count="3"><fill><patternFill patternType="none"/></fill>'
+            f'<fill><patternFill patternType="gray125"/></fill>'
+            f'<fill><patternFill patternType="solid"><fgColor rgb="{HEADER_FILL}"/><bgColor indexed="64"/>'
+            f'</patternFill></fill></fills>'
+            f'<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+            f'<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+            f'<cellXfs count="{len(xfs)}">{"".join(xfs)}</cellXfs>'
+            f'<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+            f'</styleSheet>').encode()
+
+
+@lru_cache(maxsize=None)
+def _sheet_drawing_rels() -> bytes:
+    return (f'{DECLARATION}<Relationships xmlns="{PKG_REL}"><Relationship Id="rId1" Type="{REL}/drawing" '
+            f'Target="../drawings/drawing1.xml"/></Relationships>').encode()
+
+
+@lru_cache(maxsize=None)
+def _drawing_chart_rels() -> bytes:
+    return (f'{DECLARATION}<Relationships xmlns="{PKG_REL}"><Relationship Id="rId1" Type="{REL}/chart" '
+            f'Target="../charts/chart1.xml"/></Relationships>').encode()
+
+
+@lru_cache(maxsize=None)
+def _drawing(row: int, col: int, size: tuple[int, int], widths: tuple[int, ...]) -> bytes:
+    """The chart's frame from cell (row, col) over `size` pixels: it ends in the column and
+    row where those pixels run out (columns as wide as the sheet's, rows of the default
+    height), as spreadsheet programs place it."""
+    width, height = size
+    end_col, left = col, width
+    while end_col < len(widths) and left >= width_pixels(widths[end_col]):
+        left -= width_pixels(widths[end_col])
+        end_col += 1
+    end_row, down = row + height // PIXELS_PER_ROW, height % PIXELS_PER_ROW
+
+    def point(tag: str, c: int, c_off: int, r: int, r_off: int) -> str:
+        return (f"<xdr:{tag}><xdr:col>{c}</xdr:col><xdr:colOff>{c_off * EMU_PER_PIXEL}</xdr:colOff>"
+                f"<xdr:row>{r}</xdr:row><xdr:rowOff>{r_off * EMU_PER_PIXEL}</xdr:rowOff></xdr:{tag}>")
+
+    return (f'{DECLARATION}<xdr:wsDr xmlns:xdr="{SPREADSHEET_DRAWING}" xmlns:a="{DRAWING_MAIN}">'
+            f'<xdr:twoCellAnchor>{point("from", col, 0, row, 0)}{point("to", end_col, left, end_row, down)}'
+            f'<xdr:graphicFrame macro=""><xdr:nvGraphicFramePr><xdr:cNvPr id="2" name="Chart 1"/>'
+            f'<xdr:cNvGraphicFramePr/></xdr:nvGraphicFramePr>'
+            f'<xdr:xfrm><a:off x="0" y="0"/><a:ext cx="0" cy="0"/></xdr:xfrm>'
+            f'<a:graphic><a:graphicData uri="{CHART}"><c:chart xmlns:c="{CHART}" xmlns:r="{REL}" r:id="rId1"/>'
+            f'</a:graphicData></a:graphic></xdr:graphicFrame><xdr:clientData/></xdr:twoCellAnchor>'
+            f'</xdr:wsDr>').encode()
+
+
+def _rich(text: str, vertical: bool = False) -> str:
+    body = '<a:bodyPr rot="-5400000" vert="horz"/>' if vertical else "<a:bodyPr/>"
+    return (f'<c:tx><c:rich>{body}<a:lstStyle/><a:p><a:pPr><a:defRPr/></a:pPr><a:r><a:rPr lang="en-US"/>'
+            f'<a:t>{escape(text)}</a:t></a:r></a:p></c:rich></c:tx>')
+
+
+def _chart_part(data: Sheet, series: list[int], rows: int, title: str, y_title: str, x_format: str) -> str:
+    sheet = escape(sheet_reference(data.title))
+    last = rows + 1
+    cells = lambda letter: f"{sheet}!${letter}$2" + (f":${letter}${last}" if last > 2 else "")
+    ser = []
+    for i, col in enumerate(series):
+        letter = column_letter(col)
+        ser.append(f'<c:ser><c:idx val="{i}"/><c:order val="{i}"/>'
+                   f'<c:tx><c:strRef><c:f>{sheet}!${letter}$1</c:f></c:strRef></c:tx>'
+                   f'<c:marker><c:symbol val="none"/></c:marker>'
+                   f'<c:cat><c:numRef><c:f>{cells("A")}</c:f></c:numRef></c:cat>'
+                   f'<c:val><c:numRef><c:f>{cells(letter)}</c:f></c:numRef></c:val>'
+                   f'<c:smooth val="0"/></c:ser>')
+    x_axis, y_axis = 50010001, 50010002
+    return (f'{DECLARATION}<c:chartSpace xmlns:c="{CHART}" xmlns:a="{DRAWING_MAIN}" xmlns:r="{REL}">'
+            f'<c:lang val="en-US"/><c:chart><c:title>{_rich(title)}<c:overlay val="0"/></c:title>'
+            f'<c:autoTitleDeleted val="0"/><c:plotArea><c:layout/>'
+            f'<c:lineChart><c:grouping val="standard"/><c:varyColors val="0"/>{"".join(ser)}'
+            f'<c:marker val="1"/><c:axId val="{x_axis}"/><c:axId val="{y_axis}"/></c:lineChart>'
+            f'<c:catAx><c:axId val="{x_axis}"/><c:scaling><c:orientation val="minMax"/></c:scaling>'
+            f'<c:delete val="0"/><c:axPos val="b"/><c:numFmt formatCode={quoteattr(x_format)} sourceLinked="0"/>'
+            f'<c:majorTickMark val="out"/><c:minorTickMark val="none"/><c:tickLblPos val="nextTo"/>'
+            f'<c:crossAx val="{y_axis}"/><c:crosses val="autoZero"/><c:auto val="1"/><c:lblAlgn val="ctr"/>'
+            f'<c:lblOffset val="100"/><c:noMultiLvlLbl val="0"/></c:catAx>'
+            f'<c:valAx><c:axId val="{y_axis}"/><c:scaling><c:orientation val="minMax"/></c:scaling>'
+            f'<c:delete val="0"/><c:axPos val="l"/><c:majorGridlines/>'
+            f'<c:title>{_rich(y_title, vertical=True)}<c:overlay val="0"/></c:title>'
+            f'<c:numFmt formatCode="General" sourceLinked="1"/><c:majorTickMark val="out"/>'
+            f'<c:minorTickMark val="none"/><c:tickLblPos val="nextTo"/><c:crossAx val="{x_axis}"/>'
+            f'<c:crosses val="autoZero"/><c:crossBetween val="between"/></c:valAx></c:plotArea>'
+            f'<c:legend><c:legendPos val="r"/><c:overlay val="0"/></c:legend><c:plotVisOnly val="1"/>'
+            f'<c:dispBlanksAs val="gap"/></c:chart></c:chartSpace>')
+
+
+# --- the zip file -------------------------------------------------------------------------
+
+#: DOS date and time of every entry: 1980-01-01 00:00 (the same content, the same bytes)
+_DOS_TIME, _DOS_DATE = 0, (0 << 9) | (1 << 5) | 1
+COMPRESSION_LEVEL = 6
+
+
+@lru_cache(maxsize=256)
+def _compressed(data: bytes) -> tuple[int, bytes]:
+    """(CRC-32, raw deflate) of a part that many workbooks share (computed once)."""
+    return _deflate(data)
+
+
+def _deflate(data: bytes) -> tuple[int, bytes]:
+    packer = zlib.compressobj(COMPRESSION_LEVEL, zlib.DEFLATED, -15)
+    return zlib.crc32(data), packer.compress(data) + packer.flush()
+
+
+def zip_entries(entries: list[tuple[str, int, int, bytes]]) -> bytes:
+    """A zip file of already deflated entries (name, size, crc32, deflated bytes)."""
+    out, central = [], []
+    offset = 0
+    for name, size, crc, deflated in entries:
+        encoded = name.encode("utf-8")
+        header = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, _DOS_TIME, _DOS_DATE, crc,
+                             len(deflated), size, len(encoded), 0)
+        out += [header, encoded, deflated]
+        central.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, _DOS_TIME, _DOS_DATE,
+                                   crc, len(deflated), size, len(encoded), 0, 0, 0, 0, 0, offset) + encoded)
+        offset += len(header) + len(encoded) + len(deflated)
+    directory = b"".join(central)
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(entries), len(entries), len(directory), offset, 0)
+    return b"".join(out) + directory + end
+
+
+def read_entries(data: bytes) -> list[tuple[str, int, int, bytes]]:
+    """The entries of a zip file written by `zip_entries`, still deflated (for `zip_entries`)."""
+    end = data.rindex(b"PK\x05\x06")
+    _, _, _, count, _, size, start, _ = struct.unpack("<IHHHHIIH", data[end:end + 22])
+    entries, at = [], start
+    for _ in range(count):
+        fields = struct.unpack("<IHHHHHHIIIHHHHHII", data[at:at + 46])
+        crc, compressed, plain, name_length, extra, comment, offset = (fields[7], fields[8], fields[9],
+                                                                       fields[10], fields[11], fields[12],
+                                                                       fields[16])
+        name = data[at + 46:at + 46 + name_length].decode("utf-8")
+        local_name, local_extra = struct.unpack("<HH", data[offset + 26:offset + 30])
+        body = offset + 30 + local_name + local_extra
+        entries.append((name, plain, crc, data[body:body + compressed]))
+        at += 46 + name_length + extra + comment
+    return entries
+
+
+def inflate(deflated: bytes) -> bytes:
+    return zlib.decompress(deflated, -15)
+
+
+def deflated(name: str, data: bytes) -> tuple[str, int, int, bytes]:
+    """An entry for `zip_entries`."""
+    return (name, len(data), *_deflate(data))
