@@ -236,6 +236,7 @@ class CustomerIndex:
         self.ids = set(customers["customer_id"])
         self.by_name: dict[str, set[str]] = {}
         self.names: list[str] = []
+        self._labels: list[str] | None = None
         for cid, name, aliases in customers[["customer_id", "name", "aliases"]].itertuples(index=False):
             labels = [name] + ([a.strip() for a in aliases.split("|") if a.strip()]
                                if isinstance(aliases, str) else [])
@@ -250,7 +251,9 @@ class CustomerIndex:
         return found
 
     def suggest(self, reference: str) -> str:
-        close = difflib.get_close_matches(reference, sorted(set(self.names) | self.ids), n=3, cutoff=0.6)
+        if self._labels is None:    # the candidates, sorted once (not once per unknown reference)
+            self._labels = sorted(set(self.names) | self.ids)
+        close = difflib.get_close_matches(reference, self._labels, n=3, cutoff=0.6)
         return f"no customer '{reference}'" + (f"; did you mean {', '.join(close)}?" if close else "")
 
 
@@ -268,8 +271,10 @@ def _resolve_customers(raw: pd.DataFrame, customers: pd.DataFrame, issues: Issue
     resolved = refs.map(single).astype("object").where(refs.isin(list(single)), pd.NA)
     unknown = refs.isin([r for r, m in matches.items() if not m]).astype(bool)
     ambiguous = refs.isin([r for r, m in matches.items() if len(m) > 1]).astype(bool)
+    # one suggestion per distinct reference: a fuzzy match costs milliseconds, and an unknown
+    # customer is usually unknown on many rows
     issues.add(raw, unknown, "customer_id", "unknown_customer",
-               lambda rows: rows["customer_id"].map(index.suggest))
+               lambda rows: rows["customer_id"].map({r: index.suggest(r) for r in rows["customer_id"].unique()}))
     issues.add(raw, ambiguous, "customer_id", "ambiguous_customer",
                lambda rows: rows["customer_id"].map(
                    lambda r: f"'{r}' matches customers {', '.join(sorted(matches[r]))}"))
