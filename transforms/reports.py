@@ -93,12 +93,14 @@ def write_reports(con: duckdb.DuckDBPyConnection, target: Path, as_of: date,
     With `use_cache`, logs whose rows did not change since they were last rendered come from
     the warehouse table `report_cache` (restamped with `as_of`), and new renders are stored
     there in the caller's transaction: a night that changes a few customers renders a few.
-    Customers go in batches of BATCH_CUSTOMERS, so only one batch's rows are in memory; the
-    next batch is read while the workers render the current one.
+    Whether a log changed is decided in the warehouse (`_fingerprint_logs`), so only the rows
+    of changed logs are read. Customers go in batches of BATCH_CUSTOMERS, so only one batch's
+    rows are in memory; the next batch is read while the workers render the current one.
     """
     where = "" if customer_ids is None else "where customer_id in (select unnest(?::varchar[]))"
     customers = con.execute(f"select customer_id, name, currency from stg_customers {where} order by customer_id",
                             [] if customer_ids is None else [customer_ids]).fetchall()
+    _fingerprint_logs(con)
     workers = min(os.cpu_count() or 1, MAX_WORKERS)
     # spawned processes only render files; they never touch the warehouse connection
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) \
@@ -119,41 +121,60 @@ def write_reports(con: duckdb.DuckDBPyConnection, target: Path, as_of: date,
 
 BATCH_CUSTOMERS = 1000
 
+#: the rows a prepaid log shows, as (query, order within a customer); `_jobs` reads them for
+#: the logs it renders, and `_fingerprint_logs` hashes exactly the same rows for every log
+LOG_BLOCKS = ("""
+    select customer_id, block_id, kind, service, purchased_units, used_units, expired_units,
+           remaining_units, starts_on, expires_on, status, amount_paid_cents, breakage_cents
+    from mart_balances""", "block_id")
+LOG_EVENTS = ("""
+    select l.customer_id, l.at_epoch, l.event, l.block_id, b.kind, b.service as pool_service,
+           l.entry_id, e.work_date, e."user", e.service, e.description,
+           coalesce(l.minutes, l.cents, l.incidents) as change_units
+    from mart_ledger l
+    join mart_balances b using (block_id)
+    left join mart_entries e using (entry_id)""",
+    "at_epoch, case event when 'purchase' then 0 when 'deduction' then 1 else 2 end, entry_id nulls first, block_id")
+LOG_PENDING = ("""
+    select customer_id, entry_id, status, unpriced, work_date, "user", service, description, billable_minutes
+    from mart_entries
+    where status = 'pending' or unpriced""", "entry_id")
+
+
+def _fingerprint_logs(con: duckdb.DuckDBPyConnection) -> None:
+    """Temp table `log_fingerprints`: per customer, the SHA-256 of everything its log shows
+    except the as-of date (name, currency, and the rows of LOG_BLOCKS, LOG_EVENTS and
+    LOG_PENDING in their order, each row as JSON) and of RENDERER_VERSION."""
+    parts = [f"""left join (select customer_id, string_agg(row_json, chr(10) order by {order}, row_json) as t{i}
+                           from (select to_json(r) as row_json, r.* from ({query}) r) group by customer_id)
+                 using (customer_id)""" for i, (query, order) in enumerate((LOG_BLOCKS, LOG_EVENTS, LOG_PENDING))]
+    con.execute(f"""
+        create or replace temp table log_fingerprints as
+        select customer_id, sha256(concat_ws(chr(29), ?::varchar, to_json(name), to_json(currency),
+                                             coalesce(t0, ''), coalesce(t1, ''), coalesce(t2, ''))) as fingerprint
+        from stg_customers {" ".join(parts)}""", [RENDERER_VERSION])
+
 
 def _jobs(con: duckdb.DuckDBPyConnection, target: Path, as_of: date, customers: list[tuple],
           use_cache: bool) -> list[tuple]:
     """One job per customer of a batch: its rows to render, or its cached log to restamp."""
-    params = [[cid for cid, _, _ in customers]]
-    batch = "customer_id in (select unnest(?::varchar[]))"
-    blocks = _grouped(con, f"""
-        select customer_id, block_id, kind, service, purchased_units, used_units, expired_units,
-               remaining_units, starts_on, expires_on, status, amount_paid_cents, breakage_cents
-        from mart_balances where {batch} order by customer_id, block_id""", params)
-    events = _grouped(con, f"""
-        select l.customer_id, l.at_epoch, l.event, l.block_id, b.kind, b.service as pool_service,
-               l.entry_id, e.work_date, e."user", e.service, e.description,
-               coalesce(l.minutes, l.cents, l.incidents) as change_units
-        from mart_ledger l
-        join mart_balances b using (block_id)
-        left join mart_entries e using (entry_id)
-        where l.{batch}
-        order by l.customer_id, l.at_epoch,
-                 case l.event when 'purchase' then 0 when 'deduction' then 1 else 2 end,
-                 l.entry_id nulls first, l.block_id""", params)
-    pending = _grouped(con, f"""
-        select customer_id, entry_id, status, unpriced, work_date, "user", service, description,
-               billable_minutes
-        from mart_entries
-        where {batch} and (status = 'pending' or unpriced)
-        order by customer_id, entry_id""", params)
-    contents = [(cid, name, currency, blocks.get(cid, []), events.get(cid, []), pending.get(cid, []))
-                for cid, name, currency in customers]
-    fingerprints = [hashlib.sha256(repr((RENDERER_VERSION, c)).encode()).hexdigest() for c in contents]
-    cached = _cached_reports(con, [c[0] for c in contents], fingerprints) if use_cache else {}
+    batch = [[cid for cid, _, _ in customers]]
+    cached = {cid: (fingerprint, None if xlsx is None else (n, rendered_as_of, bytes(xlsx), bytes(log_csv)))
+              for cid, fingerprint, n, rendered_as_of, xlsx, log_csv in con.execute(f"""
+        select f.customer_id, f.fingerprint, c.blocks, c.as_of, c.xlsx, c.csv
+        from log_fingerprints f
+        left join report_cache c on c.customer_id = f.customer_id and c.fingerprint = f.fingerprint and ?
+        where f.customer_id in (select unnest(?::varchar[]))""", [use_cache, *batch]).fetchall()}
+    changed = [[cid for cid, _, _ in customers if cached[cid][1] is None]]
+    blocks, events, pending = ({} if not changed[0] else _grouped(con, f"""
+        select * from ({query}) where customer_id in (select unnest(?::varchar[]))
+        order by customer_id, {order}""", changed) for query, order in (LOG_BLOCKS, LOG_EVENTS, LOG_PENDING))
     folder = (target / "reports").resolve()
-    return [(customer_dir(target, content[0], folder), as_of, fingerprint,
-             None if content[0] in cached else content, cached.get(content[0]))
-            for content, fingerprint in zip(contents, fingerprints)]
+    return [(customer_dir(target, cid, folder), as_of, cached[cid][0],
+             None if cached[cid][1] is not None else
+             (cid, name, currency, blocks.get(cid, []), events.get(cid, []), pending.get(cid, [])),
+             cached[cid][1])
+            for cid, name, currency in customers]
 
 
 def _finish(con: duckdb.DuckDBPyConnection, rendering, use_cache: bool) -> None:
@@ -167,17 +188,6 @@ def _finish(con: duckdb.DuckDBPyConnection, rendering, use_cache: bool) -> None:
 #: the XLSX writer. A change to any of them renders every log afresh.
 RENDERER_VERSION = hashlib.sha256(b"".join(
     Path(__file__).with_name(name).read_bytes() for name in ("reports.py", "documents.py", "xlsx.py"))).hexdigest()
-
-
-def _cached_reports(con: duckdb.DuckDBPyConnection, customer_ids: list[str],
-                    fingerprints: list[str]) -> dict[str, tuple]:
-    """(blocks, as_of, xlsx, csv) of the cached logs that are still current: only those whose
-    fingerprint equals today's are read (stale ones would be rendered anyway)."""
-    con.register("_wanted", pd.DataFrame({"customer_id": customer_ids, "fingerprint": fingerprints}))
-    rows = con.execute("select customer_id, blocks, as_of, xlsx, csv from report_cache "
-                       "join _wanted using (customer_id, fingerprint)").fetchall()
-    con.unregister("_wanted")
-    return {cid: (n, as_of, bytes(xlsx), bytes(csv_bytes)) for cid, n, as_of, xlsx, csv_bytes in rows}
 
 
 def _store_cache(con: duckdb.DuckDBPyConnection, rendered: list[tuple]) -> None:
