@@ -180,7 +180,9 @@ def issue_documents(con: duckdb.DuckDBPyConnection, as_of: date, tz: str) -> lis
         select customer_id, currency, invoice_cadence, tax_rate_percent from stg_customers""")}
     for c in customers.values():
         c["tax_rate_percent"] = Decimal(c["tax_rate_percent"])
-    drafts = plan_overage(_billing_rows(con, tz), _prior_lines(con), customers, as_of)
+    rows = _billing_rows(con, tz)
+    credited = [r["entry_id"] for r in rows if r["target_cents"] < r["billed_cents"]]
+    drafts = plan_overage(rows, _prior_lines(con, credited), customers, as_of)
     drafts += plan_topups(_breached_pools(con), _open_topups(con, as_of), customers)
     drafts.sort(key=Draft.sort_key)
     numbers = _store_all(con, drafts, as_of, run_id)
@@ -195,37 +197,46 @@ def _records(con: duckdb.DuckDBPyConnection, query: str, params=None) -> list[di
 
 
 def _billing_rows(con: duckdb.DuckDBPyConnection, tz: str) -> list[dict]:
-    """Entries whose billed amount may have to change: priced overage now, or billed before."""
+    """Entries whose billed amount must change: priced overage now, or billed before, where the
+    target differs from what documents billed so far. Entries billed exactly stay in the
+    warehouse (`plan_overage` skips them, and on most nights they are nearly all of history)."""
     return _records(con, """
         with billed as (
             select entry_id, sum(amount_cents) as billed_cents, sum(coalesce(minutes, 0)) as billed_minutes
             from document_lines where entry_id is not null group by entry_id
+        ),
+        candidates as (
+            select e.entry_id, e.customer_id, e.work_date, e."user", e.service, e.description,
+                   e.hourly_rate_cents as rate_cents,
+                   strftime(timezone(?, to_timestamp(e.posting_epoch)), '%Y-%m') as period,
+                   case when e.status = 'charged' and e.unpriced then coalesce(b.billed_cents, 0)
+                        when e.status = 'charged' then e.overage_cents else 0 end as target_cents,
+                   case when e.status = 'charged' and e.unpriced then coalesce(b.billed_minutes, 0)
+                        when e.status = 'charged' and e.overage_cents > 0 then e.overage_minutes
+                        else 0 end as target_minutes,
+                   coalesce(b.billed_cents, 0) as billed_cents,
+                   coalesce(b.billed_minutes, 0) as billed_minutes
+            from mart_entries e
+            left join billed b using (entry_id)
+            where (e.status = 'charged' and not e.unpriced and e.overage_cents > 0)
+               or b.entry_id is not null
         )
-        select e.entry_id, e.customer_id, e.work_date, e."user", e.service, e.description,
-               e.hourly_rate_cents as rate_cents,
-               strftime(timezone(?, to_timestamp(e.posting_epoch)), '%Y-%m') as period,
-               case when e.status = 'charged' and e.unpriced then coalesce(b.billed_cents, 0)
-                    when e.status = 'charged' then e.overage_cents else 0 end as target_cents,
-               case when e.status = 'charged' and e.unpriced then coalesce(b.billed_minutes, 0)
-                    when e.status = 'charged' and e.overage_cents > 0 then e.overage_minutes
-                    else 0 end as target_minutes,
-               coalesce(b.billed_cents, 0) as billed_cents,
-               coalesce(b.billed_minutes, 0) as billed_minutes
-        from mart_entries e
-        left join billed b using (entry_id)
-        where (e.status = 'charged' and not e.unpriced and e.overage_cents > 0)
-           or b.entry_id is not null
-        order by e.customer_id, e.entry_id
+        select * from candidates
+        where target_cents is distinct from billed_cents
+        order by customer_id, entry_id
     """, [tz])
 
 
-def _prior_lines(con: duckdb.DuckDBPyConnection) -> dict[str, list[dict]]:
-    """Per entry: invoices that billed it, newest first, net of credits already applied."""
+def _prior_lines(con: duckdb.DuckDBPyConnection, entry_ids: list[str]) -> dict[str, list[dict]]:
+    """Per entry of `entry_ids` (those to credit): invoices that billed it, newest first, net
+    of credits already applied."""
+    if not entry_ids:
+        return {}
     rows = _records(con, """
         with invoice_lines as (
             select l.entry_id, l.number, d.issued_on, d.run_id, d.seq, l.amount_cents
             from document_lines l join documents d using (number)
-            where l.entry_id is not null and d.kind <> 'credit_note'
+            where l.entry_id in (select unnest(?::varchar[])) and d.kind <> 'credit_note'
         ),
         credited as (
             select entry_id, corrects as number, sum(amount_cents) as credited_cents
@@ -237,7 +248,7 @@ def _prior_lines(con: duckdb.DuckDBPyConnection) -> dict[str, list[dict]]:
         from invoice_lines i
         left join credited c using (entry_id, number)
         order by i.entry_id, i.run_id desc, i.seq desc
-    """)
+    """, [entry_ids])
     out: dict[str, list[dict]] = {}
     for row in rows:
         out.setdefault(row["entry_id"], []).append(row)
