@@ -170,10 +170,10 @@ def _insert_plain_csv(con: duckdb.DuckDBPyConnection, kind: str, file_id: int, r
     reader = (f"read_csv(?, header = true, auto_detect = false, columns = {columns}, delim = ?, "
               "quote = '\"', escape = '\"', strict_mode = true, null_padding = false, "
               "max_line_size = 16777216)")
-    # line breaks inside the cells of a row (LF, CR LF or a lone CR each count one line)
-    count = lambda c, t: f"(length({c}) - length(replace({c}, {t}, ''))) // length({t})"
-    breaks = " + ".join(f"coalesce({count(f'c{i}', 'chr(10)')} + {count(f'c{i}', 'chr(13)')} - "
-                        f"{count(f'c{i}', 'chr(13) || chr(10)')}, 0)" for i in range(len(header)))
+    # line breaks inside the cells of a row: a plain file has no lone CR (checked above), so
+    # every line break is one LF (alone or after a CR), counted once over the row's cells joined
+    row_text = "concat(" + ", ".join(f"c{i}" for i in range(len(header))) + ")"
+    breaks = f"length({row_text}) - length(replace({row_text}, chr(10), ''))"
     with tempfile.TemporaryDirectory(prefix="prepaid-ingest-") as folder:
         # DuckDB reads exactly the bytes that were hashed, even if the inbox file changes
         copy = Path(folder) / "input.csv"
