@@ -159,8 +159,8 @@ def _jobs(con: duckdb.DuckDBPyConnection, target: Path, as_of: date, customers: 
           use_cache: bool) -> list[tuple]:
     """One job per customer of a batch: its rows to render, or its cached log to restamp."""
     batch = [[cid for cid, _, _ in customers]]
-    cached = {cid: (fingerprint, None if xlsx is None else (n, rendered_as_of, bytes(xlsx), bytes(log_csv)))
-              for cid, fingerprint, n, rendered_as_of, xlsx, log_csv in con.execute(f"""
+    cached = {cid: (fingerprint, None if book is None else (n, rendered_as_of, bytes(book), bytes(log_csv)))
+              for cid, fingerprint, n, rendered_as_of, book, log_csv in con.execute("""
         select f.customer_id, f.fingerprint, c.blocks, c.as_of, c.xlsx, c.csv
         from log_fingerprints f
         left join report_cache c on c.customer_id = f.customer_id and c.fingerprint = f.fingerprint and ?

@@ -41,12 +41,13 @@ HEADER_FONT = "FFFFFFFF"
 PIXELS_PER_ROW = 20                 # Excel's default row height (15 points)
 EMU_PER_PIXEL = 9525
 
-#: text needing more than writing as it is: XML's &, < and >; control characters (written as
-#: _xHHHH_); a literal _xHHHH_ (its underscore escaped as _x005F_, so that Excel does not
-#: read it as an escape); and whitespace at either end (kept with xml:space="preserve")
-_PLAIN_TEXT = re.compile(r"[^&<>_\x00-\x08\x0b-\x1f]*")
+#: text needing more than writing as it is: XML's &, < and >; characters XML cannot hold
+#: (control characters, U+FFFE and U+FFFF: written as _xHHHH_, as Excel does); a literal
+#: _xHHHH_ (its underscore escaped as _x005F_, so that Excel does not read it as an escape);
+#: and whitespace at either end (kept with xml:space="preserve")
+_PLAIN_TEXT = re.compile(r"[^&<>_\x00-\x08\x0b-\x1f\ufffe\uffff]*")
 _LITERAL_ESCAPE = re.compile(r"(_x[0-9a-fA-F]{4}_)")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\ufffe\uffff]")
 _EXCEL_EPOCH = date(1899, 12, 31)
 _MARCH_1900 = date(1900, 3, 1)
 

@@ -91,6 +91,7 @@ def test_text__escaped_as_spreadsheetml_holds_it():
     assert xlsx.cell_text("<a & b>") == ("&lt;a &amp; b&gt;", False)
     assert xlsx.cell_text("_x0041_") == ("_x005F_x0041_", False)        # a literal escape stays literal
     assert xlsx.cell_text("a\x01b\rc") == ("a_x0001_b_x000D_c", False)  # as Excel writes control characters
+    assert xlsx.cell_text("a\uffffb\ufffe") == ("a_xFFFF_b_xFFFE_", False)  # not XML characters either
     assert xlsx.cell_text(" lead") == (" lead", True) and xlsx.cell_text("trail\n") == ("trail\n", True)
     book = xlsx.Workbook(date(2026, 1, 31), [])
     ws = book.sheet("S", ["h"], [10])
@@ -99,6 +100,24 @@ def test_text__escaped_as_spreadsheetml_holds_it():
         ws.row()
         ws.string(0, text)
     assert [c.value for c in load_workbook(io.BytesIO(book.bytes()))["S"]["A"]][1:] == texts
+
+
+def test_text__characters_xml_cannot_hold__workbook_still_well_formed():
+    # U+FFFF passes validation (it is valid UTF-8); written raw it made the whole file unreadable
+    book = xlsx.Workbook(date(2026, 1, 31), [])
+    ws = book.sheet("S", ["h"], [10])
+    ws.row()
+    ws.string(0, "before\uffffafter\x02")
+    with zipfile.ZipFile(io.BytesIO(book.bytes())) as parts:
+        strings = ElementTree.fromstring(parts.read("xl/sharedStrings.xml"))
+    assert [t.text for t in strings.iter(f"{{{xlsx.MAIN}}}t")] == ["h", "before_xFFFF_after_x0002_"]
+
+
+def test_sheet__rows_only_go_down():
+    ws = xlsx.Workbook(date(2026, 1, 31), []).sheet("S", ["h"], [10])
+    ws.row(at=3)
+    with pytest.raises(ValueError, match="row 3 is not below row 3"):
+        ws.row(at=3)
 
 
 def test_text__longer_than_a_cell__refused():
