@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from unittest.mock import patch
 
+import pytest
 from openpyxl import load_workbook
 
 from tests.conftest import write_inbox
@@ -188,6 +189,27 @@ def test_prepaid_logs__second_night__unchanged_customer_restamped_from_cache_cha
     assert cached == fresh
     assert load_workbook(tmp_path / "out2" / "reports" / "c1" / "prepaid-log.xlsx")["Summary"]["B5"].value \
         == datetime(2026, 2, 1)
+
+
+@pytest.mark.parametrize("change, customers, timelogs, as_of", [
+    ("name", CUSTOMERS.replace("Customer One", "Customer 1"), NIGHT_1, date(2026, 1, 31)),
+    ("description", CUSTOMERS, NIGHT_1.replace("90,2026-01-06T08:00,Work", "90,2026-01-06T08:00,Work (fixed)"),
+     date(2026, 1, 31)),
+    ("status as of the night", CUSTOMERS, NIGHT_1, date(2026, 3, 31)),   # h1 of c1 expires that day
+])
+def test_prepaid_logs__anything_a_log_shows_changes__only_that_log_rendered(tmp_path, change, customers, timelogs,
+                                                                            as_of):
+    warehouse = tmp_path / "w.duckdb"
+    write_inbox(tmp_path / "inbox", customers=CUSTOMERS, purchases=PURCHASES, timelogs=NIGHT_1)
+    run_nightly(tmp_path / "inbox", warehouse, tmp_path / "out1", date(2026, 1, 31), reports_enabled=True)
+    write_inbox(tmp_path / "inbox", customers=customers, purchases=PURCHASES, timelogs=timelogs)
+    rendered = []
+    original = reports._render_xlsx
+    with patch.object(reports, "_render_xlsx", lambda cid, *a: rendered.append(cid) or original(cid, *a)):
+        run_nightly(tmp_path / "inbox", warehouse, tmp_path / "out2", as_of, reports_enabled=True)
+    assert rendered == ["c1"], change
+    run_nightly(tmp_path / "inbox", tmp_path / "fresh.duckdb", tmp_path / "fresh", as_of, reports_enabled=True)
+    assert _logs(tmp_path / "out2") == _logs(tmp_path / "fresh")
 
 
 def test_prepaid_logs__in_batches_of_customers_with_worker_processes__same_files_and_cache(tmp_path):
