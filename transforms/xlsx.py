@@ -23,7 +23,8 @@ from functools import lru_cache
 from xml.sax.saxutils import escape, quoteattr
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+OFFICE_DOCUMENT = "http://schemas.openxmlformats.org/officeDocument/2006"
+REL = f"{OFFICE_DOCUMENT}/relationships"
 PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 CHART = "http://schemas.openxmlformats.org/drawingml/2006/chart"
 DRAWING_MAIN = "http://schemas.openxmlformats.org/drawingml/2006/main"
@@ -268,8 +269,8 @@ def _content_types(sheets: int, chart: bool) -> bytes:
 @lru_cache(maxsize=None)
 def _app(names: tuple[str, ...]) -> bytes:
     titles = "".join(f"<vt:lpstr>{escape(n)}</vt:lpstr>" for n in names)
-    return (f'{DECLARATION}<Properties xmlns="{REL}/extended-properties" '
-            f'xmlns:vt="{REL}/docPropsVTypes"><Application>Prepaid Reconciler</Application>'
+    return (f'{DECLARATION}<Properties xmlns="{OFFICE_DOCUMENT}/extended-properties" '
+            f'xmlns:vt="{OFFICE_DOCUMENT}/docPropsVTypes"><Application>Prepaid Reconciler</Application>'
             f'<HeadingPairs><vt:vector size="2" baseType="variant"><vt:variant><vt:lpstr>Worksheets</vt:lpstr>'
             f'</vt:variant><vt:variant><vt:i4>{len(names)}</vt:i4></vt:variant></vt:vector></HeadingPairs>'
             f'<TitlesOfParts><vt:vector size="{len(names)}" baseType="lpstr">{titles}</vt:vector></TitlesOfParts>'

@@ -58,6 +58,36 @@ def test_workbook__every_part_well_formed__typed_and_related():
     assert names[0] == "[Content_Types].xml"
 
 
+#: the root element of each part, with its namespace (ECMA-376; as XlsxWriter writes them)
+ROOTS = {
+    "[Content_Types].xml": "{http://schemas.openxmlformats.org/package/2006/content-types}Types",
+    "_rels/.rels": "{http://schemas.openxmlformats.org/package/2006/relationships}Relationships",
+    "docProps/app.xml": "{http://schemas.openxmlformats.org/officeDocument/2006/extended-properties}Properties",
+    "docProps/core.xml":
+        "{http://schemas.openxmlformats.org/package/2006/metadata/core-properties}coreProperties",
+    "xl/workbook.xml": "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}workbook",
+    "xl/_rels/workbook.xml.rels": "{http://schemas.openxmlformats.org/package/2006/relationships}Relationships",
+    "xl/styles.xml": "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}styleSheet",
+    "xl/sharedStrings.xml": "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}sst",
+    "xl/worksheets/sheet1.xml": "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}worksheet",
+    "xl/worksheets/sheet2.xml": "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}worksheet",
+    "xl/worksheets/_rels/sheet1.xml.rels":
+        "{http://schemas.openxmlformats.org/package/2006/relationships}Relationships",
+    "xl/drawings/drawing1.xml": "{http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing}wsDr",
+    "xl/drawings/_rels/drawing1.xml.rels":
+        "{http://schemas.openxmlformats.org/package/2006/relationships}Relationships",
+    "xl/charts/chart1.xml": "{http://schemas.openxmlformats.org/drawingml/2006/chart}chartSpace",
+}
+
+
+def test_workbook__every_part_has_its_standard_root_element():
+    with zipfile.ZipFile(io.BytesIO(_book())) as parts:
+        assert {name: ElementTree.fromstring(parts.read(name)).tag for name in parts.namelist()} == ROOTS
+        app = ElementTree.fromstring(parts.read("docProps/app.xml"))
+    vt = "{http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes}"
+    assert [e.text for e in app.iter(f"{vt}lpstr")] == ["Worksheets", "Summary", "Chart data"]
+
+
 def test_workbook__read_back__cells_styles_layout_chart():
     wb = load_workbook(io.BytesIO(_book()))
     assert wb.sheetnames == ["Summary", "Chart data"]
