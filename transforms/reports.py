@@ -262,7 +262,7 @@ def _log_rows(events: list[dict]) -> list[dict]:
 def _fit(value: str) -> str:
     """Input text as a cell holds it: text longer than CELL_LIMIT UTF-16 code units is cut,
     visibly (the CSV log keeps all of it)."""
-    if len(value) > CELL_LIMIT // 2 and len(value.encode("utf-16-le")) // 2 > CELL_LIMIT:
+    if not xlsx.fits_in_cell(value):
         keep = CELL_LIMIT - len(CUT_MARK)
         value = value.encode("utf-16-le")[:2 * keep].decode("utf-16-le", "ignore") + CUT_MARK
     return value

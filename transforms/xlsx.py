@@ -72,6 +72,12 @@ def cell_text(value: str) -> tuple[str, bool]:
     return value, value[:1].isspace() or value[-1:].isspace()
 
 
+def fits_in_cell(text: str) -> bool:
+    """Whether a cell holds `text`: at most CELL_LIMIT UTF-16 code units (a character above
+    U+FFFF takes two; text of up to half the limit in characters always fits)."""
+    return len(text) <= CELL_LIMIT // 2 or len(text.encode("utf-16-le")) // 2 <= CELL_LIMIT
+
+
 def serial(value: date) -> str:
     """A date or instant (naive) as Excel's serial day number, exactly (no float): days since
     1899-12-31, one more from 1900-03-01 on (Excel counts a 29 February 1900), and the time
@@ -175,7 +181,7 @@ class Workbook:
         self.string_cells += 1
         number = self.strings.get(text)
         if number is None:
-            if len(text) > CELL_LIMIT // 2 and len(text.encode("utf-16-le")) // 2 > CELL_LIMIT:
+            if not fits_in_cell(text):
                 raise ValueError(f"text of {len(text)} characters is longer than a cell holds ({CELL_LIMIT})")
             number = self.strings[text] = len(self.strings)
         return number
