@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Callable
 
 import numpy as np
@@ -236,7 +237,6 @@ class CustomerIndex:
         self.ids = set(customers["customer_id"])
         self.by_name: dict[str, set[str]] = {}
         self.names: list[str] = []
-        self._labels: list[str] | None = None
         for cid, name, aliases in customers[["customer_id", "name", "aliases"]].itertuples(index=False):
             labels = [name] + ([a.strip() for a in aliases.split("|") if a.strip()]
                                if isinstance(aliases, str) else [])
@@ -250,10 +250,13 @@ class CustomerIndex:
             found.add(reference)
         return found
 
+    @cached_property
+    def labels(self) -> list[str]:
+        """Every id, name and alias, sorted: the candidates of `suggest` (made once)."""
+        return sorted(set(self.names) | self.ids)
+
     def suggest(self, reference: str) -> str:
-        if self._labels is None:    # the candidates, sorted once (not once per unknown reference)
-            self._labels = sorted(set(self.names) | self.ids)
-        close = difflib.get_close_matches(reference, self._labels, n=3, cutoff=0.6)
+        close = difflib.get_close_matches(reference, self.labels, n=3, cutoff=0.6)
         return f"no customer '{reference}'" + (f"; did you mean {', '.join(close)}?" if close else "")
 
 
