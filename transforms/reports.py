@@ -98,9 +98,10 @@ def write_reports(con: duckdb.DuckDBPyConnection, target: Path, as_of: date,
     rows are in memory; the next batch is read while the workers render the current one.
     """
     where = "" if customer_ids is None else "where customer_id in (select unnest(?::varchar[]))"
+    params = [] if customer_ids is None else [customer_ids]
     customers = con.execute(f"select customer_id, name, currency from stg_customers {where} order by customer_id",
-                            [] if customer_ids is None else [customer_ids]).fetchall()
-    _fingerprint_logs(con)
+                            params).fetchall()
+    _fingerprint_logs(con, where, params)
     workers = min(os.cpu_count() or 1, MAX_WORKERS)
     # spawned processes only render files; they never touch the warehouse connection
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) \
@@ -141,18 +142,18 @@ LOG_PENDING = ("""
     where status = 'pending' or unpriced""", "entry_id")
 
 
-def _fingerprint_logs(con: duckdb.DuckDBPyConnection) -> None:
-    """Temp table `log_fingerprints`: per customer, the SHA-256 of everything its log shows
-    except the as-of date (name, currency, and the rows of LOG_BLOCKS, LOG_EVENTS and
-    LOG_PENDING in their order, each row as JSON) and of RENDERER_VERSION."""
+def _fingerprint_logs(con: duckdb.DuckDBPyConnection, where: str = "", params: list | None = None) -> None:
+    """Temp table `log_fingerprints`: per customer (of stg_customers `where`), the SHA-256 of
+    everything its log shows except the as-of date (name, currency, and the rows of LOG_BLOCKS,
+    LOG_EVENTS and LOG_PENDING in their order, each row as JSON) and of RENDERER_VERSION."""
     parts = [f"""left join (select customer_id, string_agg(row_json, chr(10) order by {order}, row_json) as t{i}
-                           from (select to_json(r) as row_json, r.* from ({query}) r) group by customer_id)
+                           from (select to_json(r) as row_json, r.* from ({query}) r {where}) group by customer_id)
                  using (customer_id)""" for i, (query, order) in enumerate((LOG_BLOCKS, LOG_EVENTS, LOG_PENDING))]
     con.execute(f"""
         create or replace temp table log_fingerprints as
         select customer_id, sha256(concat_ws(chr(29), ?::varchar, to_json(name), to_json(currency),
                                              coalesce(t0, ''), coalesce(t1, ''), coalesce(t2, ''))) as fingerprint
-        from stg_customers {" ".join(parts)}""", [RENDERER_VERSION])
+        from (select * from stg_customers {where}) {" ".join(parts)}""", [RENDERER_VERSION, *(params or []) * 4])
 
 
 def _jobs(con: duckdb.DuckDBPyConnection, target: Path, as_of: date, customers: list[tuple],
