@@ -1,7 +1,7 @@
 """Validation of raw input rows into typed tables plus quarantine rows (SPEC §2, §8).
 
 Input: raw frames of trimmed strings, one per file kind, with `file_id`, `source_file` and
-`line`. Output: typed frames that satisfy the pandera models in `schemas.inputs`, and one
+`line`. Output: typed frames that satisfy the pandera schemas in `schemas.inputs`, and one
 quarantine frame. Every raw row ends up either in a typed frame or in quarantine (or, for
 time entries, as an identical re-export / superseded version of an entry that is kept).
 """
@@ -16,17 +16,18 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 import pandera.errors
+import pandera.pandas
 
 from schemas.inputs import (
     BLOCK_KINDS,
     CADENCES,
     MAX_ENTRY_SECONDS,
     ROUNDING_MODES,
-    AuthorizationModel,
-    BlockModel,
-    CustomerModel,
-    EntryModel,
-    RateModel,
+    AUTHORIZATION_SCHEMA,
+    BLOCK_SCHEMA,
+    CUSTOMER_SCHEMA,
+    ENTRY_SCHEMA,
+    RATE_SCHEMA,
     reason_for_check,
 )
 from transforms import parse
@@ -155,16 +156,17 @@ def _parse_columns(raw: pd.DataFrame, specs: dict, issues: Issues) -> pd.DataFra
     return typed
 
 
-def _run_model(model, typed: pd.DataFrame, raw: pd.DataFrame, issues: Issues) -> None:
-    """Validate with a pandera model (lazy) and turn failure cases into quarantine rows."""
+def _run_schema(schema: pandera.pandas.DataFrameSchema, typed: pd.DataFrame, raw: pd.DataFrame,
+                issues: Issues) -> None:
+    """Validate with a pandera schema (lazy) and turn failure cases into quarantine rows."""
     if typed.empty:
         return
     try:
-        model.validate(typed, lazy=True)
+        schema.validate(typed, lazy=True)
     except pandera.errors.SchemaErrors as exc:
         schema_level = exc.failure_cases[exc.failure_cases["index"].isna()]
         if len(schema_level):  # a column or dtype of our own making is wrong: a bug, not data
-            raise RuntimeError(f"{model.__name__}: {schema_level.to_dict('records')}") from exc
+            raise RuntimeError(f"{schema.name}: {schema_level.to_dict('records')}") from exc
         cases = exc.failure_cases
         row_level = cases["schema_context"] == "DataFrameSchema"
         cases.loc[row_level, "column"] = None
@@ -216,7 +218,7 @@ def validate_customers(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     _first_of_duplicates(raw, "customer_id", [], issues, pd.Series(True, index=raw.index))
     ok = _ok(raw, issues)
     typed = _coerce_customers(typed[ok])
-    _run_model(CustomerModel, typed, raw, issues)
+    _run_schema(CUSTOMER_SCHEMA, typed, raw, issues)
     typed = typed[_ok(raw, issues)[typed.index]]
     return typed.drop(columns=["file_id"]).reset_index(drop=True), issues.frame()
 
@@ -320,7 +322,7 @@ def validate_purchases(raw: pd.DataFrame, customers: pd.DataFrame) -> tuple[pd.D
     _first_of_duplicates(raw, "block_id", [], issues, pd.Series(True, index=raw.index))
     ok = _ok(raw, issues)
     typed = _coerce_blocks(typed[ok])
-    _run_model(BlockModel, typed, raw, issues)
+    _run_schema(BLOCK_SCHEMA, typed, raw, issues)
     typed = typed[_ok(raw, issues)[typed.index]]
     return typed.drop(columns=["file_id"]), issues.frame()
 
@@ -400,7 +402,7 @@ def validate_rates(raw: pd.DataFrame, customers: pd.DataFrame) -> tuple[pd.DataF
     resolved = _resolve_customers(raw.loc[given_customer], customers, issues, by_name=False)
     typed["customer_id"] = resolved.reindex(raw.index)
     _currency_check(raw, typed["customer_id"], customers, issues)
-    _run_model(RateModel, typed[_ok(raw, issues)], raw, issues)
+    _run_schema(RATE_SCHEMA, typed[_ok(raw, issues)], raw, issues)
     ok = _ok(raw, issues)
     key = typed[["customer_id", "service", "user", "valid_from"]].astype("str")
     tied = key[ok].duplicated(keep=False)
@@ -438,10 +440,10 @@ def validate_timelogs(raw: pd.DataFrame, customers: pd.DataFrame, tz: str
     _first_of_duplicates(raw, "entry_id", ["file_id"], issues, pd.Series(True, index=raw.index))
     typed["customer_id"] = _resolve_customers(raw, customers, issues, by_name=True)
     ok = _ok(raw, issues)
-    model_input = typed[ok].astype({"entry_id": "str", "customer_id": "str", "user": "str",
+    schema_input = typed[ok].astype({"entry_id": "str", "customer_id": "str", "user": "str",
                                     "service": "str", "billable": "boolean",
                                     "billed_elsewhere": "boolean"})
-    _run_model(EntryModel, model_input, raw, issues)
+    _run_schema(ENTRY_SCHEMA, schema_input, raw, issues)
     ok = _ok(raw, issues)
     entries, supersessions = _latest_versions(raw[ok], typed[ok])
     return entries, supersessions, issues.frame()
@@ -520,7 +522,7 @@ def validate_authorizations(raw: pd.DataFrame, entries: pd.DataFrame, tz: str
     unknown = parse.given(raw["entry_id"]) & ~raw["entry_id"].isin(entries["entry_id"])
     issues.add(raw, unknown, "entry_id", "unknown_entry", "no valid time entry has this entry_id")
     ok = _ok(raw, issues)
-    _run_model(AuthorizationModel, typed[ok].astype({"entry_id": "str"}), raw, issues)
+    _run_schema(AUTHORIZATION_SCHEMA, typed[ok].astype({"entry_id": "str"}), raw, issues)
     typed = typed[_ok(raw, issues)].sort_values(["source_file", "file_id", "line"], kind="stable")
     return typed.drop(columns=["file_id"]), issues.frame()
 
