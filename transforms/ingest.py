@@ -121,6 +121,9 @@ def ingest(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: int) -> IngestSu
 #: characters Python's str.strip() removes (str.isspace()), as an RE2 character class;
 #: a test checks it against every Unicode character
 WHITESPACE_CLASS = r"[\x{9}-\x{d}\x{1c}-\x{20}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
+#: the same characters, listed (for DuckDB's `contains`)
+WHITESPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200b))) \
+    + "\u2028\u2029\u202f\u205f\u3000"
 #: a CSV cell in double quotes, doubled quotes inside (RFC 4180)
 _QUOTED_CELL = re.compile(r'"[^"]*(?:""[^"]*)*"')
 
@@ -159,13 +162,16 @@ def _insert_plain_csv(con: duckdb.DuckDBPyConnection, kind: str, file_id: int, r
     positions = {name: header.index(name) for name in COLUMNS[kind] if name in header}
     trim = edge_whitespace(delimiter).search(text) is not None
     edges = f"'^{WHITESPACE_CLASS}+|{WHITESPACE_CLASS}+$'"
-    stripped = (lambda i: f"regexp_replace(c{i}, {edges}, '', 'g')") if trim else (lambda i: f"c{i}")
+    # the regular expression only where the first or last character is whitespace: on a file
+    # with some such cells this halves the read (0.8 s -> 0.5 s on the 200k hostile log)
+    edge = (lambda i: f"(contains('{WHITESPACE}', c{i}[1]) or contains('{WHITESPACE}', c{i}[-1]))")
+    stripped = (lambda i: f"case when {edge(i)} then regexp_replace(c{i}, {edges}, '', 'g') else c{i} end") \
+        if trim else (lambda i: f"c{i}")
     names = ", ".join(f'"{c}"' for c in positions)
-    cells = ", ".join(f"nullif({stripped(i)}, '')" for i in positions.values())
+    trimmed = ", ".join(f"{stripped(i)} as s{i}" for i in range(len(header)))
+    cells = ", ".join(f"nullif(s{i}, '')" for i in positions.values())
     # blank rows (every cell empty or whitespace) are skipped, as parse_text skips them
-    nonblank = (lambda i: f"regexp_matches(c{i}, '[^{WHITESPACE_CLASS[1:-1]}]')") if trim \
-        else (lambda i: f"coalesce(c{i}, '') <> ''")
-    given = " or ".join(nonblank(i) for i in range(len(header)))
+    given = " or ".join(f"coalesce(s{i}, '') <> ''" for i in range(len(header)))
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header))) + "}"
     reader = (f"read_csv(?, header = true, auto_detect = false, columns = {columns}, delim = ?, "
               "quote = '\"', escape = '\"', strict_mode = true, null_padding = false, "
@@ -195,7 +201,7 @@ def _insert_plain_csv(con: duckdb.DuckDBPyConnection, kind: str, file_id: int, r
                 "rn + 1 + coalesce(sum(breaks) over (order by rn rows between unbounded preceding "
                 "and 1 preceding), 0)")
         return con.execute(f"insert into raw_{kind} (file_id, source_file, line, {names}) "
-                           f"select ?, ?, line, {cells} from (select {line} as line, * from "
+                           f"select ?, ?, line, {cells} from (select {line} as line, {trimmed} from "
                            f"(select row_number() over () as rn, {breaks} as breaks, * from {reader})) "
                            f"where {given}",
                            [file_id, rel, str(copy), delimiter]).fetchall()[0][0]

@@ -32,6 +32,7 @@ def test_whitespace_class__is_exactly_what_str_strip_removes():
     in_duckdb = {c for c in spaces | {"a", "é", "\x00"}
                  if con.execute(f"select regexp_full_match(?, '{ingest.WHITESPACE_CLASS}')", [c]).fetchall()[0][0]}
     assert in_duckdb == spaces
+    assert set(ingest.WHITESPACE) == spaces and len(ingest.WHITESPACE) == len(spaces)
 
 
 @fuzz(400, shrink=True)
