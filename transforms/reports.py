@@ -249,11 +249,9 @@ def _log_rows(events: list[dict]) -> list[dict]:
     for ev in events:
         pool = (ev["kind"], ev["pool_service"]) if ev["kind"] != "unlimited" else ("unlimited", ev["block_id"])
         change = ev["change_units"]
-        if ev["kind"] == "unlimited":
-            change = None if change is None else -change   # covered minutes, shown positive
-            running[pool] = running.get(pool, 0) + (change or 0)
-        else:
-            running[pool] = running.get(pool, 0) + (change or 0)
+        if ev["kind"] == "unlimited" and change is not None:
+            change = -change   # covered minutes, shown positive
+        running[pool] = running.get(pool, 0) + (change or 0)
         rows.append({**ev, "pool": pool_label(ev["kind"], ev["pool_service"]),
                      "at": datetime.fromtimestamp(ev["at_epoch"], timezone.utc).replace(tzinfo=None),
                      "change": change, "pool_remaining": running[pool]})
