@@ -118,12 +118,12 @@ def ingest(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: int) -> IngestSu
     return summary
 
 
-#: characters Python's str.strip() removes (str.isspace()), as an RE2 character class;
-#: a test checks it against every Unicode character
-WHITESPACE_CLASS = r"[\x{9}-\x{d}\x{1c}-\x{20}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
-#: the same characters, listed (for DuckDB's `contains`)
+#: characters Python's str.strip() removes (str.isspace()), listed (for DuckDB's `contains`);
+#: a test checks them against every Unicode character
 WHITESPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200b))) \
     + "\u2028\u2029\u202f\u205f\u3000"
+#: the same characters as an RE2 character class
+WHITESPACE_CLASS = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in WHITESPACE) + "]"
 #: a CSV cell in double quotes, doubled quotes inside (RFC 4180)
 _QUOTED_CELL = re.compile(r'"[^"]*(?:""[^"]*)*"')
 
