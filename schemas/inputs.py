@@ -22,6 +22,12 @@ ROUNDING_MODES = frozenset({"up", "nearest", "down"})
 CADENCES = frozenset({"nightly", "monthly"})
 BLOCK_KINDS = frozenset({"hours", "value", "unlimited", "incidents"})
 MAX_ENTRY_SECONDS = 24 * 3600
+LANGUAGES = frozenset({"en", "de", "fr", "nl"})
+#: VAT categories (UNCL 5305 subset, SPEC §10): standard, zero, exempt, reverse charge, outside scope
+TAX_CATEGORIES = frozenset({"S", "Z", "E", "AE", "O"})
+#: optional billing details of a customer (documents and e-invoices), text or blank
+BILLING_COLUMNS = ("street", "city", "postal_code", "country", "vat_id", "company_id", "email",
+                   "endpoint", "buyer_reference", "tax_exemption_reason")
 
 #: pandera built-in check name -> quarantine reason code
 REASON_FOR_CHECK = {
@@ -65,6 +71,9 @@ CUSTOMER_SCHEMA = _schema("customers", {
     "requires_authorization": pa.Column(pd.BooleanDtype()),
     "invoice_cadence": pa.Column(str, pa.Check.isin(CADENCES)),
     "tax_rate_percent": pa.Column(object, pa.Check(_decimal_non_negative, name="out_of_range")),
+    **{column: pa.Column(object, nullable=True) for column in BILLING_COLUMNS},
+    "language": pa.Column(str, pa.Check.isin(LANGUAGES)),
+    "tax_category": pa.Column(str, pa.Check.isin(TAX_CATEGORIES)),
 })
 
 #: one prepaid block; quantity_units: minutes (hours), cents (value), count (incidents)

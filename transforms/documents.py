@@ -10,19 +10,18 @@ Numbers are allocated here, inside the run's transaction, so they are gap-free.
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from types import SimpleNamespace
 
 import duckdb
 import pandas as pd
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-
+from transforms import archive, docview, ubl
 from transforms.warehouse import sql
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 #: first characters that make spreadsheet programs evaluate a cell (= + - @, TAB, CR)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 KIND_RANK = {"credit_note": 0, "overage": 1, "topup": 2}
@@ -44,6 +43,7 @@ class Line:
     minutes: int | None = None
     rate_cents: int | None = None
     corrects: str | None = None
+    detail: dict | None = None     # what the document says about the line (JSON in the warehouse)
 
 
 @dataclass
@@ -118,7 +118,8 @@ def plan_overage(rows: list[dict], prior_lines: dict[str, list[dict]], customers
             draft.lines.append(Line(
                 diff, f"Adjustment: {text}" if adjusting else text, row["entry_id"],
                 work_date=row["work_date"], user=row["user"], service=row["service"],
-                minutes=minutes, rate_cents=row["rate_cents"]))
+                minutes=minutes, rate_cents=row["rate_cents"],
+                detail=_overage_detail(row, text, adjusting)))
             continue
         remaining = -diff
         for prior in prior_lines.get(row["entry_id"], []):
@@ -133,12 +134,28 @@ def plan_overage(rows: list[dict], prior_lines: dict[str, list[dict]], customers
             draft.lines.append(Line(
                 -take, f"Correction: {text}", row["entry_id"], work_date=row["work_date"],
                 user=row["user"], service=row["service"], minutes=minutes, rate_cents=row["rate_cents"],
-                corrects=prior["number"]))
+                corrects=prior["number"],
+                detail={"text": text, "reason": row.get("reason") or "entry_changed",
+                        "billed_cents": prior.get("billed_cents", prior["amount_cents"]),
+                        "billed_on": _iso(prior.get("issued_on"))}))
             minutes = 0
             remaining -= take
         if remaining:
             raise AssertionError(f"entry {row['entry_id']}: {remaining} cents to credit but nothing billed")
     return list(invoices.values()) + list(credits.values())
+
+
+def _overage_detail(row: dict, text: str, adjusting: bool) -> dict:
+    detail: dict = {"text": text}
+    if adjusting:
+        detail["adjustment"] = True
+    elif row.get("value_cents"):
+        detail["value_cents"] = int(row["value_cents"])
+    return detail
+
+
+def _iso(day) -> str | None:
+    return day.isoformat() if day is not None else None
 
 
 def plan_topups(pools: list[dict], open_topups: set[tuple], customers: dict[str, dict]) -> list[Draft]:
@@ -153,7 +170,10 @@ def plan_topups(pools: list[dict], open_topups: set[tuple], customers: dict[str,
         draft = Draft("topup", pool["customer_id"], customer["currency"], customer["tax_rate_percent"],
                       pool_kind=pool["kind"], pool_service=pool["service"])
         draft.lines.append(Line(pool["amount_paid_cents"], topup_text(pool, customer["currency"]),
-                                block_id=pool["block_id"], service=pool["service"]))
+                                block_id=pool["block_id"], service=pool["service"],
+                                detail={"kind": pool["kind"], "quantity_units": pool["quantity_units"],
+                                        "service": pool["service"], "block_id": pool["block_id"],
+                                        "valid_days": pool.get("valid_days")}))
         drafts.append(draft)
     return drafts
 
@@ -173,20 +193,25 @@ def topup_text(pool: dict, currency: str) -> str:
 
 # --- issuing ------------------------------------------------------------------------------
 
-def issue_documents(con: duckdb.DuckDBPyConnection, as_of: date, tz: str) -> list[str]:
-    """Plan, number and store this run's documents; returns their numbers in issue order."""
+def issue_documents(con: duckdb.DuckDBPyConnection, as_of: date, tz: str, seller: dict | None = None) -> list[str]:
+    """Plan, number and store this run's documents; returns their numbers in issue order.
+    `seller` (seller.toml, checked) is stored with each document, as are the buyer's details."""
     con.execute(sql("documents_schema.sql"))
     run_id = con.execute("select currval('run_id_seq')").fetchone()[0]  # this run's id
-    customers = {r["customer_id"]: r for r in _records(con, """
-        select customer_id, currency, invoice_cadence, tax_rate_percent from stg_customers""")}
+    customers = {r["customer_id"]: r for r in _records(con, f"""
+        select customer_id, name, currency, invoice_cadence, tax_rate_percent, {", ".join(BUYER_COLUMNS)}
+        from stg_customers""")}
     for c in customers.values():
         c["tax_rate_percent"] = Decimal(c["tax_rate_percent"])
     rows = _billing_rows(con, tz)
     credited = [r["entry_id"] for r in rows if r["target_cents"] < r["billed_cents"]]
+    reasons = _credit_reasons(con, credited)
+    for row in rows:
+        row["reason"] = reasons.get(row["entry_id"])
     drafts = plan_overage(rows, _prior_lines(con, credited), customers, as_of)
     drafts += plan_topups(_breached_pools(con), _open_topups(con, as_of), customers)
     drafts.sort(key=Draft.sort_key)
-    numbers = _store_all(con, drafts, as_of, run_id)
+    numbers = _store_all(con, drafts, as_of, run_id, customers, seller)
     _document_views(con, as_of)
     return numbers
 
@@ -208,7 +233,7 @@ def _billing_rows(con: duckdb.DuckDBPyConnection, tz: str) -> list[dict]:
         ),
         candidates as (
             select e.entry_id, e.customer_id, e.work_date, e."user", e.service, e.description,
-                   e.hourly_rate_cents as rate_cents,
+                   e.hourly_rate_cents as rate_cents, e.value_cents,
                    strftime(timezone(?, to_timestamp(e.posting_epoch)), '%Y-%m') as period,
                    case when e.status = 'charged' and e.unpriced then coalesce(b.billed_cents, 0)
                         when e.status = 'charged' then e.overage_cents else 0 end as target_cents,
@@ -245,7 +270,8 @@ def _prior_lines(con: duckdb.DuckDBPyConnection, entry_ids: list[str]) -> dict[s
             where entry_id is not null and corrects is not null
             group by entry_id, corrects
         )
-        select i.entry_id, i.number, i.amount_cents + coalesce(c.credited_cents, 0) as amount_cents
+        select i.entry_id, i.number, i.amount_cents + coalesce(c.credited_cents, 0) as amount_cents,
+               i.amount_cents as billed_cents, i.issued_on
         from invoice_lines i
         left join credited c using (entry_id, number)
         order by i.entry_id, i.run_id desc, i.seq desc
@@ -256,10 +282,50 @@ def _prior_lines(con: duckdb.DuckDBPyConnection, entry_ids: list[str]) -> dict[s
     return out
 
 
+def _credit_reasons(con: duckdb.DuckDBPyConnection, entry_ids: list[str]) -> dict[str, str]:
+    """Why each entry to credit is billed less now (SPEC §6): entry_superseded (a later version
+    makes it no longer charged), entry_changed, rate_changed (same minutes, another rate),
+    block_covers (a block, bought after the invoice, now covers it). First match wins."""
+    if not entry_ids:
+        return {}
+    columns = {c[0] for c in con.execute("select * from supersessions limit 0").description}
+    # entry versions are (entry_id) or (kind = 'entry', id) once blocks are superseded too
+    superseded = "s.entry_id" if "entry_id" in columns else "s.id"
+    only_entries = "" if "kind" not in columns else "s.kind = 'entry' and"
+    rows = con.execute(f"""
+        with billed as (
+            select l.entry_id, sum(coalesce(l.minutes, 0)) as billed_minutes,
+                   arg_max(l.rate_cents, d.run_id * 1000000 + d.seq) as billed_rate_cents,
+                   max(d.run_id) as billed_run_id
+            from document_lines l join documents d using (number)
+            where l.entry_id in (select unnest(?::varchar[])) and d.kind <> 'credit_note'
+            group by l.entry_id
+        ),
+        newer as (
+            select {superseded} as entry_id, max(f.run_id) as changed_run_id
+            from supersessions s join files f on f.source_file = s.superseded_by_file
+            where {only_entries} {superseded} in (select unnest(?::varchar[]))
+            group by 1
+        )
+        select e.entry_id,
+               case when e.status <> 'charged' and n.entry_id is not null then 'entry_superseded'
+                    when e.status <> 'charged' then 'entry_changed'
+                    when n.changed_run_id > b.billed_run_id then 'entry_changed'
+                    when e.hourly_rate_cents is distinct from b.billed_rate_cents
+                         and coalesce(e.overage_minutes, 0) = b.billed_minutes then 'rate_changed'
+                    when e.block_ids <> '' then 'block_covers'
+                    else 'entry_changed' end
+        from mart_entries e join billed b using (entry_id) left join newer n using (entry_id)
+    """, [entry_ids, entry_ids]).fetchall()
+    return dict(rows)
+
+
 def _breached_pools(con: duckdb.DuckDBPyConnection) -> list[dict]:
     return _records(con, """
         select p.customer_id, p.kind, p.service, b.block_id, b.purchased_units as quantity_units,
-               b.amount_paid_cents
+               b.amount_paid_cents,
+               case when b.expires_on is not null then datediff('day', b.starts_on, b.expires_on) + 1 end
+                   as valid_days
         from mart_pools p
         join mart_balances b on b.block_id = p.reorder_block_id
         where p.in_breach and p.auto_invoice
@@ -308,18 +374,35 @@ class Numbering:
             con.execute("insert or replace into document_counters values (?, ?)", [series, self.last[series]])
 
 
-def _store_all(con: duckdb.DuckDBPyConnection, drafts: list[Draft], issued_on: date, run_id: int) -> list[str]:
+#: customer columns kept with each document (its buyer block, SPEC §10)
+BUYER_COLUMNS = ("street", "city", "postal_code", "country", "vat_id", "company_id", "email", "endpoint",
+                 "buyer_reference", "language", "tax_category", "tax_exemption_reason")
+
+
+def _json(value: dict | None) -> str | None:
+    return None if value is None else json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def _store_all(con: duckdb.DuckDBPyConnection, drafts: list[Draft], issued_on: date, run_id: int,
+               customers: dict[str, dict] | None = None, seller: dict | None = None) -> list[str]:
     """Number the drafts in order and insert them in bulk."""
     numbering = Numbering(con)
     docs, lines = [], []
+    seller_json = _json(seller)
+    due_on = issued_on + timedelta(days=seller["payment_terms_days"]) if seller else None
     for seq, draft in enumerate(drafts):
         number = numbering.next(draft.kind, issued_on)
         net, tax = draft.net_cents, draft.tax_cents
+        customer = (customers or {}).get(draft.customer_id, {})
+        buyer = {"name": customer.get("name") or draft.customer_id,
+                 **{k: customer.get(k) for k in BUYER_COLUMNS if customer.get(k) is not None}}
         docs.append((number, draft.kind, draft.customer_id, issued_on, draft.currency, net, tax, net + tax,
                      str(draft.tax_rate_percent), draft.corrects, draft.period, draft.pool_kind,
-                     draft.pool_service, run_id, seq))
+                     draft.pool_service, run_id, seq, due_on,
+                     buyer.get("tax_category") or ("S" if draft.tax_rate_percent > 0 else "Z"),
+                     buyer.get("language") or "en", seller_json, _json(buyer)))
         lines += [(number, i, l.entry_id, l.block_id, l.work_date, l.user, l.service, l.description,
-                   l.minutes, l.rate_cents, l.amount_cents, l.corrects)
+                   l.minutes, l.rate_cents, l.amount_cents, l.corrects, _json(l.detail))
                   for i, l in enumerate(draft.lines, start=1)]
     _insert(con, "documents", docs)
     _insert(con, "document_lines", lines)
@@ -390,17 +473,10 @@ def spreadsheet_safe(text: str | None) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def environment() -> Environment:
-    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]),
-                       undefined=StrictUndefined, keep_trailing_newline=True)
-
-
 def write_documents(con: duckdb.DuckDBPyConnection, target: Path, run_id: int) -> None:
-    """invoices.csv, invoice_lines.csv and invoices/NUMBER.html for this run's documents."""
+    """invoices.csv, invoice_lines.csv and invoices/NUMBER.{html,pdf,xml} for this run's documents."""
     docs = _records(con, """
-        select d.*, c.name as customer_name from documents d
-        left join stg_customers c using (customer_id)
-        where d.run_id = ? order by d.seq""", [run_id])
+        select d.* from documents d where d.run_id = ? order by d.seq""", [run_id])
     lines = _records(con, """
         select l.* from document_lines l join documents d using (number)
         where d.run_id = ? order by d.seq, l.line_no""", [run_id])
@@ -423,54 +499,24 @@ def write_documents(con: duckdb.DuckDBPyConnection, target: Path, run_id: int) -
                              l["work_date"].isoformat() if l["work_date"] else "",
                              spreadsheet_safe(l["user"]), spreadsheet_safe(l["service"]),
                              spreadsheet_safe(l["block_id"]), l["corrects"] or ""])
-    if not docs:
-        return
-    template = environment().get_template("invoice.html.j2")
-    by_number: dict[str, list[dict]] = {}
-    for l in lines:
-        by_number.setdefault(l["number"], []).append(l)
-    folder = target / "invoices"
-    folder.mkdir(exist_ok=True)
-    for d in docs:
-        html = template.render(doc=_fields(invoice_context(d, by_number.get(d["number"], []))))
-        (folder / f"{d['number']}.html").write_text(html, encoding="utf-8")
+    if docs:
+        archive.write_run_documents(con, target / "invoices", run_id)
 
 
-def _fields(context: dict) -> SimpleNamespace:
-    """The invoice context with its fields as attributes, as the template reads them: Jinja
-    tries an attribute before a key, and on a dict every failed attribute is an exception
-    (40% of the time of rendering an invoice)."""
-    return SimpleNamespace(**{**context, "lines": [SimpleNamespace(**line) for line in context["lines"]]})
+def einvoice_warnings(con: duckdb.DuckDBPyConnection, run_id: int) -> list[str]:
+    """One warning per customer of this run's documents whose details make no e-invoice."""
+    missing: dict[str, list[str]] = {}
+    for customer_id, seller, buyer in con.execute("""
+            select customer_id, any_value(seller), any_value(buyer) from documents
+            where run_id = ? and seller is not null group by customer_id order by customer_id""",
+                                                 [run_id]).fetchall():
+        fields = ubl.missing_fields({"seller": seller, "buyer": buyer})
+        if fields:
+            missing[customer_id] = fields
+    return [f"customer {cid} gets no e-invoice (XML): missing {', '.join(fields)}"
+            for cid, fields in missing.items()]
 
 
-TITLES = {"overage": "Invoice", "topup": "Top-up invoice", "credit_note": "Credit note"}
-
-
-def invoice_context(doc: dict, lines: list[dict]) -> dict:
-    """Everything the template shows, fully computed and formatted (no arithmetic in templates)."""
-    currency = doc["currency"]
-    return {
-        "title": TITLES[doc["kind"]],
-        "number": doc["number"],
-        "kind": doc["kind"],
-        "issued_on": doc["issued_on"].isoformat(),
-        "customer_id": doc["customer_id"],
-        "customer_name": doc["customer_name"] or doc["customer_id"],
-        "currency": currency,
-        "period": doc["period"] or "",
-        "corrects": doc["corrects"] or "",
-        "lines": [{
-            "line_no": l["line_no"],
-            "work_date": l["work_date"].isoformat() if l["work_date"] else "",
-            "user": l["user"] or "",
-            "service": l["service"] or "",
-            "description": l["description"] or "",
-            "minutes": "" if l["minutes"] is None else str(l["minutes"]),
-            "rate": "" if l["rate_cents"] is None else format_money(l["rate_cents"], currency) + "/h",
-            "amount": format_money(l["amount_cents"], currency),
-        } for l in lines],
-        "net": format_money(doc["net_cents"], currency),
-        "tax": format_money(doc["tax_cents"], currency),
-        "tax_rate": f"{Decimal(doc['tax_rate_percent']).normalize():f}%",
-        "total": format_money(doc["total_cents"], currency),
-    }
+def invoice_context(doc: dict, lines: list[dict]) -> SimpleNamespace:
+    """The document view that the HTML template and the PDF renderer read (transforms/docview.py)."""
+    return docview.invoice_context(doc, lines)

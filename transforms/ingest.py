@@ -31,6 +31,8 @@ REFERENCE_FILES = {
     "authorizations.csv": "authorizations",
 }
 TRACKER_MAPPING_FILE = "trackers.toml"
+#: read by transforms/seller.py at the start of a run, not ingested as rows
+SETTINGS_FILES = (TRACKER_MAPPING_FILE, "seller.toml")
 
 
 class InboxError(RuntimeError):
@@ -60,7 +62,7 @@ def inbox_files(inbox: Path) -> tuple[list[tuple[str, str, Path]], list[str]]:
             found.append((rel, REFERENCE_FILES[rel], path))
         elif rel.startswith("timelogs/") and rel.lower().endswith(".csv"):
             found.append((rel, "timelogs", path))
-        elif rel != TRACKER_MAPPING_FILE:
+        elif rel not in SETTINGS_FILES:
             ignored.append(rel)
     order = {k: i for i, k in enumerate(["customers", "purchases", "rates", "timelogs", "authorizations"])}
     found.sort(key=lambda f: (order[f[1]], f[0]))

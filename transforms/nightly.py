@@ -25,7 +25,8 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pandas as pd
 
-from transforms import close, documents, ingest as ingest_mod, outputs, reports, shards, validate as validate_mod
+from transforms import archive, close, documents, ingest as ingest_mod, outputs, reports, shards, validate as validate_mod
+from transforms import seller as seller_mod
 from transforms.reconcile import reconcile
 from transforms.warehouse import RAW_KINDS, connect, current_raw, current_raw_issues, sql
 
@@ -56,6 +57,7 @@ class Job:
     shards: int = 1                   # > 1: compute per-customer shards (transforms/shards.py)
     shard_dir: Path | None = None     # where shard Parquet folders go (default <warehouse>.shards)
     run_shards: Callable | None = None  # shard executor (default: serially, in this process)
+    archive: Path | None = None       # document archive (default <warehouse folder>/documents)
 
 
 @dataclass
@@ -213,10 +215,13 @@ def execute(job: Job, step: Step = call) -> RunReport:
     run_id, started, inputs_seen, staged, committed = None, datetime.now(timezone.utc), None, None, False
     try:
         run_id, recovered = begin_run(con, job.out)
+        archive_dir = job.archive or archive.default_archive(job.warehouse)
+        recovered += archive.recover(con, archive_dir)
         con.execute("begin transaction")
         if job.period:
             close.check_closable(con, job.period, job.today or today_in(job.tz))
         close.check_open(con, job.as_of)
+        seller = seller_mod.load(job.inbox)   # a broken seller.toml stops the run here (exit 2)
         with timer.phase("ingest"):
             summary = step(ingest_mod.ingest, con, job.inbox, run_id)
         inputs_seen = current_inputs(con)
@@ -236,7 +241,7 @@ def execute(job: Job, step: Step = call) -> RunReport:
         if job.period:
             pending = step(close.check_pending, con, job.period, job.force)
         with timer.phase("documents"):
-            issued = step(documents.issue_documents, con, job.as_of, job.tz)
+            issued = step(documents.issue_documents, con, job.as_of, job.tz, seller)
         persist_marts(con)
         counts = summarize(con, run_id)
         counts["documents_issued"] = len(issued)
@@ -258,6 +263,10 @@ def execute(job: Job, step: Step = call) -> RunReport:
             if job.reports_enabled:
                 step(reports.write_reports, con, staged, job.as_of)
         report.warnings += [f"ignored inbox file {name}" for name in summary.ignored]
+        if seller is None:
+            report.warnings.append(f"no {seller_mod.SELLER_FILE} in the inbox: documents carry no seller "
+                                   "details and no e-invoice (XML) is written")
+        report.warnings += documents.einvoice_warnings(con, run_id)
         record_run(con, run_id, job, started, "committed", counts=counts, inputs=inputs_seen)
         outputs.write_json(staged / "run.json", {
             "run_id": run_id, "command": job.command, "as_of": job.as_of.isoformat(), "tz": job.tz,
@@ -274,6 +283,9 @@ def execute(job: Job, step: Step = call) -> RunReport:
         if job.shards > 1:
             shutil.rmtree(shard_folder_of(job, run_id), ignore_errors=True)
         with timer.phase("publish"):
+            if issued:   # into the archive first: OUT is replaced by the next run into it
+                invoices = staged / "invoices"
+                archive.store(invoices, archive_dir, sorted(p.name for p in invoices.iterdir()), run_id)
             step(outputs.publish, staged, job.out)
         return report
     except close.AlreadyClosed as exc:
@@ -359,10 +371,12 @@ def last_complete_day(tz: str) -> date:
 
 def run_nightly(inbox: Path, warehouse: Path, out: Path, as_of: date, tz: str = "UTC",
                 reports_enabled: bool = True, step: Step = call, flow_run_id: str | None = None,
-                shards: int = 1, shard_dir: Path | None = None, run_shards: Callable | None = None) -> RunReport:
+                shards: int = 1, shard_dir: Path | None = None, run_shards: Callable | None = None,
+                archive: Path | None = None) -> RunReport:
     """Ingest, validate, reconcile, issue documents and write OUT, all or nothing."""
     return execute(Job("nightly", Path(inbox), Path(warehouse), Path(out), as_of, tz, reports_enabled,
-                       flow_run_id=flow_run_id, shards=shards, shard_dir=shard_dir, run_shards=run_shards), step)
+                       flow_run_id=flow_run_id, shards=shards, shard_dir=shard_dir, run_shards=run_shards,
+                       archive=archive), step)
 
 
 def run_close(inbox: Path, warehouse: Path, out: Path, period: str, tz: str = "UTC", force: bool = False,

@@ -68,6 +68,11 @@ def run_audits(con: duckdb.DuckDBPyConnection) -> None:
             raise AuditFailure(f"audit {name} failed; first offending rows: {rows}")
 
 
+#: customer columns that only documents read (SPEC §10)
+CUSTOMER_BILLING = ("street", "city", "postal_code", "country", "vat_id", "company_id", "email", "endpoint",
+                    "buyer_reference", "language", "tax_category", "tax_exemption_reason")
+
+
 def stage(con: duckdb.DuckDBPyConnection, inputs: Validated, as_of: date, tz: str) -> None:
     """Register the validated inputs as typed staging tables with epoch-second instants."""
     con.execute(sql("macros.sql"))
@@ -85,10 +90,12 @@ def stage(con: duckdb.DuckDBPyConnection, inputs: Validated, as_of: date, tz: st
         "requires_authorization": c["requires_authorization"],
         "invoice_cadence": c["invoice_cadence"],
         "tax_rate_percent": c["tax_rate_percent"].map(str),
+        **{column: c[column] for column in CUSTOMER_BILLING},
     }), {"customer_id": "varchar", "name": "varchar", "aliases": "varchar", "currency": "varchar",
          "rounding_increment_minutes": "bigint", "rounding_mode": "varchar",
          "minimum_entry_minutes": "bigint", "requires_authorization": "boolean",
-         "invoice_cadence": "varchar", "tax_rate_percent": "decimal(12,6)"})
+         "invoice_cadence": "varchar", "tax_rate_percent": "decimal(12,6)",
+         **{column: "varchar" for column in CUSTOMER_BILLING}})
     b = inputs.blocks
     _register(con, "stg_blocks", pd.DataFrame({
         "block_id": b["block_id"], "customer_id": b["customer_id"], "kind": b["kind"],

@@ -9,6 +9,7 @@ time entries, as an identical re-export / superseded version of an entry that is
 from __future__ import annotations
 
 import difflib
+from decimal import Decimal
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Callable
@@ -19,7 +20,10 @@ import pandera.errors
 import pandera.pandas
 
 from schemas.inputs import (
+    BILLING_COLUMNS,
     BLOCK_KINDS,
+    LANGUAGES,
+    TAX_CATEGORIES,
     CADENCES,
     MAX_ENTRY_SECONDS,
     ROUNDING_MODES,
@@ -38,7 +42,10 @@ QUARANTINE_COLUMNS = ["source_file", "line", "column", "value", "reason_code", "
 COLUMNS = {
     "customers": ["customer_id", "name", "aliases", "currency", "rounding_increment_minutes",
                   "rounding_mode", "minimum_entry_minutes", "requires_authorization",
-                  "invoice_cadence", "tax_rate_percent"],
+                  "invoice_cadence", "tax_rate_percent",
+                  # billing details of documents and e-invoices (SPEC §10), all optional
+                  "street", "city", "postal_code", "country", "vat_id", "company_id", "email",
+                  "endpoint", "buyer_reference", "language", "tax_category", "tax_exemption_reason"],
     "purchases": ["block_id", "customer_id", "kind", "service", "quantity", "amount_paid",
                   "purchased_on", "starts_on", "expires_on", "reorder_point", "auto_invoice",
                   "invoice_number", "remarks", "currency"],
@@ -213,9 +220,17 @@ def validate_customers(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         "requires_authorization": (parse.parse_bool, False, True),
         "invoice_cadence": (lambda s: parse.parse_choice(s, CADENCES), False, "monthly"),
         "tax_rate_percent": (parse.parse_decimal, False, parse.to_decimal("0")),
+        **{column: (_text, False, None) for column in BILLING_TEXT},
+        "country": (lambda s: _pattern(s, COUNTRY_CODE, upper=True), False, None),
+        "vat_id": (lambda s: _pattern(s, VAT_ID, compact=True), False, None),
+        "email": (lambda s: _pattern(s, EMAIL), False, None),
+        "endpoint": (lambda s: _pattern(s, ENDPOINT), False, None),
+        "language": (lambda s: parse.parse_choice(s, LANGUAGES), False, "en"),
+        "tax_category": (lambda s: _upper_choice(s, TAX_CATEGORIES), False, None),
     }
-    typed = _parse_columns(raw, specs, issues)
+    typed = _parse_columns(_with_columns(raw, COLUMNS["customers"]), specs, issues)
     _first_of_duplicates(raw, "customer_id", [], issues, pd.Series(True, index=raw.index))
+    _check_tax_categories(raw, typed, issues)
     ok = _ok(raw, issues)
     typed = _coerce_customers(typed[ok])
     _run_schema(CUSTOMER_SCHEMA, typed, raw, issues)
@@ -223,12 +238,72 @@ def validate_customers(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return typed.drop(columns=["file_id"]).reset_index(drop=True), issues.frame()
 
 
+#: free-text billing columns (checked only for presence)
+BILLING_TEXT = ("street", "city", "postal_code", "company_id", "buyer_reference", "tax_exemption_reason")
+COUNTRY_CODE = r"[A-Z]{2}"
+VAT_ID = r"[A-Z]{2}[0-9A-Z+*.]{2,14}"
+EMAIL = r"[^@\s]+@[^@\s]+\.[^@\s]+"
+#: Peppol participant id SCHEME:ID (ISO 6523 ICD / EAS code of 4 digits)
+ENDPOINT = r"[0-9]{4}:[^\s:]{1,50}"
+
+
+def _with_columns(raw: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Raw rows with every canonical column (a file without the optional ones has none)."""
+    missing = [c for c in columns if c not in raw]
+    return raw.assign(**{c: pd.Series(None, index=raw.index, dtype=object) for c in missing}) if missing else raw
+
+
+def _pattern(cells: pd.Series, pattern: str, upper: bool = False, compact: bool = False) -> tuple[pd.Series, pd.Series]:
+    """Text that must match `pattern` (after upper-casing / removing spaces, dots, dashes)."""
+    present = parse.given(cells)
+    text = cells.where(present, "").astype("str")
+    if compact:
+        text = text.str.replace(r"[\s.\-]", "", regex=True).str.upper()
+    elif upper:
+        text = text.str.upper()
+    ok = text.str.fullmatch(pattern) & present
+    return text.where(ok, pd.NA).astype(object), present & ~ok
+
+
+def _upper_choice(cells: pd.Series, choices: frozenset[str]) -> tuple[pd.Series, pd.Series]:
+    present = parse.given(cells)
+    text = cells.where(present, "").astype("str").str.upper()
+    ok = text.isin(choices)
+    return text.where(ok, pd.NA).astype(object), present & ~ok
+
+
+def _check_tax_categories(raw: pd.DataFrame, typed: pd.DataFrame, issues: Issues) -> None:
+    """SPEC §10: the VAT category agrees with the rate, and what a category needs is given.
+    A blank category is S when the rate is above 0, else Z."""
+    rate = typed["tax_rate_percent"]
+    readable = rate.map(lambda v: isinstance(v, Decimal))
+    positive = rate.map(lambda v: isinstance(v, Decimal) and v > 0)
+    category = typed["tax_category"].where(typed["tax_category"].notna(), None)
+    given = category.notna()
+    typed["tax_category"] = category.where(given, positive.map({True: "S", False: "Z"}))
+    cat = typed["tax_category"]
+    issues.add(raw, given & readable & (cat == "S") & ~positive, "tax_category", "inconsistent_value",
+               "tax_category S (standard rate) needs tax_rate_percent above 0")
+    issues.add(raw, given & readable & cat.isin(["Z", "E", "AE", "O"]) & positive, "tax_category",
+               "inconsistent_value", lambda rows: "tax_category " + cat[rows.index].astype(str)
+               + " needs tax_rate_percent 0")
+    issues.add(raw, (cat == "E") & typed["tax_exemption_reason"].isna(), "tax_exemption_reason",
+               "missing_value", "tax_category E (exempt) needs tax_exemption_reason")
+    no_vat_id = typed["vat_id"].isna() & ~parse.given(raw["vat_id"])
+    issues.add(raw, (cat == "AE") & no_vat_id, "vat_id", "missing_value",
+               "tax_category AE (reverse charge) needs the customer's vat_id")
+
+
 def _coerce_customers(typed: pd.DataFrame) -> pd.DataFrame:
     typed = typed.astype({"customer_id": "str", "name": "str", "currency": "str",
                           "rounding_mode": "str", "invoice_cadence": "str",
                           "rounding_increment_minutes": "Int64", "minimum_entry_minutes": "Int64",
-                          "requires_authorization": "boolean"})
+                          "requires_authorization": "boolean", "language": "str", "tax_category": "str"})
     typed["aliases"] = typed["aliases"].astype("object")
+    for column in BILLING_COLUMNS:
+        typed[column] = typed[column].astype("object")
+    typed["buyer_reference"] = typed["buyer_reference"].where(typed["buyer_reference"].notna(),
+                                                              typed["customer_id"])
     return typed
 
 

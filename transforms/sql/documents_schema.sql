@@ -38,3 +38,14 @@ create table if not exists document_counters (
     series varchar primary key,
     last_number bigint not null
 );
+
+-- what a document shows besides its figures (issue 18), added to warehouses made before it:
+-- the seller and buyer details as they were when it was issued (JSON), so that it reprints
+-- the same after seller.toml or customers.csv change
+alter table documents add column if not exists due_on date;
+alter table documents add column if not exists tax_category varchar;
+alter table documents add column if not exists language varchar;
+alter table documents add column if not exists seller varchar;
+alter table documents add column if not exists buyer varchar;
+-- per line, JSON: prepaid value used, credit reason and the line first billed, the top-up block
+alter table document_lines add column if not exists detail varchar;

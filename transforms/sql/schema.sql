@@ -34,6 +34,19 @@ create table if not exists raw_customers (
     rounding_increment_minutes varchar, rounding_mode varchar, minimum_entry_minutes varchar,
     requires_authorization varchar, invoice_cadence varchar, tax_rate_percent varchar
 );
+-- billing details (issue 18), added to warehouses made before them
+alter table raw_customers add column if not exists street varchar;
+alter table raw_customers add column if not exists city varchar;
+alter table raw_customers add column if not exists postal_code varchar;
+alter table raw_customers add column if not exists country varchar;
+alter table raw_customers add column if not exists vat_id varchar;
+alter table raw_customers add column if not exists company_id varchar;
+alter table raw_customers add column if not exists email varchar;
+alter table raw_customers add column if not exists endpoint varchar;
+alter table raw_customers add column if not exists buyer_reference varchar;
+alter table raw_customers add column if not exists language varchar;
+alter table raw_customers add column if not exists tax_category varchar;
+alter table raw_customers add column if not exists tax_exemption_reason varchar;
 
 create table if not exists raw_purchases (
     file_id bigint, source_file varchar, line bigint,

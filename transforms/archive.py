@@ -1,0 +1,200 @@
+"""The files of issued documents (HTML, PDF, UBL XML), the document archive, and reprints.
+
+Every document's files are rendered from what the warehouse keeps about it (its figures,
+lines, and the seller and buyer details as they were at issue), so rendering is a pure
+function of the warehouse: `prepaid document NUMBER` writes the same bytes at any later time.
+
+The archive (default `<warehouse folder>/documents/`, one folder per series such as
+`INV-2026/`) is append-only: a file is written once, to a temporary name that is then
+linked to its final name (which fails rather than overwrite), after the run's warehouse
+transaction committed. A marker `.runs/<run_id>` says a run's documents are all archived;
+a run killed between its commit and that marker is finished by the next run (`recover`),
+which renders the missing files from the warehouse.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from types import SimpleNamespace
+
+import duckdb
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from transforms import docview, ubl
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+RUNS_DIR = ".runs"
+PARALLEL_FROM = 400     # documents; below this, process start-up costs more than it saves
+MAX_WORKERS = 8
+BATCH = 5000            # documents read from the warehouse at a time
+
+
+def render_pdf(view: SimpleNamespace) -> bytes | None:
+    """The PDF of a document view; None until the PDF engine is in (transforms/pdf.py)."""
+    return None
+
+
+def default_archive(warehouse: Path) -> Path:
+    return Path(warehouse).resolve().parent / "documents"
+
+
+def series_of(number: str) -> str:
+    """'INV-2026-000001' -> 'INV-2026' (the archive folder of a document)."""
+    return number.rsplit("-", 1)[0]
+
+
+_ENV: Environment | None = None
+
+
+def environment() -> Environment:
+    global _ENV
+    if _ENV is None:
+        _ENV = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]),
+                           undefined=StrictUndefined, keep_trailing_newline=True)
+    return _ENV
+
+
+def render(doc: dict, lines: list[dict]) -> dict[str, bytes]:
+    """The files of one document: NUMBER.html, NUMBER.pdf (when the engine is in) and
+    NUMBER.xml (when its seller and buyer details make a valid e-invoice)."""
+    view = docview.invoice_context(doc, lines)
+    number = doc["number"]
+    files = {f"{number}.html": environment().get_template("invoice.html.j2").render(doc=view).encode("utf-8")}
+    pdf = render_pdf(view)
+    if pdf is not None:
+        files[f"{number}.pdf"] = pdf
+    if not ubl.missing_fields(doc):
+        files[f"{number}.xml"] = ubl.to_xml(doc, lines, view)
+    return files
+
+
+def _render_job(job: tuple[dict, list[dict]]) -> dict[str, bytes]:
+    return render(*job)
+
+
+def records(con: duckdb.DuckDBPyConnection, query: str, params=None) -> list[dict]:
+    cur = con.execute(query, params or [])
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row)) for row in cur.fetchall()]
+
+
+def load(con: duckdb.DuckDBPyConnection, where: str, params: list) -> list[tuple[dict, list[dict]]]:
+    """(document, lines) of the documents `where` selects, in issue order."""
+    docs = records(con, f"""
+        select d.*, c.issued_on as corrects_issued_on
+        from documents d left join documents c on c.number = d.corrects
+        where {where} order by d.run_id, d.seq""", params)
+    if not docs:
+        return []
+    lines = records(con, """
+        select * from document_lines where number in (select unnest(?::varchar[])) order by number, line_no""",
+                    [[d["number"] for d in docs]])
+    by_number: dict[str, list[dict]] = {}
+    for line in lines:
+        by_number.setdefault(line["number"], []).append(line)
+    return [(d, by_number.get(d["number"], [])) for d in docs]
+
+
+def render_all(jobs: list[tuple[dict, list[dict]]]):
+    """Rendered files of each job, in order; in worker processes when there are many."""
+    workers = min(os.cpu_count() or 1, MAX_WORKERS)
+    if len(jobs) < PARALLEL_FROM or workers < 2:
+        return map(_render_job, jobs)
+    # spawned processes only render; they never touch the warehouse connection
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return list(pool.map(_render_job, jobs, chunksize=max(1, len(jobs) // (workers * 8))))
+
+
+def write_run_documents(con: duckdb.DuckDBPyConnection, folder: Path, run_id: int) -> list[str]:
+    """Files of the documents of `run_id` into `folder` (a run's OUT/invoices); returns their names."""
+    written = []
+    count = con.execute("select count(*) from documents where run_id = ?", [run_id]).fetchone()[0]
+    for offset in range(0, count, BATCH):
+        jobs = load(con, "d.run_id = ? and d.seq >= ? and d.seq < ?", [run_id, offset, offset + BATCH])
+        folder.mkdir(parents=True, exist_ok=True)
+        for files in render_all(jobs):
+            for name, data in files.items():
+                (folder / name).write_bytes(data)
+                written.append(name)
+    return written
+
+
+# --- the archive --------------------------------------------------------------------------
+
+def store(source: Path, archive: Path, names: list[str], run_id: int) -> int:
+    """Copy a committed run's document files from `source` into the archive, each once;
+    then mark the run archived. Returns how many files were added."""
+    added = 0
+    for name in sorted(names):
+        added += _add(archive, name, (source / name).read_bytes())
+    os.sync()   # the files are durable before the marker says so
+    _mark(archive, run_id)
+    return added
+
+
+def _add(archive: Path, name: str, data: bytes) -> int:
+    """Write one file into the archive unless it is there already (never overwrites)."""
+    folder = archive / series_of(name.rsplit(".", 1)[0])
+    final = folder / name
+    if final.exists():
+        return 0
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{name}.{os.getpid()}.tmp"
+    tmp.write_bytes(data)
+    try:
+        os.link(tmp, final)     # atomic, and fails if another writer got there first
+    except FileExistsError:
+        return 0
+    finally:
+        tmp.unlink(missing_ok=True)
+    return 1
+
+
+def _mark(archive: Path, run_id: int) -> None:
+    runs = archive / RUNS_DIR
+    runs.mkdir(parents=True, exist_ok=True)
+    with open(runs / str(run_id), "w", encoding="utf-8") as fh:
+        fh.write("archived\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def recover(con: duckdb.DuckDBPyConnection, archive: Path) -> list[str]:
+    """Archive the documents of committed runs that were killed before they archived them."""
+    if not con.execute("select 1 from information_schema.tables where table_name = 'documents'").fetchone():
+        return []
+    done = archive / RUNS_DIR
+    pending = [r for (r,) in con.execute("""
+        select distinct d.run_id from documents d join runs r using (run_id)
+        where r.outcome = 'committed' order by 1""").fetchall()
+               if not (done / str(r)).exists()]
+    notes = []
+    for run_id in pending:
+        added = 0
+        for doc, lines in load(con, "d.run_id = ?", [run_id]):
+            for name, data in render(doc, lines).items():
+                added += _add(archive, name, data)
+        os.sync()
+        _mark(archive, run_id)
+        notes.append(f"archived {added} document file(s) of committed run {run_id}")
+    return notes
+
+
+def reprint(con: duckdb.DuckDBPyConnection, number: str, out: Path, archive: Path | None = None) -> list[Path]:
+    """Write the files of document `number` into `out` again: the archived files where the
+    archive has them, else rendered from the warehouse (the same bytes). KeyError if unknown."""
+    jobs = load(con, "d.number = ?", [number])
+    if not jobs:
+        raise KeyError(number)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, data in render(*jobs[0]).items():
+        kept = archive / series_of(number) / name if archive is not None else None
+        if kept is not None and kept.exists():
+            data = kept.read_bytes()
+        (out / name).write_bytes(data)
+        written.append(out / name)
+    return written
