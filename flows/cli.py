@@ -66,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dask-address", default=None, help="scheduler tcp://HOST:PORT (default: a LocalCluster)")
     p.add_argument("--shard-dir", type=Path, default=None,
                    help="shard Parquet folder, shared with the workers (default <warehouse>.shards)")
+    p.add_argument("--archive", type=Path, default=None,
+                   help="document archive, written once per document (default <warehouse folder>/documents)")
     orchestration(p)
 
     p = sub.add_parser("close", help="close a month: reconcile, freeze and lock it")
@@ -102,6 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--entries", type=int, required=True)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out", type=Path, required=True)
+
+    p = sub.add_parser("document", help="write an issued document's files (HTML, PDF, XML) again, byte-identical")
+    p.add_argument("number", help="document number, e.g. INV-2026-000001 or CN-2026-000001")
+    p.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE, help="DuckDB file (default %(default)s)")
+    p.add_argument("--archive", type=Path, default=None, help="document archive (default <warehouse folder>/documents)")
+    p.add_argument("--out", type=Path, default=Path("data/out/documents"), help="folder (default %(default)s)")
 
     p = sub.add_parser("report", help="regenerate one customer's prepaid log (read-only on the warehouse)")
     p.add_argument("--customer", required=True, help="customer_id")
@@ -254,14 +262,14 @@ def cmd_nightly(args) -> int:
         if args.dask_address:
             raise UsageError("--dask-address runs shards through Prefect: drop --no-prefect")
         report = run_nightly(inbox, args.warehouse, out_for(args.out, as_of), as_of, args.tz, reports,
-                             shards=args.shards, shard_dir=args.shard_dir)
+                             shards=args.shards, shard_dir=args.shard_dir, archive=args.archive)
     else:
         preflight(inbox, args.warehouse)
         use_prefect(args.verbose)
         from flows.nightly import nightly_flow
         report = nightly_flow(as_of=as_of, inbox=inbox, warehouse=args.warehouse, out=args.out, tz=args.tz,
                               reports=reports, shards=args.shards, dask_address=args.dask_address,
-                              shard_dir=args.shard_dir)
+                              shard_dir=args.shard_dir, archive=args.archive)
     print_report(report)
     return 0
 
@@ -374,8 +382,24 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_document(args) -> int:
+    from transforms.archive import default_archive, reprint
+    from transforms.warehouse import connect
+    con = connect(args.warehouse, read_only=True)
+    try:
+        written = reprint(con, args.number, args.out, args.archive or default_archive(args.warehouse))
+    except KeyError:
+        raise UsageError(f"no document {args.number!r} in {args.warehouse}") from None
+    finally:
+        con.close()
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
 COMMANDS = {"ingest": cmd_ingest, "nightly": cmd_nightly, "close": cmd_close, "reopen": cmd_reopen,
-            "serve": cmd_serve, "demo": cmd_demo, "generate": cmd_generate, "report": cmd_report}
+            "serve": cmd_serve, "demo": cmd_demo, "generate": cmd_generate, "report": cmd_report,
+            "document": cmd_document}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -32,7 +32,8 @@ def _backfill_name() -> str:
 @flow(name="nightly", flow_run_name=_nightly_name, log_prints=True)
 def nightly_flow(as_of: date | None = None, inbox: Path | None = None, warehouse: Path = DEFAULT_WAREHOUSE,
                  out: str = DEFAULT_OUT, tz: str = "UTC", reports: bool = True, shards: int = 1,
-                 dask_address: str | None = None, shard_dir: Path | None = None) -> RunReport:
+                 dask_address: str | None = None, shard_dir: Path | None = None,
+                 archive: Path | None = None) -> RunReport:
     """Reconcile one night, all or nothing, and publish its summary as artifacts.
 
     as_of: the run date; default the last complete day in `tz` (a run at 02:00 does yesterday).
@@ -47,7 +48,7 @@ def nightly_flow(as_of: date | None = None, inbox: Path | None = None, warehouse
         run_shards = dask_executor(address=dask_address)
     report = run_nightly(inbox or default_inbox(), warehouse, out_for(out, as_of), as_of, tz, reports,
                          step=prefect_step, flow_run_id=flow_run.id, shards=shards, shard_dir=shard_dir,
-                         run_shards=run_shards)
+                         run_shards=run_shards, archive=archive)
     artifacts.publish(report)
     return report
 

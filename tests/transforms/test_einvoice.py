@@ -1,0 +1,160 @@
+"""SPEC §10 e-invoices and §6 archive/reprint on a generated inbox of five countries, every VAT
+category and hostile text, over a night and a later night with corrections."""
+
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import read_csv
+from tests.transforms.einvoice_inbox import write_night
+from transforms.archive import reprint
+from transforms.nightly import run_nightly
+from transforms.warehouse import connect
+
+CHECKER = Path(__file__).resolve().parents[2].parent / "shared" / "tools" / "einvoice-check"
+NS = {"cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
+      "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"}
+ROOTS = {"Invoice": "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2",
+         "CreditNote": "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"}
+#: the UBL 2.1 schema's order of the top-level elements we write (Invoice; CreditNote alike)
+UBL_ORDER = ["CustomizationID", "ProfileID", "ID", "IssueDate", "DueDate", "InvoiceTypeCode",
+             "CreditNoteTypeCode", "Note", "DocumentCurrencyCode", "BuyerReference", "InvoicePeriod",
+             "BillingReference", "AccountingSupplierParty", "AccountingCustomerParty", "PaymentMeans",
+             "PaymentTerms", "TaxTotal", "LegalMonetaryTotal", "InvoiceLine", "CreditNoteLine"]
+
+
+@pytest.fixture(scope="module")
+def nights(tmp_path_factory):
+    """Both nights run once for the module (each run takes seconds)."""
+    base = tmp_path_factory.mktemp("einvoice")
+    warehouse = base / "w.duckdb"
+    reports = []
+    for night, as_of in ((1, date(2026, 1, 31)), (2, date(2026, 2, 3))):
+        inbox = write_night(base / f"inbox{night}", night)
+        reports.append(run_nightly(inbox, warehouse, base / f"out{night}", as_of, reports_enabled=False))
+    return base, reports
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[1]
+
+
+def _money(el) -> str:
+    return el.text
+
+
+def test_every_document__html_and_xml__xml_only_where_details_allow(nights):
+    base, reports = nights
+    for n in (1, 2):
+        out = base / f"out{n}"
+        docs = read_csv(out / "invoices.csv")
+        names = sorted(p.name for p in (out / "invoices").iterdir())
+        expected = sorted([f"{d['number']}.html" for d in docs]
+                          + [f"{d['number']}.xml" for d in docs if d["customer_id"] != "xx1"])
+        assert names == expected
+    assert {d["kind"] for d in read_csv(base / "out1" / "invoices.csv")} == {"overage", "topup"}
+    # one credit note per corrected invoice: be1's three corrections, nl1's rate change
+    assert [d["customer_id"] for d in read_csv(base / "out2" / "invoices.csv") if d["kind"] == "credit_note"] == [
+        "be1", "nl1"]
+    assert "customer xx1 gets no e-invoice (XML): missing country, endpoint" in reports[0].warnings
+
+
+def test_xml__structure_totals_dates_and_billing_reference_match_invoices_csv(nights):
+    base, _ = nights
+    issued = {}
+    for n in (1, 2):
+        out = base / f"out{n}"
+        lines = read_csv(out / "invoice_lines.csv")
+        for doc in read_csv(out / "invoices.csv"):
+            issued[doc["number"]] = doc
+            path = out / "invoices" / f"{doc['number']}.xml"
+            if not path.exists():
+                continue
+            root = ET.parse(path).getroot()
+            kind = "CreditNote" if doc["kind"] == "credit_note" else "Invoice"
+            assert root.tag == f"{{{ROOTS[kind]}}}{kind}"
+            order = [UBL_ORDER.index(_local(child.tag)) for child in root]
+            assert order == sorted(order), f"{path.name}: elements out of UBL order"
+            total = root.find("cac:LegalMonetaryTotal", NS)
+            strip = lambda v: v.lstrip("-")     # a CreditNote states credited amounts positive
+            assert [total.find(f"cbc:{k}", NS).text for k in ("TaxExclusiveAmount", "TaxInclusiveAmount",
+                                                               "PayableAmount")] == [
+                strip(doc["net"]), strip(doc["total"]), strip(doc["total"])]
+            assert root.find("cac:TaxTotal/cbc:TaxAmount", NS).text == strip(doc["tax"])
+            assert root.find("cbc:IssueDate", NS).text == doc["issued_on"]
+            doc_lines = root.findall(f"cac:{kind}Line", NS)
+            assert [l.find("cbc:LineExtensionAmount", NS).text for l in doc_lines] == [
+                strip(l["amount"]) for l in lines if l["number"] == doc["number"]]
+            if kind == "Invoice":
+                due = date.fromisoformat(doc["issued_on"]) + timedelta(days=30)
+                assert root.find("cbc:DueDate", NS).text == due.isoformat()
+            else:
+                ref = root.find("cac:BillingReference/cac:InvoiceDocumentReference", NS)
+                assert ref.find("cbc:ID", NS).text == doc["corrects"]
+                assert ref.find("cbc:IssueDate", NS).text == issued[doc["corrects"]]["issued_on"]
+            assert root.find("cac:PaymentMeans/cbc:PaymentID", NS).text == doc["number"]
+            assert root.find("cac:PaymentMeans/cac:PayeeFinancialAccount/cbc:ID", NS).text == "BE68539007547034"
+
+
+def test_credit_notes__say_why__each_reason_once(nights):
+    base, _ = nights
+    html = " ".join((base / "out2" / "invoices" / f"{d['number']}.html").read_text(encoding="utf-8")
+                    for d in read_csv(base / "out2" / "invoices.csv") if d["kind"] == "credit_note")
+    # be1 is Dutch-speaking, nl1 too: the reasons are in Dutch, with what was billed first
+    for reason in ("later gekocht blok dekt haar: boeking e1 eerder gefactureerd €\u00a090,00 op factuur "
+                   "INV-2026-000001 van 31 jan 2026",
+                   "boeking gewijzigd: boeking e8", "boeking vervangen: boeking e9", "tarief gewijzigd: boeking e3"):
+        assert reason in html
+
+
+def test_hostile_text__escaped_in_html_and_xml(nights):
+    base, _ = nights
+    number = next(d["number"] for d in read_csv(base / "out1" / "invoices.csv") if d["customer_id"] == "be1")
+    html = (base / "out1" / "invoices" / f"{number}.html").read_text(encoding="utf-8")
+    xml = (base / "out1" / "invoices" / f"{number}.xml").read_text(encoding="utf-8")
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Zonen" in html
+    assert "<img" not in html and "<script>" not in xml and "<img" not in xml
+    root = ET.fromstring(xml.encode("utf-8"))
+    assert root.find("cac:AccountingCustomerParty/cac:Party/cac:PartyName/cbc:Name", NS).text == \
+        '<script>alert(1)</script> & Zonen "NV"'
+    assert root.find("cbc:BuyerReference", NS).text == "=cmd|' /C calc'!A0"
+
+
+def test_reprint__every_document_byte_identical__from_warehouse_alone(nights, tmp_path):
+    base, _ = nights
+    con = connect(base / "w.duckdb", read_only=True)
+    try:
+        for n in (1, 2):
+            for path in sorted((base / f"out{n}" / "invoices").iterdir()):
+                number = path.name.rsplit(".", 1)[0]
+                reprint(con, number, tmp_path / "fresh", archive=None)      # rendered anew
+                reprint(con, number, tmp_path / "kept", archive=base / "documents")
+                assert (tmp_path / "fresh" / path.name).read_bytes() == path.read_bytes()
+                assert (tmp_path / "kept" / path.name).read_bytes() == path.read_bytes()
+    finally:
+        con.close()
+
+
+def test_archive__keeps_both_nights__a_night_issuing_nothing_leaves_them(nights):
+    base, _ = nights
+    archived = sorted(p.name for p in (base / "documents").glob("*/*.*"))
+    written = sorted(p.name for n in (1, 2) for p in (base / f"out{n}" / "invoices").iterdir())
+    assert archived == written
+    again = run_nightly(write_night(base / "inbox3", 2), base / "w.duckdb", base / "out3", date(2026, 2, 3),
+                        reports_enabled=False)
+    assert again.documents == []
+    assert sorted(p.name for p in (base / "documents").glob("*/*.*")) == written
+
+
+@pytest.mark.skipif(not CHECKER.exists(), reason="../shared/tools/einvoice-check is not beside this clone")
+def test_official_rules__en16931_and_peppol__no_fatal_failure(nights):
+    base, _ = nights
+    result = subprocess.run([str(CHECKER), str(base / "out1" / "invoices"), str(base / "out2" / "invoices")],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    checked = sum(1 for n in (1, 2) for _ in (base / f"out{n}" / "invoices").glob("*.xml"))
+    assert f"{checked} document(s) checked, 0 with fatal failures" in result.stdout
