@@ -67,7 +67,7 @@ def invoice_context(doc: dict, lines: list[dict]) -> SimpleNamespace:
     due_on = i18n.day(doc.get("due_on"), language) if kind != "credit_note" else ""
     corrects_issued_on = i18n.day(_date(doc.get("corrects_issued_on")), language)
 
-    view_lines = [_line(l, currency, language) for l in lines]
+    view_lines = [_line(l, currency, language, doc["issued_on"]) for l in lines]
     intro = ""
     if kind == "credit_note":
         intro = t("intro_credit_note", number=doc["corrects"], issued_on=corrects_issued_on)
@@ -125,25 +125,33 @@ def _date(value) -> date | None:
 
 
 def _period(doc: dict, lines: list[dict], language: str) -> str:
-    """The month billed, or the first and last work date of the lines (service dates)."""
-    if doc.get("period"):
-        return i18n.month(doc["period"], language)
+    """The service dates: first and last work date of the lines (the posting month of a
+    monthly invoice may hold work of the month before), else the month billed."""
+    first, last = service_dates(lines)
+    if first is None:
+        return i18n.month(doc["period"], language) if doc.get("period") else ""
+    first_text, last_text = i18n.day(first, language), i18n.day(last, language)
+    return first_text if first == last else f"{first_text} – {last_text}"
+
+
+def service_dates(lines: list[dict]) -> tuple[date | None, date | None]:
     days = sorted(l["work_date"] for l in lines if l.get("work_date"))
-    if not days:
-        return ""
-    first, last = i18n.day(days[0], language), i18n.day(days[-1], language)
-    return first if first == last else f"{first} – {last}"
+    return (days[0], days[-1]) if days else (None, None)
 
 
-def _line(l: dict, currency: str, language: str) -> SimpleNamespace:
+def _line(l: dict, currency: str, language: str, issued_on: date) -> SimpleNamespace:
     detail = loads(l.get("detail"))
     money = lambda cents: i18n.money(cents, currency, language)
     t = lambda key, **kw: i18n.text(key, language, **kw)
     description = detail.get("text", l.get("description") or "")
     note = ""
     quantity = i18n.duration(l["minutes"]) if l.get("minutes") else ""
-    if "kind" in detail:             # a top-up: the block bought
+    work_date = l.get("work_date")
+    rate = t("per_hour", rate=money(l["rate_cents"])) if l.get("rate_cents") is not None else ""
+    if "kind" in detail:             # a top-up: the block bought, sold on the issue date
         description = topup_description(detail, currency, language)
+        work_date = issued_on
+        quantity, rate = topup_quantity(detail, l["amount_cents"], currency, language)
     elif "reason" in detail:         # a credit note line: why, and what was billed first
         note = t("credit_line", reason=t(f"reason_{detail['reason']}"), entry=l.get("entry_id") or "",
                  amount=money(detail.get("billed_cents") or 0), number=l.get("corrects") or "",
@@ -153,18 +161,29 @@ def _line(l: dict, currency: str, language: str) -> SimpleNamespace:
         note = t("adjustment", entry=l.get("entry_id") or "")
     elif detail.get("value_cents"):
         note = t("value_used", amount=money(detail["value_cents"]))
-    rate = t("per_hour", rate=money(l["rate_cents"])) if l.get("rate_cents") is not None and "kind" not in detail else ""
     return SimpleNamespace(
         line_no=str(l["line_no"]),
-        work_date=i18n.day(l.get("work_date"), language),
+        work_date=i18n.day(work_date, language),
         user=l.get("user") or "",
         service=l.get("service") or "",
         description=description,
         quantity=quantity,
         rate=rate,
         amount=money(l["amount_cents"]),
-        note=note,
+        note=note[:1].upper() + note[1:],
     )
+
+
+def topup_quantity(detail: dict, amount_cents: int, currency: str, language: str) -> tuple[str, str]:
+    """(quantity, unit price) of a top-up line: '40 h' at '79,00 €/h' when the price divides
+    into whole cents per hour or incident, else one block at its price."""
+    units = detail.get("quantity_units") or 0
+    t = lambda key, **kw: i18n.text(key, language, **kw)
+    if detail["kind"] == "hours" and units and (amount_cents * 60) % units == 0:
+        return i18n.duration(units), t("per_hour", rate=i18n.money(amount_cents * 60 // units, currency, language))
+    if detail["kind"] == "incidents" and units and amount_cents % units == 0:
+        return i18n.number(units, language), i18n.money(amount_cents // units, currency, language)
+    return "1", i18n.money(amount_cents, currency, language)
 
 
 def topup_description(detail: dict, currency: str, language: str) -> str:

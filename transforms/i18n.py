@@ -119,7 +119,7 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "de": {
         "title_overage": "Rechnung", "title_topup": "Rechnung (Guthabenaufladung)", "title_credit_note": "Gutschrift",
-        "number": "Nummer", "issued_on": "Rechnungsdatum", "due_on": "Fällig am", "period": "Leistungszeitraum",
+        "number": "Nummer", "issued_on": "Datum", "due_on": "Fällig am", "period": "Leistungszeitraum",
         "corrects": "Korrigiert Rechnung", "currency": "Währung", "seller": "Von", "bill_to": "Rechnung an",
         "vat_id": "USt-IdNr.", "company_id": "Handelsregister-Nr.", "customer": "Kundennummer",
         "buyer_reference": "Ihre Referenz", "date": "Datum", "user": "Von", "service": "Leistung",
@@ -143,9 +143,9 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "nl": {
         "title_overage": "Factuur", "title_topup": "Factuur (prepaid aanvulling)", "title_credit_note": "Creditnota",
-        "number": "Nummer", "issued_on": "Factuurdatum", "due_on": "Vervaldatum", "period": "Periode",
+        "number": "Nummer", "issued_on": "Datum", "due_on": "Vervaldatum", "period": "Periode",
         "corrects": "Corrigeert factuur", "currency": "Valuta", "seller": "Van", "bill_to": "Factuur aan",
-        "vat_id": "Btw-nummer", "company_id": "KvK-nummer", "customer": "Klantnummer",
+        "vat_id": "Btw-nummer", "company_id": "Handelsregisternr.", "customer": "Klantnummer",
         "buyer_reference": "Uw referentie", "date": "Datum", "user": "Door", "service": "Dienst",
         "description": "Omschrijving", "quantity": "Tijd", "rate": "Tarief", "amount": "Bedrag",
         "net": "Netto", "tax": "Btw", "total": "Totaal", "payment": "Betaling", "iban": "IBAN", "bic": "BIC",

@@ -23,7 +23,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from types import SimpleNamespace
 
-from transforms.docview import exemption_reason, loads, tax_category
+from transforms.docview import exemption_reason, loads, service_dates, tax_category
 
 NS = {
     "Invoice": "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2",
@@ -81,11 +81,11 @@ def to_xml(doc: dict, lines: list[dict], view: SimpleNamespace) -> bytes:
         b.cbc(root, "Note", view.intro)
     b.cbc(root, "DocumentCurrencyCode", currency)
     b.cbc(root, "BuyerReference", buyer.get("buyer_reference") or doc["customer_id"])
-    if doc.get("period"):
+    first, last = service_dates(lines)   # the period the document shows (BG-14)
+    if first is not None:
         period = b.cac(root, "InvoicePeriod")
-        first = date(int(doc["period"][:4]), int(doc["period"][5:7]), 1)
-        b.cbc(period, "StartDate", first.isoformat())
-        b.cbc(period, "EndDate", _month_end(first).isoformat())
+        b.cbc(period, "StartDate", _iso(first))
+        b.cbc(period, "EndDate", _iso(last))
     if credit:
         ref = b.cac(b.cac(root, "BillingReference"), "InvoiceDocumentReference")
         b.cbc(ref, "ID", doc["corrects"])
@@ -147,11 +147,6 @@ def money(cents: int) -> str:
 
 def _iso(value) -> str:
     return value.isoformat() if isinstance(value, date) else str(value)
-
-
-def _month_end(first: date) -> date:
-    nxt = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-    return date.fromordinal(nxt.toordinal() - 1)
 
 
 def _percent(rate: Decimal) -> str:
