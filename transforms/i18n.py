@@ -34,12 +34,48 @@ def money(cents: int, currency: str, language: str = DEFAULT_LANGUAGE) -> str:
     Currencies without minor units (JPY) print without decimals unless the amount has cents:
     inputs allow two decimals for every currency, and a rounded print would misstate them.
     """
+    decimals = 0 if cents % 100 == 0 and _precision(currency) == 0 else 2
+    shape = _money_shape(currency, language, decimals)
+    if shape is None:
+        return babel_money(cents, currency, language)
+    prefix, suffix, neg_prefix, neg_suffix, group, point = shape
+    whole, frac = divmod(abs(cents), 100)
+    digits = f"{whole:,}".replace(",", group) + (f"{point}{frac:02d}" if decimals else "")
+    return f"{neg_prefix}{digits}{neg_suffix}" if cents < 0 else f"{prefix}{digits}{suffix}"
+
+
+def babel_money(cents: int, currency: str, language: str = DEFAULT_LANGUAGE) -> str:
+    """Babel's own formatting of an amount (what `money` gives, at about 0.4 ms a call)."""
     amount = Decimal(cents) / 100
-    whole = cents % 100 == 0
-    if get_currency_precision(currency) == 0 and not whole:
+    if _precision(currency) == 0 and cents % 100 != 0:
         return format_currency(amount, currency, locale=locale(language), currency_digits=False,
                                format="¤#,##0.00")
     return format_currency(amount, currency, locale=locale(language))
+
+
+@lru_cache(maxsize=None)
+def _precision(currency: str) -> int:
+    return get_currency_precision(currency)
+
+
+PROBE_CENTS = 123456789   # 1,234,567.89: shows the symbol's place, the group and decimal marks
+
+
+@lru_cache(maxsize=None)
+def _money_shape(currency: str, language: str, decimals: int):
+    """Babel's format of `currency` in `language` taken apart once: (prefix, suffix, negative
+    prefix, negative suffix, group mark, decimal mark); None when the probe does not show a
+    plain three-digit grouping, and `money` then asks Babel for every amount. A test compares
+    both ways over many amounts."""
+    probe = PROBE_CENTS if decimals else PROBE_CENTS - PROBE_CENTS % 100
+    positive, negative = babel_money(probe, currency, language), babel_money(-probe, currency, language)
+    import re
+    found = re.search(r"1(?P<g>\D)234(?P=g)567(?:(\D)89)?", positive)
+    found_neg = re.search(r"1(?P<g>\D)234(?P=g)567(?:(\D)89)?", negative)
+    if not found or not found_neg or bool(found.group(2)) != bool(decimals):
+        return None
+    return (positive[:found.start()], positive[found.end():], negative[:found_neg.start()],
+            negative[found_neg.end():], found.group(1), found.group(2) or "")
 
 
 def number(value: Decimal | int, language: str = DEFAULT_LANGUAGE) -> str:
@@ -47,6 +83,7 @@ def number(value: Decimal | int, language: str = DEFAULT_LANGUAGE) -> str:
     return format_decimal(value, locale=locale(language), decimal_quantization=False)
 
 
+@lru_cache(maxsize=65536)
 def day(value: date | None, language: str = DEFAULT_LANGUAGE) -> str:
     """A date as the language writes it in documents ('31 Mar 2026', '31.03.2026')."""
     if value is None:

@@ -132,9 +132,13 @@ def test_hostile_customer_ids__every_written_path_is_inside_out(hostile_run):
     root, out, before = hostile_run
     written = {p for p in root.rglob("*")} - before
     warehouse = {root / "w.duckdb", root / "w.duckdb.wal"}
+    archive = root / "documents"      # beside the warehouse; its names come from document numbers
     outside = sorted(str(p) for p in written - warehouse
-                     if not (p == out or p == out.parent or out in p.parents))
+                     if not (p == out or p == out.parent or out in p.parents or p == archive or archive in p.parents))
     assert outside == []
+    archived = [p.relative_to(archive).as_posix() for p in archive.rglob("*") if p.is_file()]
+    assert archived and all(re.fullmatch(r"\.runs/\d+|(INV|CN)-\d{4}/(INV|CN)-\d{4}-\d{6}\.(html|pdf|xml)", name)
+                            for name in archived), archived
     assert not any(p.is_symlink() for p in out.rglob("*"))
     real_out = os.path.realpath(out)
     assert all(os.path.realpath(p).startswith(real_out + os.sep) for p in out.rglob("*"))

@@ -105,9 +105,9 @@ def test_credit_notes__say_why__each_reason_once(nights):
     html = " ".join((base / "out2" / "invoices" / f"{d['number']}.html").read_text(encoding="utf-8")
                     for d in read_csv(base / "out2" / "invoices.csv") if d["kind"] == "credit_note")
     # be1 is Dutch-speaking, nl1 too: the reasons are in Dutch, with what was billed first
-    for reason in ("later gekocht blok dekt haar: boeking e1 eerder gefactureerd €\u00a090,00 op factuur "
+    for reason in ("Later gekocht blok dekt haar: boeking e1 eerder gefactureerd €\u00a090,00 op factuur "
                    "INV-2026-000001 van 31 jan 2026",
-                   "boeking gewijzigd: boeking e8", "boeking vervangen: boeking e9", "tarief gewijzigd: boeking e3"):
+                   "Boeking gewijzigd: boeking e8", "Boeking vervangen: boeking e9", "Tarief gewijzigd: boeking e3"):
         assert reason in html
 
 
