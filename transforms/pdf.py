@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import atexit
 import json
+import multiprocessing
 import os
 import shutil
 import tempfile
 import threading
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from importlib.resources import files
 from types import SimpleNamespace
 from typing import Any
@@ -188,6 +191,8 @@ TEMPLATE = r"""
 
 _SOURCE = TEMPLATE.encode()
 _BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+PARALLEL_FROM = 40  # documents; below this, starting worker processes costs more than it saves
+MAX_WORKERS = 8
 _local = threading.local()  # one compiler per thread: it holds the parsed fonts between documents
 _font_dirs: dict[int, str] = {}  # process id -> the folder of FONT_FILES
 _font_lock = threading.Lock()
@@ -195,7 +200,30 @@ _font_lock = threading.Lock()
 
 def render_pdf(doc: SimpleNamespace) -> bytes:
     """The A4 PDF of one document view; the same view gives the same bytes."""
-    data = json.dumps(view_data(doc), ensure_ascii=False, sort_keys=True)
+    return _render_json(_json(doc))
+
+
+def render_pdfs(docs: Iterable[SimpleNamespace], workers: int | None = None) -> Iterator[bytes]:
+    """The PDFs of many views, in their order, rendered in spawned processes from PARALLEL_FROM on.
+
+    Yields as the documents come back, so a caller that writes each one holds few in memory.
+    Only the views' JSON crosses to the workers: they need neither the warehouse nor the caller's
+    objects, and the same JSON gives the same bytes in any process.
+    """
+    payloads = [_json(doc) for doc in docs]
+    workers = workers or min(os.cpu_count() or 1, MAX_WORKERS)
+    if len(payloads) < PARALLEL_FROM or workers < 2:
+        yield from map(_render_json, payloads)
+        return
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield from pool.map(_render_json, payloads, chunksize=max(1, min(64, len(payloads) // (workers * 8))))
+
+
+def _json(doc: SimpleNamespace) -> str:
+    return json.dumps(view_data(doc), ensure_ascii=False, sort_keys=True)
+
+
+def _render_json(data: str) -> bytes:
     return _compiler().compile(_SOURCE, sys_inputs={"doc": data}, pdf_tags=False)
 
 

@@ -7,7 +7,7 @@ from types import SimpleNamespace as NS
 import pypdf
 import pytest
 
-from transforms.pdf import render_pdf
+from transforms.pdf import PARALLEL_FROM, render_pdf, render_pdfs
 
 HOSTILE = '#import "x.typ": * <script>alert(1)</script> *bold* $x$ 東京 😀 שלום مرحبا \u202e Łódź'
 
@@ -117,3 +117,10 @@ def test_render_pdf__language__renders_and_unknown_language_falls_back(language)
     doc = view(1)
     doc.language = language
     assert read(render_pdf(doc)).pages[0].extract_text().count("INV-2026-000042") >= 1
+
+
+def test_render_pdfs__parallel_workers__same_bytes_in_same_order_as_one_by_one():
+    views = [view(1) for _ in range(PARALLEL_FROM)]
+    for i, doc in enumerate(views):
+        doc.number = f"INV-2026-{i:06d}"
+    assert list(render_pdfs(views, workers=2)) == [render_pdf(doc) for doc in views]
