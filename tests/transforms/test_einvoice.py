@@ -47,13 +47,13 @@ def _money(el) -> str:
     return el.text
 
 
-def test_every_document__html_and_xml__xml_only_where_details_allow(nights):
+def test_every_document__html_pdf_and_xml__xml_only_where_details_allow(nights):
     base, reports = nights
     for n in (1, 2):
         out = base / f"out{n}"
         docs = read_csv(out / "invoices.csv")
         names = sorted(p.name for p in (out / "invoices").iterdir())
-        expected = sorted([f"{d['number']}.html" for d in docs]
+        expected = sorted([f"{d['number']}.{ext}" for d in docs for ext in ("html", "pdf")]
                           + [f"{d['number']}.xml" for d in docs if d["customer_id"] != "xx1"])
         assert names == expected
     assert {d["kind"] for d in read_csv(base / "out1" / "invoices.csv")} == {"overage", "topup"}

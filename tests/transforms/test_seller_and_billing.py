@@ -63,7 +63,8 @@ def test_no_seller_toml__documents_as_before__one_warning(reconcile, tmp_path):
     assert report.documents == ["INV-2026-000001"]
     assert [w for w in report.warnings if "seller.toml" in w] == [
         "no seller.toml in the inbox: documents carry no seller details and no e-invoice (XML) is written"]
-    assert sorted(p.name for p in (tmp_path / "out" / "invoices").iterdir()) == ["INV-2026-000001.html"]
+    assert sorted(p.name for p in (tmp_path / "out" / "invoices").iterdir()) == [
+        "INV-2026-000001.html", "INV-2026-000001.pdf"]
 
 
 def test_billing_columns__category_rules__quarantined_with_reason(reconcile):
@@ -94,6 +95,6 @@ def test_archive__run_killed_after_commit_before_archiving__next_run_archives_sa
     shutil.rmtree(archive)        # as if killed between the commit and the archive
     report = run_nightly(inbox, tmp_path / "w.duckdb", tmp_path / "out2", date(2026, 2, 1), reports_enabled=False)
     assert report.documents == []
-    assert "archived 2 document file(s) of committed run 1" in report.warnings
+    assert "archived 3 document file(s) of committed run 1" in report.warnings
     assert {p.name: p.read_bytes() for p in archive.glob("INV-2026/*")} == kept
-    assert sorted(kept) == ["INV-2026-000001.html", "INV-2026-000001.xml"]
+    assert sorted(kept) == ["INV-2026-000001.html", "INV-2026-000001.pdf", "INV-2026-000001.xml"]

@@ -1,0 +1,126 @@
+"""The PDF of an issued document: what it prints, on how many A4 pages, with the same bytes every time."""
+from __future__ import annotations
+
+import io
+from types import SimpleNamespace as NS
+
+import pypdf
+import pytest
+
+from transforms.pdf import PARALLEL_FROM, render_pdf, render_pdfs
+
+HOSTILE = '#import "x.typ": * <script>alert(1)</script> *bold* $x$ 東京 😀 שלום مرحبا \u202e Łódź'
+
+LABELS = {
+    "title_overage": "Invoice", "title_topup": "Invoice", "title_credit_note": "Credit note",
+    "number": "Number", "issued_on": "Issued on", "due_on": "Due on", "period": "Period",
+    "corrects": "Corrects", "currency": "Currency", "seller": "From", "bill_to": "Bill to",
+    "vat_id": "VAT ID", "company_id": "Company ID", "customer": "Customer",
+    "buyer_reference": "Your reference", "date": "Date", "user": "User", "service": "Service",
+    "description": "Description", "quantity": "Quantity", "rate": "Rate", "amount": "Amount",
+    "net": "Net", "tax": "VAT", "total": "Total", "payment": "Payment", "iban": "IBAN", "bic": "BIC",
+    "reference": "Reference", "page": "Page", "of": "of", "reason": "Reason", "continued": "continued",
+}
+
+
+def view(n_lines: int = 5, kind: str = "overage", seller: bool = True, hostile: bool = False) -> NS:
+    """A document view as documents.invoice_context gives it: display strings only."""
+    extra = f" {HOSTILE}" if hostile else ""
+    sign = "-" if kind == "credit_note" else ""
+    lines = [NS(line_no=str(i), work_date="14 Mar 2026", user="anna", service="Consulting",
+                description=f"Design review {i}, café façade{extra}", quantity="1 h 30 min",
+                rate="€120.00", amount=f"{sign}€{100 + i}.00",
+                note="Entry corrected: duration was wrong" if kind == "credit_note" else "")
+             for i in range(1, n_lines + 1)]
+    return NS(
+        language="en", labels=LABELS, kind=kind,
+        title="Credit note" if kind == "credit_note" else "Invoice",
+        number="CN-2026-000003" if kind == "credit_note" else "INV-2026-000042",
+        issued_on="31 Mar 2026", due_on="30 Apr 2026", period="1 Mar 2026 – 31 Mar 2026", currency="EUR",
+        corrects="INV-2026-000001" if kind == "credit_note" else "",
+        corrects_issued_on="28 Feb 2026" if kind == "credit_note" else "",
+        seller=NS(name="Prepaid Services SA", address_lines=["Rue de la Loi 1", "1000 Bruxelles", "Belgium"],
+                  vat_id="BE0123456749", company_id="0123.456.749", email="billing@prepaid.example",
+                  phone="+32 2 123 45 67") if seller else None,
+        buyer=NS(name=f"Müller & Søn B.V.{extra}", customer_id="C042",
+                 address_lines=[f"Keizersgracht 1{extra}", "1015 CJ Amsterdam", "Netherlands"],
+                 vat_id="NL123456789B01", company_id="", buyer_reference="PO-7781"),
+        intro="This credit note corrects invoice INV-2026-000001 of 28 Feb 2026." if kind == "credit_note" else "",
+        lines=lines,
+        tax_breakdown=[NS(category="AE", label="Reverse charge", rate="0%", net="€10,800.00", tax="€0.00")],
+        exemption_note="Reverse charge: VAT is due by the recipient (Art. 196 Directive 2006/112/EC)",
+        net="€10,800.00", tax="€0.00", total="€10,800.00",
+        payment=NS(iban="BE71 0961 2345 6769", bic="GKCCBEBB", reference="INV-2026-000042",
+                   due_on="30 Apr 2026", terms="Payable within 30 days by bank transfer.") if seller else None,
+        footer_note="Registered office: Rue de la Loi 1, Brussels. RPM Brussels." if seller else "",
+    )
+
+
+def read(pdf: bytes) -> pypdf.PdfReader:
+    return pypdf.PdfReader(io.BytesIO(pdf))
+
+
+def text_of(pdf: bytes) -> str:
+    return "\n".join(page.extract_text() for page in read(pdf).pages)
+
+
+def test_render_pdf__same_view_twice__identical_bytes():
+    assert render_pdf(view(12)) == render_pdf(view(12))
+
+
+def test_render_pdf__invoice__one_a4_page_with_number_totals_iban_and_reverse_charge():
+    pdf = render_pdf(view(5))
+    reader, text = read(pdf), text_of(pdf)
+    assert len(reader.pages) == 1
+    assert [round(float(x)) for x in reader.pages[0].mediabox] == [0, 0, 595, 842]  # A4 in points
+    for expected in ("INV-2026-000042", "Prepaid Services SA", "BE0123456749", "NL123456789B01",
+                     "Müller & Søn B.V.", "€10,800.00", "BE71 0961 2345 6769", "Due on", "30 Apr 2026",
+                     "Reverse charge: VAT is due by the recipient", "Page 1 of 1"):
+        assert expected in text, expected
+    for amount in ("€101.00", "€102.00", "€103.00", "€104.00", "€105.00"):
+        assert amount in text
+
+
+def test_render_pdf__70_lines__three_pages_header_repeated_and_every_amount_printed():
+    pdf = render_pdf(view(70))
+    pages = [page.extract_text() for page in read(pdf).pages]
+    assert len(pages) == 3
+    assert all("DESCRIPTION" in page for page in pages)  # the table header on every page
+    assert [f"Page {n} of 3" in page for n, page in enumerate(pages, 1)] == [True, True, True]
+    text = "\n".join(pages)
+    assert all(f"€{100 + i}.00" in text for i in range(1, 71))
+
+
+def test_render_pdf__credit_note__names_corrected_invoice_and_reason():
+    text = text_of(render_pdf(view(2, kind="credit_note")))
+    for expected in ("Credit note", "CN-2026-000003", "INV-2026-000001 (28 Feb 2026)",
+                     "Entry corrected: duration was wrong", "-€101.00", "-€102.00"):
+        assert expected in text, expected
+
+
+def test_render_pdf__no_seller__no_seller_block_and_no_payment_block():
+    text = text_of(render_pdf(view(3, seller=False)))
+    assert "INV-2026-000042" in text and "C042" in text
+    assert "Prepaid Services SA" not in text and "IBAN" not in text
+
+
+def test_render_pdf__hostile_text__printed_as_text_not_markup():
+    pdf = render_pdf(view(3, hostile=True))
+    text = text_of(pdf)
+    assert '#import "x.typ"' in text and "<script>alert(1)</script>" in text and "*bold*" in text
+    assert "Łódź" in text  # the right-to-left override before it was dropped, not obeyed
+    assert render_pdf(view(3, hostile=True)) == pdf
+
+
+@pytest.mark.parametrize("language", ["de", "fr", "nl", "xx"])
+def test_render_pdf__language__renders_and_unknown_language_falls_back(language):
+    doc = view(1)
+    doc.language = language
+    assert read(render_pdf(doc)).pages[0].extract_text().count("INV-2026-000042") >= 1
+
+
+def test_render_pdfs__parallel_workers__same_bytes_in_same_order_as_one_by_one():
+    views = [view(1) for _ in range(PARALLEL_FROM)]
+    for i, doc in enumerate(views):
+        doc.number = f"INV-2026-{i:06d}"
+    assert list(render_pdfs(views, workers=2)) == [render_pdf(doc) for doc in views]
