@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shard-dir", type=Path, default=None,
                    help="shard Parquet folder, shared with the workers (default <warehouse>.shards)")
     p.add_argument("--archive", type=Path, default=None,
-                   help="document archive, written once per document (default <warehouse folder>/documents)")
+                   help="document archive, written once per document (default <warehouse name>-documents beside it)")
     orchestration(p)
 
     p = sub.add_parser("close", help="close a month: reconcile, freeze and lock it")
@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("document", help="write an issued document's files (HTML, PDF, XML) again, byte-identical")
     p.add_argument("number", help="document number, e.g. INV-2026-000001 or CN-2026-000001")
     p.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE, help="DuckDB file (default %(default)s)")
-    p.add_argument("--archive", type=Path, default=None, help="document archive (default <warehouse folder>/documents)")
+    p.add_argument("--archive", type=Path, default=None, help="document archive (default <warehouse name>-documents beside it)")
     p.add_argument("--out", type=Path, default=Path("data/out/documents"), help="folder (default %(default)s)")
 
     p = sub.add_parser("report", help="regenerate one customer's prepaid log (read-only on the warehouse)")

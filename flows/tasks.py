@@ -19,7 +19,7 @@ from __future__ import annotations
 from prefect import task
 from prefect.cache_policies import NONE
 
-from transforms import close, documents, ingest as ingest_mod, nightly, outputs, reports, shards
+from transforms import archive, close, documents, ingest as ingest_mod, nightly, outputs, reports, shards
 from transforms.reconcile import reconcile as reconcile_fn
 
 
@@ -38,6 +38,8 @@ issue_documents = task(documents.issue_documents, name="documents", **PURE)
 write_outputs = task(nightly.write_outputs, name="write-outputs", **IO)
 write_reports = task(reports.write_reports, name="reports", **IO)
 publish = task(outputs.publish, name="publish", **IO)
+# safe to retry: a file already in the archive is skipped, never written twice
+archive_documents = task(archive.store, name="archive", **IO)
 close_baseline = task(close.prepare_baseline, name="close-baseline", **PURE)
 check_pending = task(close.check_pending, name="check-pending", **PURE)
 close_period = task(close.close_period, name="close-period", **PURE)
@@ -45,7 +47,7 @@ write_close_outputs = task(close.write_close_outputs, name="write-reconciliation
 reopen = task(close.reopen, name="reopen", **PURE)
 
 TASKS = {t.fn: t for t in (ingest, validate, reconcile, issue_documents, write_outputs, write_reports,
-                           publish, close_baseline, check_pending, close_period, write_close_outputs,
+                           publish, archive_documents, close_baseline, check_pending, close_period, write_close_outputs,
                            reopen)}
 
 

@@ -4,7 +4,7 @@ Every document's files are rendered from what the warehouse keeps about it (its 
 lines, and the seller and buyer details as they were at issue), so rendering is a pure
 function of the warehouse: `prepaid document NUMBER` writes the same bytes at any later time.
 
-The archive (default `<warehouse folder>/documents/`, one folder per series such as
+The archive (default `<warehouse folder>/<warehouse name>-documents/`, one folder per series such as
 `INV-2026/`) is append-only: a file is written once, to a temporary name that is then
 linked to its final name (which fails rather than overwrite), after the run's warehouse
 transaction committed. A marker `.runs/<run_id>` says a run's documents are all archived;
@@ -35,7 +35,10 @@ BATCH = 5000            # documents read from the warehouse at a time
 
 
 def default_archive(warehouse: Path) -> Path:
-    return Path(warehouse).resolve().parent / "documents"
+    """`<warehouse folder>/<warehouse name>-documents` (data/warehouse-documents): named after
+    its warehouse, so two warehouses in one folder never share an archive and its numbers."""
+    warehouse = Path(warehouse).resolve()
+    return warehouse.with_name(f"{warehouse.stem}-documents")
 
 
 def series_of(number: str) -> str:
@@ -135,6 +138,7 @@ def _add(archive: Path, name: str, data: bytes) -> int:
     folder = archive / series_of(name.rsplit(".", 1)[0])
     final = folder / name
     if final.exists():
+        _same(final, data)
         return 0
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f".{name}.{os.getpid()}.tmp"
@@ -142,10 +146,21 @@ def _add(archive: Path, name: str, data: bytes) -> int:
     try:
         os.link(tmp, final)     # atomic, and fails if another writer got there first
     except FileExistsError:
+        _same(final, data)
         return 0
     finally:
         tmp.unlink(missing_ok=True)
     return 1
+
+
+class ArchiveConflict(RuntimeError):
+    """The archive holds another document under this number (two warehouses share it)."""
+
+
+def _same(final: Path, data: bytes) -> None:
+    if final.read_bytes() != data:
+        raise ArchiveConflict(f"{final} exists with other content: the archive holds another document "
+                              f"under this number (is it shared by two warehouses? see --archive)")
 
 
 def _mark(archive: Path, run_id: int) -> None:

@@ -57,7 +57,7 @@ class Job:
     shards: int = 1                   # > 1: compute per-customer shards (transforms/shards.py)
     shard_dir: Path | None = None     # where shard Parquet folders go (default <warehouse>.shards)
     run_shards: Callable | None = None  # shard executor (default: serially, in this process)
-    archive: Path | None = None       # document archive (default <warehouse folder>/documents)
+    archive: Path | None = None       # document archive (default <warehouse name>-documents beside it)
 
 
 @dataclass
@@ -285,7 +285,7 @@ def execute(job: Job, step: Step = call) -> RunReport:
         with timer.phase("publish"):
             if issued:   # into the archive first: OUT is replaced by the next run into it
                 invoices = staged / "invoices"
-                archive.store(invoices, archive_dir, sorted(p.name for p in invoices.iterdir()), run_id)
+                step(archive.store, invoices, archive_dir, sorted(p.name for p in invoices.iterdir()), run_id)
             step(outputs.publish, staged, job.out)
         return report
     except close.AlreadyClosed as exc:

@@ -211,7 +211,8 @@ def _line(b: _Builder, root: ET.Element, line: dict, shown: SimpleNamespace, sig
     b.cbc(el, "ID", str(line["line_no"]))
     if shown.note:
         b.cbc(el, "Note", shown.note)
-    timed = line.get("rate_cents") is not None and line.get("minutes") is not None and "kind" not in detail
+    # a line of time; a correction of amount only (0 minutes, e.g. a rate change) is one unit
+    timed = line.get("rate_cents") is not None and bool(line.get("minutes")) and "kind" not in detail
     if timed:
         quantity, unit = abs(line["minutes"]), "MIN"
         price = line["rate_cents"]

@@ -51,7 +51,7 @@ def test_nightly_flow__demo_inbox__steps_in_order_outputs_as_plain_run_and_artif
     assert report.counts == plain.counts and report.documents == plain.documents
     flow_run_id = table(tmp_path / "w.duckdb", "select flow_run_id from runs where outcome = 'committed'")[0][0]
     tasks, artifacts = prefect_records(flow_run_id)
-    assert tasks == ["ingest", "validate", "reconcile", "documents", "write-outputs", "reports", "publish"]
+    assert tasks == ["ingest", "validate", "reconcile", "documents", "write-outputs", "reports", "archive", "publish"]
     summary = {r["figure"]: r["value"] for r in json.loads(artifacts["nightly-summary"])}
     assert summary["documents issued"] == str(len(plain.documents)) == "15"
     assert summary["pools in breach"] == "7" and summary["minutes charged"] == "22098"

@@ -129,7 +129,7 @@ def test_io_retry_policy__only_os_errors_retry_and_only_io_tasks_have_retries():
     assert tasks.transient_io(None, None, Failed(data=OSError("share unavailable")))
     assert not tasks.transient_io(None, None, Failed(data=ValueError("bad input")))
     retried = {t.name for t in tasks.TASKS.values() if t.retries}
-    assert retried == {"ingest", "write-outputs", "reports", "publish", "write-reconciliation"}
+    assert retried == {"ingest", "write-outputs", "reports", "archive", "publish", "write-reconciliation"}
     assert all(t.cache_policy is tasks.NONE for t in tasks.TASKS.values())
 
 

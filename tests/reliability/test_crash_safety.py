@@ -144,7 +144,7 @@ KILL_WHEN_APPEARS = (
     ("staging-created", ".out.run-*"),
     ("mid-reports", ".out.run-*/reports/*/prepaid-log.*"),
     ("sealed-before-commit", ".out.run-*/.complete"),
-    ("mid-archive", "documents/INV-*/INV-*"),      # committed; its documents are being archived
+    ("mid-archive", "w-documents/INV-*/INV-*"),      # committed; its documents are being archived
 )
 
 
@@ -190,7 +190,7 @@ def clean(tmp_path_factory):
     assert not warehouse.with_name("w.duckdb.wal").exists()
     shutil.copy(warehouse, base / "after_a.duckdb")
     shutil.copytree(out, base / "out_a")
-    shutil.copytree(base / "clean" / "documents", base / "documents_a")
+    shutil.copytree(base / "clean" / "w-documents", base / "documents_a")
     state_a = snapshot(warehouse)
     child = spawn(inbox_b, warehouse, out, B)  # night B timed in the same conditions as the killed ones
     ready(child)
@@ -200,7 +200,7 @@ def clean(tmp_path_factory):
     assert child.returncode == 0, stderr
     total = float(stdout.split()[-1])
     run = json.loads((out / "run.json").read_text(encoding="utf-8"))
-    state_b, out_b, archive_b = snapshot(warehouse), out_tree(out), archive_tree(base / "clean" / "documents")
+    state_b, out_b, archive_b = snapshot(warehouse), out_tree(out), archive_tree(base / "clean" / "w-documents")
     run_nightly(inbox_b, warehouse, out, B)  # night B again: what a rerun after a committed kill gives
     return dict(base=base, inbox_b=inbox_b, state_a=state_a, state_b=state_b, out_b=out_b, archive_b=archive_b,
                 out_bb=out_tree(out), state_bb=snapshot(warehouse), timings=run["timings_seconds"],
@@ -222,7 +222,7 @@ def test_sigkill_at_any_point__warehouse_before_or_after__rerun_equals_clean_run
         trial.mkdir()
         shutil.copy(base / "after_a.duckdb", trial / "w.duckdb")
         shutil.copytree(base / "out_a", trial / "out")
-        shutil.copytree(base / "documents_a", trial / "documents")
+        shutil.copytree(base / "documents_a", trial / "w-documents")
         return trial, spawn(clean["inbox_b"], trial / "w.duckdb", trial / "out", B)
 
     landed = []
@@ -247,8 +247,8 @@ def test_sigkill_at_any_point__warehouse_before_or_after__rerun_equals_clean_run
         after_rerun = snapshot(trial / "w.duckdb")
         assert after_rerun == clean["state_b"], label
         assert out_tree(trial / "out") == (clean["out_b"] if state == "before" else clean["out_bb"]), label
-        assert archive_tree(trial / "documents") == clean["archive_b"], label
-        assert sorted(p.name for p in trial.iterdir() if p.name != "w.duckdb.wal") == ["documents", "out", "w.duckdb"], label
+        assert archive_tree(trial / "w-documents") == clean["archive_b"], label
+        assert sorted(p.name for p in trial.iterdir() if p.name != "w.duckdb.wal") == ["out", "w-documents", "w.duckdb"], label
         assert numbering_problems(after_rerun) == [], label
         shutil.rmtree(trial)
         if i + 1 < len(points):
@@ -262,7 +262,7 @@ def test_publish_interrupted_after_commit__next_run_publishes_and_recovers(tmp_p
     the run there in-process (as a kill would) and check what the next run does."""
     shutil.copy(clean["base"] / "after_a.duckdb", tmp_path / "w.duckdb")
     shutil.copytree(clean["base"] / "out_a", tmp_path / "out")
-    shutil.copytree(clean["base"] / "documents_a", tmp_path / "documents")
+    shutil.copytree(clean["base"] / "documents_a", tmp_path / "w-documents")
     before_out = out_tree(tmp_path / "out")
 
     def killed(staged, out):
@@ -280,15 +280,15 @@ def test_publish_interrupted_after_commit__next_run_publishes_and_recovers(tmp_p
     assert any(w.startswith("published outputs of committed run") for w in report.warnings)
     assert snapshot(tmp_path / "w.duckdb") == clean["state_b"]
     assert out_tree(tmp_path / "out") == clean["out_bb"]
-    assert archive_tree(tmp_path / "documents") == clean["archive_b"]
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "w.duckdb.wal") == ["documents", "out", "w.duckdb"]
+    assert archive_tree(tmp_path / "w-documents") == clean["archive_b"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "w.duckdb.wal") == ["out", "w-documents", "w.duckdb"]
 
 
 def test_publish_interrupted_between_the_two_renames__old_out_restored_then_replaced(tmp_path, monkeypatch, clean):
     """Killed after OUT was moved aside and before the new folder took its place."""
     shutil.copy(clean["base"] / "after_a.duckdb", tmp_path / "w.duckdb")
     shutil.copytree(clean["base"] / "out_a", tmp_path / "out")
-    shutil.copytree(clean["base"] / "documents_a", tmp_path / "documents")
+    shutil.copytree(clean["base"] / "documents_a", tmp_path / "w-documents")
     real_replace = os.replace
 
     def replace(src, dst):
@@ -305,5 +305,5 @@ def test_publish_interrupted_between_the_two_renames__old_out_restored_then_repl
     run_nightly(clean["inbox_b"], tmp_path / "w.duckdb", tmp_path / "out", B)
     assert snapshot(tmp_path / "w.duckdb") == clean["state_b"]
     assert out_tree(tmp_path / "out") == clean["out_bb"]
-    assert archive_tree(tmp_path / "documents") == clean["archive_b"]
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "w.duckdb.wal") == ["documents", "out", "w.duckdb"]
+    assert archive_tree(tmp_path / "w-documents") == clean["archive_b"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "w.duckdb.wal") == ["out", "w-documents", "w.duckdb"]

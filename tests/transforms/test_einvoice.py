@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import read_csv
 from tests.transforms.einvoice_inbox import write_night
-from transforms.archive import reprint
+from transforms.archive import PARALLEL_FROM, load, render, render_all, reprint
 from transforms.nightly import run_nightly
 from transforms.warehouse import connect
 
@@ -132,7 +132,7 @@ def test_reprint__every_document_byte_identical__from_warehouse_alone(nights, tm
             for path in sorted((base / f"out{n}" / "invoices").iterdir()):
                 number = path.name.rsplit(".", 1)[0]
                 reprint(con, number, tmp_path / "fresh", archive=None)      # rendered anew
-                reprint(con, number, tmp_path / "kept", archive=base / "documents")
+                reprint(con, number, tmp_path / "kept", archive=base / "w-documents")
                 assert (tmp_path / "fresh" / path.name).read_bytes() == path.read_bytes()
                 assert (tmp_path / "kept" / path.name).read_bytes() == path.read_bytes()
     finally:
@@ -141,13 +141,13 @@ def test_reprint__every_document_byte_identical__from_warehouse_alone(nights, tm
 
 def test_archive__keeps_both_nights__a_night_issuing_nothing_leaves_them(nights):
     base, _ = nights
-    archived = sorted(p.name for p in (base / "documents").glob("*/*.*"))
+    archived = sorted(p.name for p in (base / "w-documents").glob("*/*.*"))
     written = sorted(p.name for n in (1, 2) for p in (base / f"out{n}" / "invoices").iterdir())
     assert archived == written
     again = run_nightly(write_night(base / "inbox3", 2), base / "w.duckdb", base / "out3", date(2026, 2, 3),
                         reports_enabled=False)
     assert again.documents == []
-    assert sorted(p.name for p in (base / "documents").glob("*/*.*")) == written
+    assert sorted(p.name for p in (base / "w-documents").glob("*/*.*")) == written
 
 
 @pytest.mark.skipif(not CHECKER.exists(), reason="../shared/tools/einvoice-check is not beside this clone")
@@ -158,3 +158,14 @@ def test_official_rules__en16931_and_peppol__no_fatal_failure(nights):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     checked = sum(1 for n in (1, 2) for _ in (base / f"out{n}" / "invoices").glob("*.xml"))
     assert f"{checked} document(s) checked, 0 with fatal failures" in result.stdout
+
+
+def test_rendering_in_worker_processes__same_bytes_as_one_by_one(nights):
+    base, _ = nights
+    con = connect(base / "w.duckdb", read_only=True)
+    try:
+        jobs = load(con, "true", []) * 5          # 50 documents: above PARALLEL_FROM
+    finally:
+        con.close()
+    assert len(jobs) >= PARALLEL_FROM
+    assert list(render_all(jobs)) == [render(*job) for job in jobs]

@@ -222,7 +222,10 @@ def test_generate__rates__global_default_and_no_ambiguous_rows(small):
 
 
 def test_demo__every_file__parses_with_exact_spec_header():
-    assert read(DEMO / "customers.csv")[0] == CUSTOMER_COLUMNS
+    # the demo's customers also carry the optional billing columns of SPEC §10
+    assert read(DEMO / "customers.csv")[0] == CUSTOMER_COLUMNS + [
+        "street", "city", "postal_code", "country", "vat_id", "company_id", "email", "endpoint",
+        "buyer_reference", "language", "tax_category", "tax_exemption_reason"]
     assert read(DEMO / "purchases.csv")[0] == PURCHASE_COLUMNS
     assert read(DEMO / "rates.csv")[0] == RATE_COLUMNS
     assert read(DEMO / "authorizations.csv")[0] == AUTHORIZATION_COLUMNS

@@ -90,7 +90,7 @@ def test_archive__run_killed_after_commit_before_archiving__next_run_archives_sa
                         rates="hourly_rate\n60.00", timelogs=ENTRY)
     (inbox / "seller.toml").write_text(SELLER, encoding="utf-8")
     run_nightly(inbox, tmp_path / "w.duckdb", tmp_path / "out1", date(2026, 1, 31), reports_enabled=False)
-    archive = tmp_path / "documents"
+    archive = tmp_path / "w-documents"
     kept = {p.name: p.read_bytes() for p in archive.glob("INV-2026/*")}
     shutil.rmtree(archive)        # as if killed between the commit and the archive
     report = run_nightly(inbox, tmp_path / "w.duckdb", tmp_path / "out2", date(2026, 2, 1), reports_enabled=False)
