@@ -150,7 +150,10 @@ def _overage_detail(row: dict, text: str, adjusting: bool) -> dict:
     if adjusting:
         detail["adjustment"] = True
     elif row.get("value_cents"):
+        # the time priced (after hours blocks) and the prepaid value that paid part of it: the
+        # document shows minutes × rate less this value, which is the line amount exactly
         detail["value_cents"] = int(row["value_cents"])
+        detail["minutes"] = int(row["priced_minutes"])
     return detail
 
 
@@ -234,6 +237,7 @@ def _billing_rows(con: duckdb.DuckDBPyConnection, tz: str) -> list[dict]:
         candidates as (
             select e.entry_id, e.customer_id, e.work_date, e."user", e.service, e.description,
                    e.hourly_rate_cents as rate_cents, e.value_cents,
+                   e.billable_minutes - coalesce(e.covered_minutes, 0) as priced_minutes,
                    strftime(timezone(?, to_timestamp(e.posting_epoch)), '%Y-%m') as period,
                    case when e.status = 'charged' and e.unpriced then coalesce(b.billed_cents, 0)
                         when e.status = 'charged' then e.overage_cents else 0 end as target_cents,

@@ -161,6 +161,7 @@ def _line(l: dict, currency: str, language: str, issued_on: date) -> SimpleNames
         note = t("adjustment", entry=l.get("entry_id") or "")
     elif detail.get("value_cents"):
         note = t("value_used", amount=money(detail["value_cents"]))
+        quantity = i18n.duration(detail.get("minutes", l.get("minutes")))
     return SimpleNamespace(
         line_no=str(l["line_no"]),
         work_date=i18n.day(work_date, language),

@@ -214,7 +214,8 @@ def _line(b: _Builder, root: ET.Element, line: dict, shown: SimpleNamespace, sig
     # a line of time; a correction of amount only (0 minutes, e.g. a rate change) is one unit
     timed = line.get("rate_cents") is not None and bool(line.get("minutes")) and "kind" not in detail
     if timed:
-        quantity, unit = abs(line["minutes"]), "MIN"
+        # minutes priced; where prepaid value paid part, all of them (the value is the allowance)
+        quantity, unit = abs(detail.get("minutes", line["minutes"])), "MIN"
         price = line["rate_cents"]
         gross = int((Decimal(quantity) * price / 60).quantize(Decimal(1), rounding=ROUND_HALF_UP))
         base = 60

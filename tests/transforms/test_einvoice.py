@@ -169,3 +169,16 @@ def test_rendering_in_worker_processes__same_bytes_as_one_by_one(nights):
         con.close()
     assert len(jobs) >= PARALLEL_FROM
     assert list(render_all(jobs)) == [render(*job) for job in jobs]
+
+
+def test_line_partly_paid_by_value_block__all_minutes_at_rate_less_explicit_allowance(nights):
+    base, _ = nights
+    number = next(d["number"] for d in read_csv(base / "out1" / "invoices.csv") if d["customer_id"] == "de1")
+    line = ET.parse(base / "out1" / "invoices" / f"{number}.xml").getroot().find("cac:InvoiceLine", NS)
+    # e2: 75 min at 95.00/h = 118.75; the value block paid 50.00; billed 68.75
+    assert (line.find("cbc:InvoicedQuantity", NS).text, line.find("cbc:LineExtensionAmount", NS).text,
+            line.find("cac:AllowanceCharge/cbc:ChargeIndicator", NS).text,
+            line.find("cac:AllowanceCharge/cbc:Amount", NS).text,
+            line.find("cac:Price/cbc:PriceAmount", NS).text) == ("75", "68.75", "false", "50.00", "95.00")
+    html = (base / "out1" / "invoices" / f"{number}.html").read_text(encoding="utf-8")
+    assert "1 h 15 min" in html and "Abzüglich verrechnetes Guthaben: 50,00\u00a0€" in html
