@@ -263,7 +263,7 @@ def execute(job: Job, step: Step = call) -> RunReport:
             if job.reports_enabled:
                 step(reports.write_reports, con, staged, job.as_of)
         report.warnings += [f"ignored inbox file {name}" for name in summary.ignored]
-        if seller is None:
+        if seller is None and job.command == "nightly":   # only nightly runs issue documents
             report.warnings.append(f"no {seller_mod.SELLER_FILE} in the inbox: documents carry no seller "
                                    "details and no e-invoice (XML) is written")
         report.warnings += documents.einvoice_warnings(con, run_id)
