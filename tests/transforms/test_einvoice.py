@@ -25,6 +25,26 @@ UBL_ORDER = ["CustomizationID", "ProfileID", "ID", "IssueDate", "DueDate", "Invo
              "CreditNoteTypeCode", "Note", "DocumentCurrencyCode", "BuyerReference", "InvoicePeriod",
              "BillingReference", "AccountingSupplierParty", "AccountingCustomerParty", "PaymentMeans",
              "PaymentTerms", "TaxTotal", "LegalMonetaryTotal", "InvoiceLine", "CreditNoteLine"]
+#: the schema's order inside the aggregates we write (UBL 2.1 common aggregate components)
+UBL_CHILD_ORDER = {
+    "Party": ["EndpointID", "PartyIdentification", "PartyName", "PostalAddress", "PartyTaxScheme",
+              "PartyLegalEntity", "Contact"],
+    "PostalAddress": ["StreetName", "CityName", "PostalZone", "Country"],
+    "Contact": ["Name", "Telephone", "ElectronicMail"],
+    "PaymentMeans": ["PaymentMeansCode", "PaymentID", "PayeeFinancialAccount"],
+    "PayeeFinancialAccount": ["ID", "Name", "FinancialInstitutionBranch"],
+    "InvoiceLine": ["ID", "Note", "InvoicedQuantity", "LineExtensionAmount", "InvoicePeriod", "AllowanceCharge",
+                    "Item", "Price"],
+    "CreditNoteLine": ["ID", "Note", "CreditedQuantity", "LineExtensionAmount", "InvoicePeriod",
+                       "AllowanceCharge", "Item", "Price"],
+    "AllowanceCharge": ["ChargeIndicator", "AllowanceChargeReason", "Amount", "BaseAmount"],
+    "Item": ["Description", "Name", "SellersItemIdentification", "ClassifiedTaxCategory"],
+    "TaxCategory": ["ID", "Percent", "TaxExemptionReasonCode", "TaxExemptionReason", "TaxScheme"],
+    "ClassifiedTaxCategory": ["ID", "Percent", "TaxScheme"],
+    "TaxSubtotal": ["TaxableAmount", "TaxAmount", "TaxCategory"],
+    "LegalMonetaryTotal": ["LineExtensionAmount", "TaxExclusiveAmount", "TaxInclusiveAmount", "PayableAmount"],
+    "Price": ["PriceAmount", "BaseQuantity"],
+}
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +99,12 @@ def test_xml__structure_totals_dates_and_billing_reference_match_invoices_csv(ni
             assert root.tag == f"{{{ROOTS[kind]}}}{kind}"
             order = [UBL_ORDER.index(_local(child.tag)) for child in root]
             assert order == sorted(order), f"{path.name}: elements out of UBL order"
+            for el in root.iter():
+                expected = UBL_CHILD_ORDER.get(_local(el.tag))
+                if expected:
+                    order = [expected.index(_local(child.tag)) for child in el]
+                    assert order == sorted(order), f"{path.name}: {_local(el.tag)} out of UBL order"
+                assert el.text is None or el.text.strip() or len(el), f"{path.name}: empty {_local(el.tag)}"
             total = root.find("cac:LegalMonetaryTotal", NS)
             strip = lambda v: v.lstrip("-")     # a CreditNote states credited amounts positive
             assert [total.find(f"cbc:{k}", NS).text for k in ("TaxExclusiveAmount", "TaxInclusiveAmount",
@@ -182,3 +208,15 @@ def test_line_partly_paid_by_value_block__all_minutes_at_rate_less_explicit_allo
             line.find("cac:Price/cbc:PriceAmount", NS).text) == ("75", "68.75", "false", "50.00", "95.00")
     html = (base / "out1" / "invoices" / f"{number}.html").read_text(encoding="utf-8")
     assert "1 h 15 min" in html and "Abzüglich verrechnetes Guthaben: 50,00\u00a0€" in html
+
+
+def test_prepaid_document_command__writes_the_issued_files__unknown_number_exit_2(nights, tmp_path, capsys):
+    from flows.cli import main
+
+    base, _ = nights
+    code = main(["document", "CN-2026-000001", "--warehouse", str(base / "w.duckdb"), "--out", str(tmp_path)])
+    assert code == 0
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == {
+        p.name: p.read_bytes() for p in (base / "out2" / "invoices").glob("CN-2026-000001.*")}
+    assert main(["document", "INV-2099-000001", "--warehouse", str(base / "w.duckdb"), "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.startswith("prepaid: no document 'INV-2099-000001'")
