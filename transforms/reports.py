@@ -350,7 +350,7 @@ def _sheet(book: xlsx.Workbook, title_key: str, keys: tuple[str, ...], widths: l
     return book.sheet(label(title_key), headers, [max(w, len(h) + 2) for h, w in zip(headers, widths)])
 
 
-def _text(ws: xlsx.Sheet, col: int, value: str | None) -> None:
+def text_cell(ws: xlsx.Sheet, col: int, value: str | None) -> None:
     """Input text as a string cell that spreadsheet programs never evaluate: one that starts
     like a formula gets the quote prefix (shown as typed, never computed); blank: no cell."""
     if value:
@@ -374,9 +374,9 @@ def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
     for b in blocks:
         units = unit_style[b["kind"]]
         ws.row()
-        _text(ws, 0, b["block_id"])
+        text_cell(ws, 0, b["block_id"])
         ws.string(1, label(f"kind.{b['kind']}"))
-        _text(ws, 2, b["service"] or label("any_service"))
+        text_cell(ws, 2, b["service"] or label("any_service"))
         ws.string(3, unit_of[b["kind"]])
         for col, key in ((4, "purchased_units"), (5, "used_units"), (6, "expired_units"), (7, "remaining_units")):
             ws.number(col, in_unit(b["kind"], b[key]), units)
@@ -388,7 +388,7 @@ def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
     info = len(blocks) + 3          # Excel's row of "Customer", after a blank row
     ws.row(at=info)
     ws.string(0, label("customer"), xlsx.BOLD)
-    _text(ws, 1, f"{name} ({customer_id})")
+    text_cell(ws, 1, f"{name} ({customer_id})")
     ws.row()
     if ws.last != _as_of_row(len(blocks)):  # _stamp finds the As-of cell by this row
         raise RuntimeError("Summary layout changed: update reports._as_of_row")
@@ -409,13 +409,13 @@ def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
         ws.row()
         ws.number(0, row["local"], instant)
         ws.string(1, label(f"event.{row['event']}"))
-        _text(ws, 2, row["block_id"])
-        _text(ws, 3, row["pool"])
-        _text(ws, 4, row["entry_id"])
+        text_cell(ws, 2, row["block_id"])
+        text_cell(ws, 3, row["pool"])
+        text_cell(ws, 4, row["entry_id"])
         ws.number(5, row["work_date"], day)
-        _text(ws, 6, row["user"])
-        _text(ws, 7, row["service"])
-        _text(ws, 8, row["description"])
+        text_cell(ws, 6, row["user"])
+        text_cell(ws, 7, row["service"])
+        text_cell(ws, 8, row["description"])
         ws.string(9, unit_of[row["kind"]])
         ws.number(10, in_unit(row["kind"], row["change"]), units)
         ws.number(11, in_unit(row["kind"], row["pool_remaining"]), units)
@@ -429,7 +429,7 @@ def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
         ws.string(1, label(f"doc.{d['kind']}"))
         ws.number(2, d["issued_on"], day)
         if d["kind"] == "topup":
-            _text(ws, 3, d["topup_text"])
+            text_cell(ws, 3, d["topup_text"])
         elif d["kind"] == "credit_note":
             ws.string(3, label("doc.credit_note_for", number=d["corrects"] or ""))
         else:
@@ -441,7 +441,7 @@ def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
             ws.number(col, Decimal(d[key]) / 100, money)
         if d["kind"] == "topup":
             if d["paid_by"]:
-                _text(ws, 8, d["paid_by"])
+                text_cell(ws, 8, d["paid_by"])
             else:
                 ws.string(8, label("not_paid"))
 
@@ -453,11 +453,11 @@ def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
         ws.string(0, line["number"])
         ws.string(1, label(f"doc.{line['kind']}"))
         ws.number(2, line["issued_on"], day)
-        _text(ws, 3, line["entry_id"])
+        text_cell(ws, 3, line["entry_id"])
         ws.number(4, line["work_date"], day)
-        _text(ws, 5, line["user"])
-        _text(ws, 6, line["service"])
-        _text(ws, 7, line["description"])
+        text_cell(ws, 5, line["user"])
+        text_cell(ws, 6, line["service"])
+        text_cell(ws, 7, line["description"])
         ws.number(8, None if line["minutes"] is None else Decimal(line["minutes"]) / 60, hours)
         ws.number(9, None if line["rate_cents"] is None else Decimal(line["rate_cents"]) / 100, money)
         ws.number(10, Decimal(line["amount_cents"]) / 100, money)
@@ -467,12 +467,12 @@ def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
         [13, 26, 12, 12, 14, 40, 14])
     for p in pending:
         ws.row()
-        _text(ws, 0, p["entry_id"])
+        text_cell(ws, 0, p["entry_id"])
         ws.string(1, label("pending_status.unpriced" if p["unpriced"] else f"pending_status.{p['status']}"))
         ws.number(2, p["work_date"], day)
-        _text(ws, 3, p["user"])
-        _text(ws, 4, p["service"])
-        _text(ws, 5, p["description"])
+        text_cell(ws, 3, p["user"])
+        text_cell(ws, 4, p["service"])
+        text_cell(ws, 5, p["description"])
         ws.number(6, Decimal(p["billable_minutes"]) / 60, hours)
 
     _chart(book, summary, info + 5, log, unit_style, day)   # from 0: three rows below "Time zone"

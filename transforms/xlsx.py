@@ -186,7 +186,7 @@ class Sheet:
                 f'<sheetFormatPr defaultRowHeight="15"/><cols>{cols}</cols>'
                 f'<sheetData>{"".join(self.xml)}</row></sheetData>'
                 f'<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
-                f'<pageSetup orientation="landscape" fitToHeight="0"/>{drawing}</worksheet>')
+                f'<pageSetup paperSize="9" orientation="landscape" fitToHeight="0"/>{drawing}</worksheet>')
 
 
 def width_pixels(width: int) -> int:
