@@ -1,5 +1,5 @@
-"""transforms/xlsx.py: the XLSX files it writes, read back by openpyxl (and LibreOffice, where
-installed), and checked part by part."""
+"""transforms/xlsx.py: the XLSX files it writes, read back by openpyxl and checked part by part,
+and what it refuses to write (LibreOffice reads the project's workbooks in test_libreoffice.py)."""
 
 import io
 import zipfile
