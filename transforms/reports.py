@@ -191,22 +191,23 @@ LOG_PENDING = ("""
     from mart_entries
     where status = 'pending' or unpriced""", "entry_id")
 #: documents issued to the customer up to the as-of date (a log made later for an earlier
-#: date shows what had been issued by then); a top-up with the purchase that names it
+#: date shows what had been issued by then); a top-up with the purchase that names it. No
+#: run ids: they differ between a clean run and one rerun after a crash, the log must not
 LOG_DOCUMENTS = ("""
     select d.customer_id, d.number, d.kind, d.issued_on, d.corrects, d.period, d.net_cents, d.tax_cents,
-           d.total_cents, d.run_id, d.seq,
+           d.total_cents,
            (select string_agg(l.description, '; ' order by l.line_no) from document_lines l
             where l.number = d.number and d.kind = 'topup') as topup_text,
            (select string_agg(b.block_id, ', ' order by b.block_id) from stg_blocks b
             where b.invoice_number = d.number and b.customer_id = d.customer_id) as paid_by
     from documents d
-    where d.issued_on <= (select as_of from run_params)""", "run_id, seq")
+    where d.issued_on <= (select as_of from run_params)""", "issued_on, number")
 #: the lines of overage invoices and credit notes: the work billed, with its document
 LOG_BILLED = ("""
-    select d.customer_id, d.number, d.kind, d.issued_on, d.run_id, d.seq, l.line_no, l.entry_id,
+    select d.customer_id, d.number, d.kind, d.issued_on, l.line_no, l.entry_id,
            l.work_date, l."user", l.service, l.description, l.minutes, l.rate_cents, l.amount_cents
     from documents d join document_lines l using (number)
-    where d.kind <> 'topup' and d.issued_on <= (select as_of from run_params)""", "run_id, seq, line_no")
+    where d.kind <> 'topup' and d.issued_on <= (select as_of from run_params)""", "issued_on, number, line_no")
 LOG_QUERIES = (LOG_BLOCKS, LOG_EVENTS, LOG_PENDING, LOG_DOCUMENTS, LOG_BILLED)
 
 
