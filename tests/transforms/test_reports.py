@@ -11,7 +11,7 @@ from unittest.mock import patch
 import pytest
 from openpyxl import load_workbook
 
-from tests.conftest import write_inbox
+from tests.conftest import read_csv, write_inbox
 from transforms import reports
 from transforms.nightly import run_nightly
 from transforms.reports import customer_dir, safe_name
@@ -295,3 +295,22 @@ def test_report_customer__one_log_regenerated_read_only(tmp_path):
     assert folder == customer_dir(tmp_path / "again", "c1")
     assert _logs(tmp_path / "again") == {k: v for k, v in _logs(tmp_path / "out").items() if "/c1/" in k}
     assert warehouse.read_bytes() == before
+
+
+def test_prepaid_log__entry_corrected_later__credit_note_listed_with_the_invoice_it_corrects(tmp_path):
+    customers, rates = "customer_id,name,currency\nc1,Acme,EUR", "hourly_rate\n60"
+    inbox = write_inbox(tmp_path / "inbox", customers=customers, purchases=LOG_PURCHASES, rates=rates,
+                        timelogs=LOG_TIMELOGS)
+    run_nightly(inbox, tmp_path / "w.duckdb", tmp_path / "out1", date(2026, 1, 31), reports_enabled=True)
+    shorter = TL + "e4,c1,bob,network,2026-01-12T14:00,45,2026-01-12T15:00,Switch"    # 60 -> 45 minutes
+    write_inbox(inbox, customers=customers, purchases=LOG_PURCHASES, rates=rates,
+                timelogs={"t.csv": LOG_TIMELOGS, "t2.csv": shorter})
+    run_nightly(inbox, tmp_path / "w.duckdb", tmp_path / "out2", date(2026, 2, 1), reports_enabled=True)
+    wb = load_workbook(tmp_path / "out2" / "reports" / "c1" / "prepaid-log.xlsx")
+    assert _cells(wb["Invoices"], 4) == [
+        ["CN-2026-000001", "credit note", datetime(2026, 2, 1), "correction of INV-2026-000001", "INV-2026-000001",
+         -15, 0, -15, None]]
+    (line,) = read_csv(tmp_path / "out2" / "invoice_lines.csv")        # the log shows the document's line
+    assert _cells(wb["Billed work"], 3) == [
+        ["CN-2026-000001", "credit note", datetime(2026, 2, 1), "e4", datetime(2026, 1, 12), "bob", "network",
+         line["description"], -0.25, 60, -15]]
