@@ -314,3 +314,13 @@ def test_prepaid_log__entry_corrected_later__credit_note_listed_with_the_invoice
     assert _cells(wb["Billed work"], 3) == [
         ["CN-2026-000001", "credit note", datetime(2026, 2, 1), "e4", datetime(2026, 1, 12), "bob", "network",
          line["description"], -0.25, 60, -15]]
+
+
+def test_report_customer__warehouse_only_ingested__log_written_with_no_documents(tmp_path):
+    from transforms.nightly import run_ingest
+
+    inbox = write_inbox(tmp_path / "inbox", customers=CUSTOMERS, purchases=PURCHASES, timelogs=NIGHT_1)
+    run_ingest(inbox, tmp_path / "w.duckdb")          # no nightly: no documents table yet
+    folder = reports.report_customer(tmp_path / "w.duckdb", "c1", tmp_path / "out", date(2026, 1, 31))
+    wb = load_workbook(folder / "prepaid-log.xlsx")
+    assert [len(_cells(wb[name])) for name in ("Log", "Invoices", "Billed work")] == [3, 1, 1]
