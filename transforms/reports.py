@@ -80,6 +80,8 @@ def label(key: str, **values: str) -> str:
     """The text of a label, with its {placeholders} filled in."""
     text = LABELS[key]
     return text.format(**values) if values else text
+
+
 LOG_CSV_COLUMNS = ["at", "event", "block_id", "pool", "entry_id", "work_date", "user", "service",
                    "description", "unit", "change", "pool_remaining"]
 
