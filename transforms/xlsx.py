@@ -125,23 +125,22 @@ class Sheet:
         self.column = -1                    # the last column written in the current row
         self.xml: list[str] = ['<row r="1">']
         for c, text in enumerate(headers):
-            self._check(c)
             self.xml.append(self._string(c, text, HEADER))
+        self.column = len(headers) - 1
         self.chart: tuple | None = None     # (anchor row, anchor column, size, chart part xml)
 
-    def _check(self, col: int) -> None:
+    def _refuse(self, col: int) -> None:
         """Refuse a cell SpreadsheetML cannot hold where it would go: a column the sheet does
         not have, or one at or left of the last cell written in the row (a duplicate cell, or
-        cells out of column order: openpyxl reads such a file, Excel and LibreOffice do not)."""
+        cells out of column order: openpyxl reads such a file, Excel and LibreOffice do not).
+        (`string` and `number` test for both inline: it is the cost of every cell.)"""
         if not 0 <= col < len(self.letters):
             raise ValueError(f"sheet {self.title!r}: column {col} is outside its {len(self.letters)} columns "
                              f"(A to {self.letters[-1]})")
-        if col <= self.column:
-            here, before = f"{self.letters[col]}{self.last}", f"{self.letters[self.column]}{self.last}"
-            raise ValueError(f"sheet {self.title!r}: cell {here} written twice" if col == self.column else
-                             f"sheet {self.title!r}: cell {here} after {before}: the cells of a row go "
-                             f"left to right")
-        self.column = col
+        here, before = f"{self.letters[col]}{self.last}", f"{self.letters[self.column]}{self.last}"
+        raise ValueError(f"sheet {self.title!r}: cell {here} written twice" if col == self.column else
+                         f"sheet {self.title!r}: cell {here} after {before}: the cells of a row go "
+                         f"left to right")
 
     def row(self, at: int | None = None) -> None:
         """Begin the next row (or row `at`, counted from 1, below the current one)."""
@@ -157,14 +156,20 @@ class Sheet:
 
     def string(self, col: int, text: str, style: int | None = None) -> None:
         """A string cell, as it is (a label of ours, or input text already made safe)."""
-        self._check(col)
-        self.last_column = max(self.last_column, col)
+        if col <= self.column or col >= len(self.letters):
+            self._refuse(col)
+        self.column = col
+        if col > self.last_column:
+            self.last_column = col
         self.xml.append(self._string(col, text, style))
 
     def number(self, col: int, value, style: int) -> None:
         """A number, date or instant with a number-format style; None: an empty styled cell."""
-        self._check(col)
-        self.last_column = max(self.last_column, col)
+        if col <= self.column or col >= len(self.letters):
+            self._refuse(col)
+        self.column = col
+        if col > self.last_column:
+            self.last_column = col
         ref = f"{self.letters[col]}{self.last}"
         if value is None:
             self.xml.append(f'<c r="{ref}" s="{style}"/>')
