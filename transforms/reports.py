@@ -201,7 +201,8 @@ LOG_DOCUMENTS = ("""
            (select string_agg(l.description, '; ' order by l.line_no) from document_lines l
             where l.number = d.number and d.kind = 'topup') as topup_text,
            (select string_agg(b.block_id, ', ' order by b.block_id) from stg_blocks b
-            where b.invoice_number = d.number and b.customer_id = d.customer_id) as paid_by
+            where b.invoice_number = d.number and b.customer_id = d.customer_id
+              and b.purchased_on <= (select as_of from run_params)) as paid_by
     from documents d
     where d.issued_on <= (select as_of from run_params)""", "issued_on, number")
 #: the lines of overage invoices and credit notes: the work billed, with its document

@@ -92,6 +92,10 @@ def test_prepaid_log__purchase_names_the_topup_invoice__listed_as_paid_by_it(tmp
     invoices = load_workbook(tmp_path / "out2" / "reports" / "c1" / "prepaid-log.xlsx")["Invoices"]
     assert [(r[0], r[8]) for r in invoices.iter_rows(min_row=2, values_only=True)] == [
         ("INV-2026-000001", None), ("INV-2026-000002", "v2")]
+    # the log as of the day before v2 was purchased: not paid yet then
+    earlier = reports.report_customer(tmp_path / "w.duckdb", "c1", tmp_path / "out3", date(2026, 1, 31))
+    invoices = load_workbook(earlier / "prepaid-log.xlsx")["Invoices"]
+    assert [r[8] for r in invoices.iter_rows(min_row=2, values_only=True)] == [None, "not yet paid"]
 
 
 def test_prepaid_log__labels__one_table_every_key_used(tmp_path):
