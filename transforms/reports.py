@@ -73,6 +73,8 @@ LABELS = {
     "billable_hours": "Billable hours",
     "chart.title": "Remaining per prepaid pool", "chart.y": "Remaining (hours, money or incidents)",
     "chart.date": "Date",
+    "none.invoices": "No documents issued yet.", "none.billed": "No work billed beyond the prepaid cover yet.",
+    "none.pending": "Nothing pending: all billable work is authorized and priced.",
 }
 
 
@@ -354,6 +356,13 @@ def _sheet(book: xlsx.Workbook, title_key: str, keys: tuple[str, ...], widths: l
     return book.sheet(label(title_key), headers, [max(w, len(h) + 2) for h, w in zip(headers, widths)])
 
 
+def _none(ws: xlsx.Sheet, rows, key: str) -> None:
+    """A sentence on a sheet that has no rows, so that an empty sheet does not look broken."""
+    if not rows:
+        ws.row()
+        ws.string(0, label(key))
+
+
 def text_cell(ws: xlsx.Sheet, col: int, value: str | None) -> None:
     """Input text as a string cell that spreadsheet programs never evaluate: one that starts
     like a formula gets the quote prefix (shown as typed, never computed); blank: no cell."""
@@ -449,6 +458,8 @@ def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
             else:
                 ws.string(8, label("not_paid"))
 
+    _none(ws, documents, "none.invoices")
+
     ws = _sheet(book, "sheet.billed", (
         "number", "document_kind", "issued_on", "entry", "work_date", "user", "service", "description",
         "hours_billed", "rate", "amount"), [17, 12, 12, 13, 12, 12, 14, 40, 13, 20, 15], **cur)
@@ -466,6 +477,8 @@ def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
         ws.number(9, None if line["rate_cents"] is None else Decimal(line["rate_cents"]) / 100, money)
         ws.number(10, Decimal(line["amount_cents"]) / 100, money)
 
+    _none(ws, billed, "none.billed")
+
     ws = _sheet(book, "sheet.pending", (
         "entry", "status", "work_date", "user", "service", "description", "billable_hours"),
         [13, 26, 12, 12, 14, 40, 14])
@@ -478,6 +491,8 @@ def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
         text_cell(ws, 4, p["service"])
         text_cell(ws, 5, p["description"])
         ws.number(6, Decimal(p["billable_minutes"]) / 60, hours)
+
+    _none(ws, pending, "none.pending")
 
     _chart(book, summary, info + 5, log, unit_style, day)   # from 0: three rows below "Time zone"
     return book.bytes()

@@ -327,4 +327,6 @@ def test_report_customer__warehouse_only_ingested__log_written_with_no_documents
     run_ingest(inbox, tmp_path / "w.duckdb")          # no nightly: no documents table yet
     folder = reports.report_customer(tmp_path / "w.duckdb", "c1", tmp_path / "out", date(2026, 1, 31))
     wb = load_workbook(folder / "prepaid-log.xlsx")
-    assert [len(_cells(wb[name])) for name in ("Log", "Invoices", "Billed work")] == [3, 1, 1]
+    assert len(_cells(wb["Log"])) == 3
+    assert [_cells(wb[name], 2) for name in ("Invoices", "Billed work")] == [
+        [["No documents issued yet."] + [None] * 8], [["No work billed beyond the prepaid cover yet."] + [None] * 10]]
