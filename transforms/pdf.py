@@ -18,9 +18,11 @@ import atexit
 import json
 import multiprocessing
 import os
+import re
 import shutil
 import tempfile
 import threading
+import unicodedata
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from importlib.resources import files
@@ -131,9 +133,10 @@ TEMPLATE = r"""
 }
 #v(4mm)
 
-// The lines: the header row repeats on every page; a line never splits across pages.
+// The lines: the header row repeats on every page; a line splits across pages only when it is
+// too long to fit on one (`long`, decided in Python), so no text is ever pushed off a page.
 #let head(key, end: false) = align(if end { right } else { left }, label(key))
-#show table.cell: it => block(breakable: false, it)
+#set table.cell(breakable: false)
 #table(
   columns: (auto, auto, 20mm, 22mm, 1fr, auto, auto, auto),
   align: (right, left, left, left, left, right, right, right),
@@ -141,11 +144,14 @@ TEMPLATE = r"""
   stroke: (x, y) => (bottom: if y == 0 { 0.8pt + ink } else { 0.4pt + hairline }),
   table.header(align(right, text(size: 7.5pt, fill: muted)[\#]), head("date"), head("user"), head("service"),
     head("description"), head("quantity", end: true), head("rate", end: true), head("amount", end: true)),
-  ..d.lines.map(l => (
-    [#l.line_no], [#l.work_date], [#l.user], [#l.service],
-    if l.note != "" [#l.description \ #text(size: 8pt, fill: muted, style: "italic")[#l.note]] else [#l.description],
-    [#l.quantity], [#l.rate], [#l.amount],
-  )).flatten(),
+  ..d.lines.map(l => {
+    let cells = (
+      [#l.line_no], [#l.work_date], [#l.user], [#l.service],
+      if l.note != "" [#l.description \ #text(size: 8pt, fill: muted, style: "italic")[#l.note]] else [#l.description],
+      [#l.quantity], [#l.rate], [#l.amount],
+    )
+    if l.long { cells.map(c => table.cell(breakable: true, c)) } else { cells }
+  }).flatten(),
 )
 #v(5mm)
 
@@ -190,7 +196,10 @@ TEMPLATE = r"""
 """
 
 _SOURCE = TEMPLATE.encode()
+_WORD = re.compile(r"\S+")
 _BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+PROSE_WORD = 40  # characters: a longer word in names, addresses and notes may break anywhere
+LONG_LINE_CHARS = 1000  # a line with more text than this may split across pages (half a page or so)
 PARALLEL_FROM = 40  # documents; below this, starting worker processes costs more than it saves
 MAX_WORKERS = 8
 _local = threading.local()  # one compiler per thread: it holds the parsed fonts between documents
@@ -230,27 +239,60 @@ def _render_json(data: str) -> bytes:
 def view_data(doc: SimpleNamespace) -> dict[str, Any]:
     """The fields of the view that the PDF prints, as plain JSON values (strings, lists, None)."""
     seller, buyer, payment = doc.seller, doc.buyer, doc.payment
-    labels = {key: _text(doc.labels.get(key)) or default for key, default in DEFAULT_LABELS.items()}
     return {
         "language": doc.language if doc.language in LANGUAGES else "en",
-        "labels": labels,
-        **{key: _text(_field(doc, key)) for key in (
-            "title", "number", "kind", "issued_on", "due_on", "period", "currency", "corrects",
-            "corrects_issued_on", "intro", "exemption_note", "net", "tax", "total", "footer_note")},
+        "labels": {key: _text(doc.labels.get(key)) or default for key, default in DEFAULT_LABELS.items()},
+        **_strings(doc, ("title", "number", "kind", "issued_on", "due_on", "period", "currency", "corrects",
+                         "corrects_issued_on", "net", "tax", "total")),
+        **_strings(doc, ("intro", "exemption_note", "footer_note"), prose=True),
         "seller": None if seller is None else {
-            "name": _text(_field(seller, "name")), "address_lines": [_text(x) for x in _field(seller, "address_lines")],
-            **{key: _text(_field(seller, key)) for key in ("vat_id", "company_id", "email", "phone")}},
-        "buyer": {
-            "name": _text(_field(buyer, "name")), "address_lines": [_text(x) for x in _field(buyer, "address_lines")],
-            **{key: _text(_field(buyer, key)) for key in ("customer_id", "vat_id", "company_id", "buyer_reference")}},
-        "lines": [{key: _text(_field(line, key)) for key in (
-            "line_no", "work_date", "user", "service", "description", "quantity", "rate", "amount", "note")}
-            for line in doc.lines],
-        "tax_breakdown": [{key: _text(_field(row, key)) for key in ("category", "label", "rate", "net", "tax")}
+            **_party(seller), **_strings(seller, ("vat_id", "company_id", "email", "phone"), prose=True)},
+        "buyer": {**_party(buyer),
+                  **_strings(buyer, ("customer_id", "vat_id", "company_id", "buyer_reference"), prose=True)},
+        "lines": [_line(line) for line in doc.lines],
+        "tax_breakdown": [{**_strings(row, ("category", "rate", "net", "tax")), **_strings(row, ("label",), prose=True)}
                           for row in doc.tax_breakdown],
         "payment": None if payment is None else {
-            key: _text(_field(payment, key)) for key in ("iban", "bic", "reference", "due_on", "terms")},
+            **_strings(payment, ("iban", "bic", "reference", "due_on")), **_strings(payment, ("terms",), prose=True)},
     }
+
+
+def _strings(obj: Any, keys: tuple[str, ...], prose: bool = False) -> dict[str, str]:
+    # prose: free text from the inbox, where a word longer than PROSE_WORD may break anywhere
+    return {key: _breakable(_text(_field(obj, key)), PROSE_WORD) if prose else _text(_field(obj, key))
+            for key in keys}
+
+
+def _party(party: Any) -> dict[str, Any]:
+    return {"name": _breakable(_text(_field(party, "name")), PROSE_WORD),
+            "address_lines": [_breakable(_text(x), PROSE_WORD) for x in _field(party, "address_lines")]}
+
+
+def _line(line: Any) -> dict[str, Any]:
+    out = {key: _text(_field(line, key)) for key in (
+        "line_no", "work_date", "user", "service", "description", "quantity", "rate", "amount", "note")}
+    # The narrow columns: a word wider than its column may break anywhere instead of running over
+    # the amounts beside it.
+    for key, width in (("user", 12), ("service", 12), ("description", 28), ("note", 28)):
+        out[key] = _breakable(out[key], width)
+    out["long"] = len(out["description"]) + len(out["note"]) > LONG_LINE_CHARS
+    return out
+
+
+def _breakable(text: str, longest: int) -> str:
+    """`text` with a zero-width space between the characters of each word longer than `longest`."""
+    return _WORD.sub(lambda m: _break_anywhere(m.group()) if len(m.group()) > longest else m.group(), text)
+
+
+def _break_anywhere(word: str) -> str:
+    # never inside a character cluster: not before a combining mark or after/before a joiner
+    out = [word[0]]
+    for before, char in zip(word, word[1:]):
+        if not (unicodedata.category(char).startswith("M") or "\u200d" in (before, char)
+                or 0xFE00 <= ord(char) <= 0xFE0F or 0x1F3FB <= ord(char) <= 0x1F3FF):
+            out.append("\u200b")
+        out.append(char)
+    return "".join(out)
 
 
 def _field(obj: Any, key: str) -> Any:

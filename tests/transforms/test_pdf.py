@@ -7,7 +7,7 @@ from types import SimpleNamespace as NS
 import pypdf
 import pytest
 
-from transforms.pdf import PARALLEL_FROM, render_pdf, render_pdfs
+from transforms.pdf import LONG_LINE_CHARS, PARALLEL_FROM, render_pdf, render_pdfs, view_data
 
 HOSTILE = '#import "x.typ": * <script>alert(1)</script> *bold* $x$ 東京 😀 שלום مرحبا \u202e Łódź'
 
@@ -124,3 +124,25 @@ def test_render_pdfs__parallel_workers__same_bytes_in_same_order_as_one_by_one()
     for i, doc in enumerate(views):
         doc.number = f"INV-2026-{i:06d}"
     assert list(render_pdfs(views, workers=2)) == [render_pdf(doc) for doc in views]
+
+
+def test_view_data__word_wider_than_its_column__may_break_anywhere_short_words_untouched():
+    doc = view(1)
+    doc.lines[0].description = "short words " + "X" * 30
+    doc.lines[0].user = "j.smith@client.example"
+    doc.buyer.name = "Müller & Søn " + "N" * 41
+    data = view_data(doc)
+    assert data["lines"][0]["description"] == "short words " + "\u200b".join("X" * 30)
+    assert data["lines"][0]["user"] == "\u200b".join("j.smith@client.example")
+    assert data["lines"][0]["service"] == "Consulting"
+    assert data["buyer"]["name"] == "Müller & Søn " + "\u200b".join("N" * 41)
+
+
+def test_render_pdf__line_longer_than_a_page__splits_across_pages_from_the_first():
+    doc = view(1)
+    doc.lines[0].description = "lorem ipsum dolor " * 800
+    assert len(doc.lines[0].description) > LONG_LINE_CHARS
+    pages = [page.extract_text() for page in read(render_pdf(doc)).pages]
+    assert len(pages) == 6
+    assert "DESCRIPTION" in pages[0] and "lorem ipsum" in pages[0]  # not pushed whole to page 2
+    assert sum(page.count("lorem") for page in pages) == 800
