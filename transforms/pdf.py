@@ -46,6 +46,7 @@ DEFAULT_LABELS = {
     "description": "Description", "quantity": "Quantity", "rate": "Rate", "amount": "Amount",
     "net": "Net", "tax": "VAT", "total": "Total", "payment": "Payment", "iban": "IBAN", "bic": "BIC",
     "reference": "Reference", "page": "Page", "of": "of", "reason": "Reason", "continued": "continued",
+    "email": "Email", "phone": "Phone", "terms": "Terms", "tax_category": "VAT category", "tax_rate": "Rate",
 }
 
 TEMPLATE = r"""
@@ -161,7 +162,7 @@ TEMPLATE = r"""
     table(columns: (1fr, auto, auto, auto), align: (left, right, right, right),
       inset: (x: 1.6mm, y: 1.6mm),
       stroke: (x, y) => (bottom: if y == 0 { 0.6pt + ink } else { 0.4pt + hairline }),
-      table.header(label("tax"), align(right, label("rate")), align(right, label("net")), align(right, label("tax"))),
+      table.header(label("tax_category"), align(right, label("tax_rate")), align(right, label("net")), align(right, label("tax"))),
       ..d.tax_breakdown.map(t => ([#t.category · #t.label], [#t.rate], [#t.net], [#t.tax])).flatten())
     if d.exemption_note != "" {
       v(1mm)
@@ -170,7 +171,7 @@ TEMPLATE = r"""
   },
   table(columns: (1fr, auto), align: (left, right), inset: (x: 1.6mm, y: 1.8mm), stroke: none,
     [#L.net], [#d.net],
-    [#L.tax], [#d.tax],
+    ..d.tax_breakdown.map(t => ([#L.tax #t.rate], [#t.tax])).flatten(),
     table.hline(stroke: 1.2pt + ink),
     text(size: 11pt, weight: "bold")[#L.total], text(size: 11pt, weight: "bold")[#d.total],
   ),
@@ -182,10 +183,11 @@ TEMPLATE = r"""
   block(breakable: false, fill: shade, inset: 4mm, width: 100%, {
     label("payment")
     v(0.6mm)
+    if p.instruction != "" { [#p.instruction]; v(1mm) }
     let rows = ((L.iban, p.iban), (L.bic, p.bic), (L.reference, p.reference), (L.due_on, p.due_on))
     grid(columns: (auto, 1fr), column-gutter: 4mm, row-gutter: 1.6mm,
       ..rows.filter(r => r.at(1) != "").map(r => (text(fill: muted)[#r.at(0)], text(weight: "semibold")[#r.at(1)])).flatten())
-    if p.terms != "" { v(1mm); [#p.terms] }
+    if p.terms != "" { v(1mm); text(fill: muted)[#L.terms: #p.terms] }
   })
 }
 
@@ -253,7 +255,9 @@ def view_data(doc: SimpleNamespace) -> dict[str, Any]:
         "tax_breakdown": [{**_strings(row, ("category", "rate", "net", "tax")), **_strings(row, ("label",), prose=True)}
                           for row in doc.tax_breakdown],
         "payment": None if payment is None else {
-            **_strings(payment, ("iban", "bic", "reference", "due_on")), **_strings(payment, ("terms",), prose=True)},
+            **_strings(payment, ("iban", "bic", "reference", "due_on")), **_strings(payment, ("terms",), prose=True),
+            # the sentence "Please pay … by …" where the view has one (optional)
+            "instruction": _breakable(_text(getattr(payment, "instruction", "")), PROSE_WORD)},
     }
 
 

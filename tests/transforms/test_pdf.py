@@ -20,6 +20,7 @@ LABELS = {
     "description": "Description", "quantity": "Quantity", "rate": "Rate", "amount": "Amount",
     "net": "Net", "tax": "VAT", "total": "Total", "payment": "Payment", "iban": "IBAN", "bic": "BIC",
     "reference": "Reference", "page": "Page", "of": "of", "reason": "Reason", "continued": "continued",
+    "email": "Email", "phone": "Phone", "terms": "Terms", "tax_category": "VAT category", "tax_rate": "Rate",
 }
 
 
@@ -51,7 +52,8 @@ def view(n_lines: int = 5, kind: str = "overage", seller: bool = True, hostile: 
         exemption_note="Reverse charge: VAT is due by the recipient (Art. 196 Directive 2006/112/EC)",
         net="€10,800.00", tax="€0.00", total="€10,800.00",
         payment=NS(iban="BE71 0961 2345 6769", bic="GKCCBEBB", reference="INV-2026-000042",
-                   due_on="30 Apr 2026", terms="Payable within 30 days by bank transfer.") if seller else None,
+                   due_on="30 Apr 2026", terms="30 days net",
+                   instruction="Please pay €10,800.00 to BE71 0961 2345 6769 by 30 Apr 2026.") if seller else None,
         footer_note="Registered office: Rue de la Loi 1, Brussels. RPM Brussels." if seller else "",
     )
 
@@ -75,7 +77,8 @@ def test_render_pdf__invoice__one_a4_page_with_number_totals_iban_and_reverse_ch
     assert [round(float(x)) for x in reader.pages[0].mediabox] == [0, 0, 595, 842]  # A4 in points
     for expected in ("INV-2026-000042", "Prepaid Services SA", "BE0123456749", "NL123456789B01",
                      "Müller & Søn B.V.", "€10,800.00", "BE71 0961 2345 6769", "Due on", "30 Apr 2026",
-                     "Reverse charge: VAT is due by the recipient", "Page 1 of 1"):
+                     "Reverse charge: VAT is due by the recipient", "Page 1 of 1", "VAT 0%",
+                     "Please pay €10,800.00 to BE71 0961 2345 6769 by 30 Apr 2026.", "Terms: 30 days net"):
         assert expected in text, expected
     for amount in ("€101.00", "€102.00", "€103.00", "€104.00", "€105.00"):
         assert amount in text
