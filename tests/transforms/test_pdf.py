@@ -90,6 +90,7 @@ def test_render_pdf__70_lines__three_pages_header_repeated_and_every_amount_prin
     assert len(pages) == 3
     assert all("DESCRIPTION" in page for page in pages)  # the table header on every page
     assert [f"Page {n} of 3" in page for n, page in enumerate(pages, 1)] == [True, True, True]
+    assert ["(continued)" in page for page in pages] == [False, True, True]
     text = "\n".join(pages)
     assert all(f"€{100 + i}.00" in text for i in range(1, 71))
 
@@ -149,3 +150,10 @@ def test_render_pdf__line_longer_than_a_page__splits_across_pages_from_the_first
     assert len(pages) == 6
     assert "DESCRIPTION" in pages[0] and "lorem ipsum" in pages[0]  # not pushed whole to page 2
     assert sum(page.count("lorem") for page in pages) == 800
+
+
+def test_render_pdf__fonts__only_source_sans_pro_from_its_wheel_embedded():
+    reader = read(render_pdf(view(3)))
+    fonts = {font.get_object()["/BaseFont"].split("+")[1]
+             for page in reader.pages for font in page["/Resources"]["/Font"].values()}
+    assert fonts == {"SourceSansPro-Regular", "SourceSansPro-Bold", "SourceSansPro-Semibold"}
