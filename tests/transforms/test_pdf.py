@@ -116,11 +116,20 @@ def test_render_pdf__hostile_text__printed_as_text_not_markup():
     assert render_pdf(view(3, hostile=True)) == pdf
 
 
-@pytest.mark.parametrize("language", ["de", "fr", "nl", "xx"])
-def test_render_pdf__language__renders_and_unknown_language_falls_back(language):
+@pytest.mark.parametrize("language, typeset_as", [("de", "de"), ("fr", "fr"), ("nl", "nl"), ("xx", "en")])
+def test_render_pdf__language__typeset_in_it_unknown_one_as_english(language, typeset_as):
     doc = view(1)
     doc.language = language
-    assert read(render_pdf(doc)).pages[0].extract_text().count("INV-2026-000042") >= 1
+    assert view_data(doc)["language"] == typeset_as
+    pages = read(render_pdf(doc)).pages
+    assert len(pages) == 1 and "INV-2026-000042" in pages[0].extract_text()
+
+
+def test_render_pdf__labels_missing__english_wording_printed():
+    doc = view(1)
+    doc.labels = {"bill_to": "Rechnung an"}
+    text = text_of(render_pdf(doc))
+    assert "RECHNUNG AN" in text and "Due on" in text and "Page 1 of 1" in text
 
 
 def test_render_pdfs__parallel_workers__same_bytes_in_same_order_as_one_by_one():
