@@ -6,7 +6,10 @@ Run it once per engine, in a venv holding only that engine and the font package:
 
     python bench/pdf_engines.py fpdf2 [--runs 30]
 
-prints one line: engine, CPU ms of the first document (imports, fonts), CPU ms per document for
+`python bench/pdf_engines.py throughput --docs 400 --lines 5 --workers 2` measures documents per
+second of transforms.pdf.render_pdfs (the project's venv).
+
+Each engine run prints one line: engine, CPU ms of the first document (imports, fonts), CPU ms per document for
 5 and 60 lines (median of the runs, after one warm-up), bytes, identical-on-rerun, and whether the hostile text rendered without an error.
 """
 from __future__ import annotations
@@ -186,12 +189,36 @@ def ms_per_doc(render, n_lines: int, runs: int) -> float:
     return statistics.median(times) / 1e6
 
 
+def throughput(n_docs: int, n_lines: int, workers: int) -> None:
+    """Documents per second (wall) of transforms.pdf.render_pdfs over n_docs distinct documents."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from tests.transforms.test_pdf import view
+    from transforms.pdf import render_pdfs
+
+    docs = []
+    for seq in range(n_docs):
+        doc = view(n_lines=n_lines)
+        doc.number = f"INV-2026-{seq:06d}"
+        docs.append(doc)
+    started = time.perf_counter()
+    total = sum(len(pdf) for pdf in render_pdfs(docs, workers=workers))
+    seconds = time.perf_counter() - started
+    print(f"render_pdfs: {n_docs} documents of {n_lines} lines, {workers} workers: {seconds:.1f} s, "
+          f"{n_docs / seconds:.0f} documents/s, {total / n_docs:.0f} bytes each")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("engine", choices=sorted(ENGINES))
+    parser.add_argument("engine", choices=sorted(ENGINES) + ["throughput"])
+    parser.add_argument("--docs", type=int, default=400, help="throughput: how many documents")
+    parser.add_argument("--lines", type=int, default=5, help="throughput: lines per document")
+    parser.add_argument("--workers", type=int, default=2, help="throughput: worker processes")
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--out", help="write the 60-line and hostile PDFs with this prefix, to look at")
     args = parser.parse_args()
+    if args.engine == "throughput":
+        throughput(args.docs, args.lines, args.workers)
+        return
     render = ENGINES[args.engine]
     started = time.process_time()
     first = render(sample(5))

@@ -18,9 +18,11 @@ import atexit
 import json
 import multiprocessing
 import os
+import re
 import shutil
 import tempfile
 import threading
+import unicodedata
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from importlib.resources import files
@@ -44,6 +46,7 @@ DEFAULT_LABELS = {
     "description": "Description", "quantity": "Quantity", "rate": "Rate", "amount": "Amount",
     "net": "Net", "tax": "VAT", "total": "Total", "payment": "Payment", "iban": "IBAN", "bic": "BIC",
     "reference": "Reference", "page": "Page", "of": "of", "reason": "Reason", "continued": "continued",
+    "email": "Email", "phone": "Phone", "terms": "Terms", "tax_category": "VAT category", "tax_rate": "Rate",
 }
 
 TEMPLATE = r"""
@@ -131,9 +134,10 @@ TEMPLATE = r"""
 }
 #v(4mm)
 
-// The lines: the header row repeats on every page; a line never splits across pages.
+// The lines: the header row repeats on every page; a line splits across pages only when it is
+// too long to fit on one (`long`, decided in Python), so no text is ever pushed off a page.
 #let head(key, end: false) = align(if end { right } else { left }, label(key))
-#show table.cell: it => block(breakable: false, it)
+#set table.cell(breakable: false)
 #table(
   columns: (auto, auto, 20mm, 22mm, 1fr, auto, auto, auto),
   align: (right, left, left, left, left, right, right, right),
@@ -141,11 +145,14 @@ TEMPLATE = r"""
   stroke: (x, y) => (bottom: if y == 0 { 0.8pt + ink } else { 0.4pt + hairline }),
   table.header(align(right, text(size: 7.5pt, fill: muted)[\#]), head("date"), head("user"), head("service"),
     head("description"), head("quantity", end: true), head("rate", end: true), head("amount", end: true)),
-  ..d.lines.map(l => (
-    [#l.line_no], [#l.work_date], [#l.user], [#l.service],
-    if l.note != "" [#l.description \ #text(size: 8pt, fill: muted, style: "italic")[#l.note]] else [#l.description],
-    [#l.quantity], [#l.rate], [#l.amount],
-  )).flatten(),
+  ..d.lines.map(l => {
+    let cells = (
+      [#l.line_no], [#l.work_date], [#l.user], [#l.service],
+      if l.note != "" [#l.description \ #text(size: 8pt, fill: muted, style: "italic")[#l.note]] else [#l.description],
+      [#l.quantity], [#l.rate], [#l.amount],
+    )
+    if l.long { cells.map(c => table.cell(breakable: true, c)) } else { cells }
+  }).flatten(),
 )
 #v(5mm)
 
@@ -155,7 +162,7 @@ TEMPLATE = r"""
     table(columns: (1fr, auto, auto, auto), align: (left, right, right, right),
       inset: (x: 1.6mm, y: 1.6mm),
       stroke: (x, y) => (bottom: if y == 0 { 0.6pt + ink } else { 0.4pt + hairline }),
-      table.header(label("tax"), align(right, label("rate")), align(right, label("net")), align(right, label("tax"))),
+      table.header(label("tax_category"), align(right, label("tax_rate")), align(right, label("net")), align(right, label("tax"))),
       ..d.tax_breakdown.map(t => ([#t.category · #t.label], [#t.rate], [#t.net], [#t.tax])).flatten())
     if d.exemption_note != "" {
       v(1mm)
@@ -164,7 +171,7 @@ TEMPLATE = r"""
   },
   table(columns: (1fr, auto), align: (left, right), inset: (x: 1.6mm, y: 1.8mm), stroke: none,
     [#L.net], [#d.net],
-    [#L.tax], [#d.tax],
+    ..d.tax_breakdown.map(t => ([#L.tax #t.rate], [#t.tax])).flatten(),
     table.hline(stroke: 1.2pt + ink),
     text(size: 11pt, weight: "bold")[#L.total], text(size: 11pt, weight: "bold")[#d.total],
   ),
@@ -176,10 +183,11 @@ TEMPLATE = r"""
   block(breakable: false, fill: shade, inset: 4mm, width: 100%, {
     label("payment")
     v(0.6mm)
+    if p.instruction != "" { [#p.instruction]; v(1mm) }
     let rows = ((L.iban, p.iban), (L.bic, p.bic), (L.reference, p.reference), (L.due_on, p.due_on))
     grid(columns: (auto, 1fr), column-gutter: 4mm, row-gutter: 1.6mm,
       ..rows.filter(r => r.at(1) != "").map(r => (text(fill: muted)[#r.at(0)], text(weight: "semibold")[#r.at(1)])).flatten())
-    if p.terms != "" { v(1mm); [#p.terms] }
+    if p.terms != "" { v(1mm); text(fill: muted)[#L.terms: #p.terms] }
   })
 }
 
@@ -190,7 +198,10 @@ TEMPLATE = r"""
 """
 
 _SOURCE = TEMPLATE.encode()
+_WORD = re.compile(r"\S+")
 _BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+PROSE_WORD = 40  # characters: a longer word in names, addresses and notes may break anywhere
+LONG_LINE_CHARS = 1000  # a line with more text than this may split across pages (half a page or so)
 PARALLEL_FROM = 40  # documents; below this, starting worker processes costs more than it saves
 MAX_WORKERS = 8
 _local = threading.local()  # one compiler per thread: it holds the parsed fonts between documents
@@ -230,27 +241,62 @@ def _render_json(data: str) -> bytes:
 def view_data(doc: SimpleNamespace) -> dict[str, Any]:
     """The fields of the view that the PDF prints, as plain JSON values (strings, lists, None)."""
     seller, buyer, payment = doc.seller, doc.buyer, doc.payment
-    labels = {key: _text(doc.labels.get(key)) or default for key, default in DEFAULT_LABELS.items()}
     return {
         "language": doc.language if doc.language in LANGUAGES else "en",
-        "labels": labels,
-        **{key: _text(_field(doc, key)) for key in (
-            "title", "number", "kind", "issued_on", "due_on", "period", "currency", "corrects",
-            "corrects_issued_on", "intro", "exemption_note", "net", "tax", "total", "footer_note")},
+        "labels": {key: _text(doc.labels.get(key)) or default for key, default in DEFAULT_LABELS.items()},
+        **_strings(doc, ("title", "number", "kind", "issued_on", "due_on", "period", "currency", "corrects",
+                         "corrects_issued_on", "net", "tax", "total")),
+        **_strings(doc, ("intro", "exemption_note", "footer_note"), prose=True),
         "seller": None if seller is None else {
-            "name": _text(_field(seller, "name")), "address_lines": [_text(x) for x in _field(seller, "address_lines")],
-            **{key: _text(_field(seller, key)) for key in ("vat_id", "company_id", "email", "phone")}},
-        "buyer": {
-            "name": _text(_field(buyer, "name")), "address_lines": [_text(x) for x in _field(buyer, "address_lines")],
-            **{key: _text(_field(buyer, key)) for key in ("customer_id", "vat_id", "company_id", "buyer_reference")}},
-        "lines": [{key: _text(_field(line, key)) for key in (
-            "line_no", "work_date", "user", "service", "description", "quantity", "rate", "amount", "note")}
-            for line in doc.lines],
-        "tax_breakdown": [{key: _text(_field(row, key)) for key in ("category", "label", "rate", "net", "tax")}
+            **_party(seller), **_strings(seller, ("vat_id", "company_id", "email", "phone"), prose=True)},
+        "buyer": {**_party(buyer),
+                  **_strings(buyer, ("customer_id", "vat_id", "company_id", "buyer_reference"), prose=True)},
+        "lines": [_line(line) for line in doc.lines],
+        "tax_breakdown": [{**_strings(row, ("category", "rate", "net", "tax")), **_strings(row, ("label",), prose=True)}
                           for row in doc.tax_breakdown],
         "payment": None if payment is None else {
-            key: _text(_field(payment, key)) for key in ("iban", "bic", "reference", "due_on", "terms")},
+            **_strings(payment, ("iban", "bic", "reference", "due_on")), **_strings(payment, ("terms",), prose=True),
+            # the sentence "Please pay … by …" where the view has one (optional)
+            "instruction": _breakable(_text(getattr(payment, "instruction", "")), PROSE_WORD)},
     }
+
+
+def _strings(obj: Any, keys: tuple[str, ...], prose: bool = False) -> dict[str, str]:
+    # prose: free text from the inbox, where a word longer than PROSE_WORD may break anywhere
+    return {key: _breakable(_text(_field(obj, key)), PROSE_WORD) if prose else _text(_field(obj, key))
+            for key in keys}
+
+
+def _party(party: Any) -> dict[str, Any]:
+    return {"name": _breakable(_text(_field(party, "name")), PROSE_WORD),
+            "address_lines": [_breakable(_text(x), PROSE_WORD) for x in _field(party, "address_lines")]}
+
+
+def _line(line: Any) -> dict[str, Any]:
+    out = {key: _text(_field(line, key)) for key in (
+        "line_no", "work_date", "user", "service", "description", "quantity", "rate", "amount", "note")}
+    # The narrow columns: a word wider than its column may break anywhere instead of running over
+    # the amounts beside it.
+    for key, width in (("user", 12), ("service", 12), ("description", 28), ("note", 28)):
+        out[key] = _breakable(out[key], width)
+    out["long"] = len(out["description"]) + len(out["note"]) > LONG_LINE_CHARS
+    return out
+
+
+def _breakable(text: str, longest: int) -> str:
+    """`text` with a zero-width space between the characters of each word longer than `longest`."""
+    return _WORD.sub(lambda m: _break_anywhere(m.group()) if len(m.group()) > longest else m.group(), text)
+
+
+def _break_anywhere(word: str) -> str:
+    # never inside a character cluster: not before a combining mark or after/before a joiner
+    out = [word[0]]
+    for before, char in zip(word, word[1:]):
+        if not (unicodedata.category(char).startswith("M") or "\u200d" in (before, char)
+                or 0xFE00 <= ord(char) <= 0xFE0F or 0x1F3FB <= ord(char) <= 0x1F3FF):
+            out.append("\u200b")
+        out.append(char)
+    return "".join(out)
 
 
 def _field(obj: Any, key: str) -> Any:

@@ -7,7 +7,7 @@ from types import SimpleNamespace as NS
 import pypdf
 import pytest
 
-from transforms.pdf import PARALLEL_FROM, render_pdf, render_pdfs
+from transforms.pdf import LONG_LINE_CHARS, PARALLEL_FROM, render_pdf, render_pdfs, view_data
 
 HOSTILE = '#import "x.typ": * <script>alert(1)</script> *bold* $x$ 東京 😀 שלום مرحبا \u202e Łódź'
 
@@ -20,6 +20,7 @@ LABELS = {
     "description": "Description", "quantity": "Quantity", "rate": "Rate", "amount": "Amount",
     "net": "Net", "tax": "VAT", "total": "Total", "payment": "Payment", "iban": "IBAN", "bic": "BIC",
     "reference": "Reference", "page": "Page", "of": "of", "reason": "Reason", "continued": "continued",
+    "email": "Email", "phone": "Phone", "terms": "Terms", "tax_category": "VAT category", "tax_rate": "Rate",
 }
 
 
@@ -51,7 +52,8 @@ def view(n_lines: int = 5, kind: str = "overage", seller: bool = True, hostile: 
         exemption_note="Reverse charge: VAT is due by the recipient (Art. 196 Directive 2006/112/EC)",
         net="€10,800.00", tax="€0.00", total="€10,800.00",
         payment=NS(iban="BE71 0961 2345 6769", bic="GKCCBEBB", reference="INV-2026-000042",
-                   due_on="30 Apr 2026", terms="Payable within 30 days by bank transfer.") if seller else None,
+                   due_on="30 Apr 2026", terms="30 days net",
+                   instruction="Please pay €10,800.00 to BE71 0961 2345 6769 by 30 Apr 2026.") if seller else None,
         footer_note="Registered office: Rue de la Loi 1, Brussels. RPM Brussels." if seller else "",
     )
 
@@ -75,7 +77,8 @@ def test_render_pdf__invoice__one_a4_page_with_number_totals_iban_and_reverse_ch
     assert [round(float(x)) for x in reader.pages[0].mediabox] == [0, 0, 595, 842]  # A4 in points
     for expected in ("INV-2026-000042", "Prepaid Services SA", "BE0123456749", "NL123456789B01",
                      "Müller & Søn B.V.", "€10,800.00", "BE71 0961 2345 6769", "Due on", "30 Apr 2026",
-                     "Reverse charge: VAT is due by the recipient", "Page 1 of 1"):
+                     "Reverse charge: VAT is due by the recipient", "Page 1 of 1", "VAT 0%",
+                     "Please pay €10,800.00 to BE71 0961 2345 6769 by 30 Apr 2026.", "Terms: 30 days net"):
         assert expected in text, expected
     for amount in ("€101.00", "€102.00", "€103.00", "€104.00", "€105.00"):
         assert amount in text
@@ -87,6 +90,7 @@ def test_render_pdf__70_lines__three_pages_header_repeated_and_every_amount_prin
     assert len(pages) == 3
     assert all("DESCRIPTION" in page for page in pages)  # the table header on every page
     assert [f"Page {n} of 3" in page for n, page in enumerate(pages, 1)] == [True, True, True]
+    assert ["(continued)" in page for page in pages] == [False, True, True]
     text = "\n".join(pages)
     assert all(f"€{100 + i}.00" in text for i in range(1, 71))
 
@@ -112,11 +116,20 @@ def test_render_pdf__hostile_text__printed_as_text_not_markup():
     assert render_pdf(view(3, hostile=True)) == pdf
 
 
-@pytest.mark.parametrize("language", ["de", "fr", "nl", "xx"])
-def test_render_pdf__language__renders_and_unknown_language_falls_back(language):
+@pytest.mark.parametrize("language, typeset_as", [("de", "de"), ("fr", "fr"), ("nl", "nl"), ("xx", "en")])
+def test_render_pdf__language__typeset_in_it_unknown_one_as_english(language, typeset_as):
     doc = view(1)
     doc.language = language
-    assert read(render_pdf(doc)).pages[0].extract_text().count("INV-2026-000042") >= 1
+    assert view_data(doc)["language"] == typeset_as
+    pages = read(render_pdf(doc)).pages
+    assert len(pages) == 1 and "INV-2026-000042" in pages[0].extract_text()
+
+
+def test_render_pdf__labels_missing__english_wording_printed():
+    doc = view(1)
+    doc.labels = {"bill_to": "Rechnung an"}
+    text = text_of(render_pdf(doc))
+    assert "RECHNUNG AN" in text and "Due on" in text and "Page 1 of 1" in text
 
 
 def test_render_pdfs__parallel_workers__same_bytes_in_same_order_as_one_by_one():
@@ -124,3 +137,32 @@ def test_render_pdfs__parallel_workers__same_bytes_in_same_order_as_one_by_one()
     for i, doc in enumerate(views):
         doc.number = f"INV-2026-{i:06d}"
     assert list(render_pdfs(views, workers=2)) == [render_pdf(doc) for doc in views]
+
+
+def test_view_data__word_wider_than_its_column__may_break_anywhere_short_words_untouched():
+    doc = view(1)
+    doc.lines[0].description = "short words " + "X" * 30
+    doc.lines[0].user = "j.smith@client.example"
+    doc.buyer.name = "Müller & Søn " + "N" * 41
+    data = view_data(doc)
+    assert data["lines"][0]["description"] == "short words " + "\u200b".join("X" * 30)
+    assert data["lines"][0]["user"] == "\u200b".join("j.smith@client.example")
+    assert data["lines"][0]["service"] == "Consulting"
+    assert data["buyer"]["name"] == "Müller & Søn " + "\u200b".join("N" * 41)
+
+
+def test_render_pdf__line_longer_than_a_page__splits_across_pages_from_the_first():
+    doc = view(1)
+    doc.lines[0].description = "lorem ipsum dolor " * 800
+    assert len(doc.lines[0].description) > LONG_LINE_CHARS
+    pages = [page.extract_text() for page in read(render_pdf(doc)).pages]
+    assert len(pages) == 6
+    assert "DESCRIPTION" in pages[0] and "lorem ipsum" in pages[0]  # not pushed whole to page 2
+    assert sum(page.count("lorem") for page in pages) == 800
+
+
+def test_render_pdf__fonts__only_source_sans_pro_from_its_wheel_embedded():
+    reader = read(render_pdf(view(3)))
+    fonts = {font.get_object()["/BaseFont"].split("+")[1]
+             for page in reader.pages for font in page["/Resources"]["/Font"].values()}
+    assert fonts == {"SourceSansPro-Regular", "SourceSansPro-Bold", "SourceSansPro-Semibold"}
