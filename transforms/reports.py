@@ -21,6 +21,7 @@ import multiprocessing
 import os
 import re
 from concurrent.futures import ProcessPoolExecutor
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -78,10 +79,132 @@ LABELS = {
 }
 
 
+#: the log's labels in the other languages of customers.csv `language` (English is LABELS)
+TRANSLATIONS = {
+    "de": {
+        "sheet.summary": "Übersicht", "sheet.log": "Verlauf", "sheet.invoices": "Rechnungen",
+        "sheet.billed": "Abgerechnete Arbeit", "sheet.pending": "Offen", "sheet.chart_data": "Diagrammdaten",
+        "block": "Kontingent", "kind": "Art", "service": "Leistung", "unit": "Einheit", "purchased": "Gekauft",
+        "used": "Verbraucht", "expired": "Ungenutzt verfallen", "remaining": "Verbleibend", "starts_on": "Gültig ab",
+        "expires_on": "Letzter gültiger Tag", "status": "Status", "amount_paid": "Bezahlt ({currency})",
+        "expired_value": "Ungenutzt verfallener Wert ({currency})",
+        "kind.hours": "Stunden", "kind.value": "Guthaben", "kind.unlimited": "Unbegrenzt",
+        "kind.incidents": "Vorfälle",
+        "unit.hours": "Stunden", "unit.money": "{currency}", "unit.incidents": "Vorfälle",
+        "any_service": "jede Leistung", "pool": "{kind}, {service}",
+        "status.active": "aktiv", "status.expired": "verfallen", "status.exhausted": "aufgebraucht",
+        "status.not_started": "noch nicht gültig",
+        "customer": "Kunde", "as_of": "Stand", "currency": "Währung", "time_zone": "Zeitzone",
+        "at": "Datum und Uhrzeit ({zone})", "event": "Vorgang", "prepaid_pool": "Vorauszahlung",
+        "entry": "Zeiteintrag", "work_date": "Arbeitsdatum", "user": "Mitarbeiter", "description": "Beschreibung",
+        "change": "Änderung", "pool_remaining": "Verbleibend im Kontingent",
+        "event.purchase": "Kauf", "event.deduction": "Arbeit abgezogen", "event.expiry": "ungenutzt verfallen",
+        "number": "Nummer", "document_kind": "Beleg", "issued_on": "Ausgestellt am", "corrects": "Korrigiert",
+        "what": "Für", "net": "Netto ({currency})", "tax": "Steuer ({currency})", "total": "Gesamt ({currency})",
+        "paid_by": "Bezahlt durch Kauf", "not_paid": "noch nicht bezahlt",
+        "doc.overage": "Rechnung", "doc.credit_note": "Gutschrift", "doc.topup": "Aufstockungsrechnung",
+        "doc.overage_for": "Arbeit über die Vorauszahlung hinaus",
+        "doc.overage_for_period": "Arbeit über die Vorauszahlung hinaus im {period}",
+        "doc.credit_note_for": "Korrektur von {number}",
+        "hours_billed": "Abgerechnete Stunden", "rate": "Satz ({currency} pro Stunde)",
+        "amount": "Betrag ({currency})",
+        "pending_status.pending": "wartet auf Freigabe", "pending_status.unpriced": "noch kein Stundensatz",
+        "billable_hours": "Abrechenbare Stunden",
+        "chart.title": "Verbleibend je Vorauszahlung", "chart.y": "Verbleibend (Stunden, Geld oder Vorfälle)",
+        "chart.date": "Datum",
+        "none.invoices": "Noch keine Belege ausgestellt.",
+        "none.billed": "Noch keine Arbeit über die Vorauszahlung hinaus abgerechnet.",
+        "none.pending": "Nichts offen: alle abrechenbare Arbeit ist freigegeben und bepreist.",
+    },
+    "fr": {
+        "sheet.summary": "Synthèse", "sheet.log": "Journal", "sheet.invoices": "Factures",
+        "sheet.billed": "Travail facturé", "sheet.pending": "En attente", "sheet.chart_data": "Données du graphique",
+        "block": "Forfait", "kind": "Type", "service": "Service", "unit": "Unité", "purchased": "Acheté",
+        "used": "Utilisé", "expired": "Expiré non utilisé", "remaining": "Restant", "starts_on": "Début",
+        "expires_on": "Dernier jour de couverture", "status": "Statut", "amount_paid": "Montant payé ({currency})",
+        "expired_value": "Valeur expirée non utilisée ({currency})",
+        "kind.hours": "Heures", "kind.value": "Crédit prépayé", "kind.unlimited": "Illimité",
+        "kind.incidents": "Incidents",
+        "unit.hours": "heures", "unit.money": "{currency}", "unit.incidents": "incidents",
+        "any_service": "tout service", "pool": "{kind}, {service}",
+        "status.active": "actif", "status.expired": "expiré", "status.exhausted": "épuisé",
+        "status.not_started": "pas encore commencé",
+        "customer": "Client", "as_of": "Au", "currency": "Devise", "time_zone": "Fuseau horaire",
+        "at": "Date et heure ({zone})", "event": "Événement", "prepaid_pool": "Prépaiement",
+        "entry": "Saisie de temps", "work_date": "Date du travail", "user": "Intervenant",
+        "description": "Description", "change": "Variation", "pool_remaining": "Restant du prépaiement",
+        "event.purchase": "achat", "event.deduction": "travail déduit", "event.expiry": "expiré non utilisé",
+        "number": "Numéro", "document_kind": "Document", "issued_on": "Émis le", "corrects": "Corrige",
+        "what": "Pour", "net": "HT ({currency})", "tax": "TVA ({currency})", "total": "TTC ({currency})",
+        "paid_by": "Payé par l'achat", "not_paid": "pas encore payé",
+        "doc.overage": "facture", "doc.credit_note": "avoir", "doc.topup": "facture de réapprovisionnement",
+        "doc.overage_for": "travail au-delà du prépaiement",
+        "doc.overage_for_period": "travail au-delà du prépaiement en {period}",
+        "doc.credit_note_for": "correction de {number}",
+        "hours_billed": "Heures facturées", "rate": "Taux ({currency} par heure)", "amount": "Montant ({currency})",
+        "pending_status.pending": "en attente d'autorisation", "pending_status.unpriced": "pas encore de taux horaire",
+        "billable_hours": "Heures facturables",
+        "chart.title": "Restant par prépaiement", "chart.y": "Restant (heures, argent ou incidents)",
+        "chart.date": "Date",
+        "none.invoices": "Aucun document émis pour l'instant.",
+        "none.billed": "Aucun travail facturé au-delà du prépaiement pour l'instant.",
+        "none.pending": "Rien en attente : tout le travail facturable est autorisé et chiffré.",
+    },
+    "nl": {
+        "sheet.summary": "Overzicht", "sheet.log": "Logboek", "sheet.invoices": "Facturen",
+        "sheet.billed": "Gefactureerd werk", "sheet.pending": "Openstaand", "sheet.chart_data": "Grafiekgegevens",
+        "block": "Tegoed", "kind": "Soort", "service": "Dienst", "unit": "Eenheid", "purchased": "Gekocht",
+        "used": "Verbruikt", "expired": "Ongebruikt vervallen", "remaining": "Resterend", "starts_on": "Geldig vanaf",
+        "expires_on": "Laatste geldige dag", "status": "Status", "amount_paid": "Betaald ({currency})",
+        "expired_value": "Ongebruikt vervallen waarde ({currency})",
+        "kind.hours": "Uren", "kind.value": "Tegoed in geld", "kind.unlimited": "Onbeperkt",
+        "kind.incidents": "Incidenten",
+        "unit.hours": "uren", "unit.money": "{currency}", "unit.incidents": "incidenten",
+        "any_service": "elke dienst", "pool": "{kind}, {service}",
+        "status.active": "actief", "status.expired": "vervallen", "status.exhausted": "opgebruikt",
+        "status.not_started": "nog niet geldig",
+        "customer": "Klant", "as_of": "Stand per", "currency": "Valuta", "time_zone": "Tijdzone",
+        "at": "Datum en tijd ({zone})", "event": "Gebeurtenis", "prepaid_pool": "Vooruitbetaling",
+        "entry": "Tijdregistratie", "work_date": "Werkdatum", "user": "Medewerker", "description": "Omschrijving",
+        "change": "Mutatie", "pool_remaining": "Resterend in tegoed",
+        "event.purchase": "aankoop", "event.deduction": "werk afgeboekt", "event.expiry": "ongebruikt vervallen",
+        "number": "Nummer", "document_kind": "Document", "issued_on": "Uitgegeven op", "corrects": "Corrigeert",
+        "what": "Voor", "net": "Netto ({currency})", "tax": "Btw ({currency})", "total": "Totaal ({currency})",
+        "paid_by": "Betaald met aankoop", "not_paid": "nog niet betaald",
+        "doc.overage": "factuur", "doc.credit_note": "creditnota", "doc.topup": "aanvulfactuur",
+        "doc.overage_for": "werk boven de vooruitbetaling",
+        "doc.overage_for_period": "werk boven de vooruitbetaling in {period}",
+        "doc.credit_note_for": "correctie van {number}",
+        "hours_billed": "Gefactureerde uren", "rate": "Tarief ({currency} per uur)", "amount": "Bedrag ({currency})",
+        "pending_status.pending": "wacht op goedkeuring", "pending_status.unpriced": "nog geen uurtarief",
+        "billable_hours": "Factureerbare uren",
+        "chart.title": "Resterend per vooruitbetaling", "chart.y": "Resterend (uren, geld of incidenten)",
+        "chart.date": "Datum",
+        "none.invoices": "Nog geen documenten uitgegeven.",
+        "none.billed": "Nog geen werk boven de vooruitbetaling gefactureerd.",
+        "none.pending": "Niets openstaand: al het factureerbare werk is goedgekeurd en geprijsd.",
+    },
+}
+
+#: the language of the log being rendered (customers.csv `language`; set per customer by
+#: `_write_customer`, so every label below speaks it without being handed it)
+_LANGUAGE: ContextVar[str] = ContextVar("prepaid_log_language", default="en")
+
+
 def label(key: str, **values: str) -> str:
-    """The text of a label, with its {placeholders} filled in."""
-    text = LABELS[key]
+    """The text of a label in the log's language, with its {placeholders} filled in."""
+    text = TRANSLATIONS.get(_LANGUAGE.get(), LABELS).get(key, LABELS[key])
     return text.format(**values) if values else text
+
+
+def date_format(language: str) -> str:
+    """The spreadsheet number format of a date in `language`: CLDR's short date pattern
+    (Babel) with a four-digit year, e.g. dd.mm.yyyy in German, dd/mm/yyyy in French."""
+    from transforms.i18n import locale
+
+    pattern = locale(language).date_formats["short"].pattern
+    pattern = re.sub(r"y+", "yyyy", pattern)
+    return re.sub(r"M+", lambda m: "m" * len(m.group()), pattern)
 
 
 LOG_CSV_COLUMNS = ["at", "event", "block_id", "pool", "entry_id", "work_date", "user", "service",
@@ -150,8 +273,8 @@ def write_reports(con: duckdb.DuckDBPyConnection, target: Path, as_of: date,
     """
     where = "" if customer_ids is None else "where customer_id in (select unnest(?::varchar[]))"
     params = [] if customer_ids is None else [customer_ids]
-    customers = con.execute(f"select customer_id, name, currency from stg_customers {where} order by customer_id",
-                            params).fetchall()
+    customers = con.execute(f"select customer_id, name, currency, coalesce(language, 'en') from stg_customers "
+                            f"{where} order by customer_id", params).fetchall()
     if not con.execute("select count(*) from duckdb_tables() where table_name = 'document_lines'").fetchall()[0][0]:
         # a warehouse that never issued documents (it only ever ingested): its logs list none
         con.execute(sql("documents_schema.sql").replace("create table", "create temp table"))
@@ -218,7 +341,7 @@ LOG_QUERIES = (LOG_BLOCKS, LOG_EVENTS, LOG_PENDING, LOG_DOCUMENTS, LOG_BILLED)
 
 def _fingerprint_logs(con: duckdb.DuckDBPyConnection, where: str = "", params: list | None = None) -> None:
     """Temp table `log_fingerprints`: per customer (of stg_customers `where`), the SHA-256 of
-    everything its log shows except the as-of date (name, currency, the business time zone,
+    everything its log shows except the as-of date (name, currency, language, the business time zone,
     and the rows of LOG_QUERIES in their order, each row as JSON) and of RENDERER_VERSION."""
     parts = [f"""left join (select customer_id, string_agg(row_json, chr(10) order by {order}, row_json) as t{i}
                            from (select to_json(r) as row_json, r.* from ({query}) r {where}) group by customer_id)
@@ -227,6 +350,7 @@ def _fingerprint_logs(con: duckdb.DuckDBPyConnection, where: str = "", params: l
     con.execute(f"""
         create or replace temp table log_fingerprints as
         select customer_id, sha256(concat_ws(chr(29), ?::varchar, to_json(name), to_json(currency),
+                                             to_json(coalesce(language, 'en')),
                                              (select tz from run_params), {texts})) as fingerprint
         from (select * from stg_customers {where}) {" ".join(parts)}""",
                 [RENDERER_VERSION, *(params or []) * (len(LOG_QUERIES) + 1)])
@@ -235,14 +359,14 @@ def _fingerprint_logs(con: duckdb.DuckDBPyConnection, where: str = "", params: l
 def _jobs(con: duckdb.DuckDBPyConnection, target: Path, as_of: date, customers: list[tuple],
           use_cache: bool) -> list[tuple]:
     """One job per customer of a batch: its rows to render, or its cached log to restamp."""
-    batch = [[cid for cid, _, _ in customers]]
+    batch = [[cid for cid, *_ in customers]]
     cached = {cid: (fingerprint, None if book is None else (n, rendered_as_of, bytes(book), bytes(log_csv)))
               for cid, fingerprint, n, rendered_as_of, book, log_csv in con.execute("""
         select f.customer_id, f.fingerprint, c.blocks, c.as_of, c.xlsx, c.csv
         from log_fingerprints f
         left join report_cache c on c.customer_id = f.customer_id and c.fingerprint = f.fingerprint and ?
         where f.customer_id in (select unnest(?::varchar[]))""", [use_cache, *batch]).fetchall()}
-    changed = [[cid for cid, _, _ in customers if cached[cid][1] is None]]
+    changed = [[cid for cid, *_ in customers if cached[cid][1] is None]]
     rows = [{} if not changed[0] else _grouped(con, f"""
         select * from ({query}) where customer_id in (select unnest(?::varchar[]))
         order by customer_id, {order}""", changed) for query, order in LOG_QUERIES]
@@ -250,9 +374,9 @@ def _jobs(con: duckdb.DuckDBPyConnection, target: Path, as_of: date, customers: 
     folder = (target / "reports").resolve()
     return [(customer_dir(target, cid, folder), as_of, cached[cid][0],
              None if cached[cid][1] is not None else
-             (cid, name, currency, tz, *(group.get(cid, []) for group in rows)),
+             (cid, name, currency, language, tz, *(group.get(cid, []) for group in rows)),
              cached[cid][1])
-            for cid, name, currency in customers]
+            for cid, name, currency, language in customers]
 
 
 def _finish(con: duckdb.DuckDBPyConnection, rendering, use_cache: bool) -> None:
@@ -292,10 +416,15 @@ def _write_customer(job: tuple) -> tuple | None:
         xlsx = _stamp(rendered, rendered_as_of, as_of, n_blocks)
         result = None
     else:
-        customer_id, name, currency, tz, blocks, events, pending, documents, billed = content
-        log = _log_rows(events, tz)
-        xlsx = _render_xlsx(customer_id, name, currency, as_of, blocks, log, pending, tz, documents, billed)
-        log_csv = _log_csv(log)
+        customer_id, name, currency, language, tz, blocks, events, pending, documents, billed = content
+        speaking = _LANGUAGE.set(language)
+        try:
+            log = _log_rows(events, tz)
+            xlsx = _render_xlsx(customer_id, name, currency, as_of, blocks, log, pending, tz, documents, billed,
+                                language)
+            log_csv = _log_csv(log)
+        finally:
+            _LANGUAGE.reset(speaking)
         result = (customer_id, fingerprint, len(blocks), as_of, xlsx, log_csv)
     _write_file(folder / "prepaid-log.xlsx", xlsx)
     _write_file(folder / "prepaid-log.csv", log_csv)
@@ -373,8 +502,10 @@ def text_cell(ws: xlsx.Sheet, col: int, value: str | None) -> None:
 
 def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
                  blocks: list[dict], log: list[dict], pending: list[dict], tz: str = "UTC",
-                 documents: list[dict] = (), billed: list[dict] = ()) -> bytes:
-    fmt = Formats(money=money_format(currency))
+                 documents: list[dict] = (), billed: list[dict] = (), language: str = "en") -> bytes:
+    # English keeps ISO dates; the other languages read dates as their customers write them
+    day_format = Formats.date if language == "en" else date_format(language)
+    fmt = Formats(money=money_format(currency), date=day_format, instant=f"{day_format} hh:mm")
     book = xlsx.Workbook(as_of, [fmt.hours, fmt.date, fmt.money, fmt.instant, fmt.count])
     hours, day, money, instant = (book.style(f) for f in (fmt.hours, fmt.date, fmt.money, fmt.instant))
     unit_style = {"hours": hours, "unlimited": hours, "value": money, "incidents": book.style(fmt.count)}

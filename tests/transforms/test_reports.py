@@ -109,6 +109,29 @@ def test_prepaid_log__labels__one_table_every_key_used(tmp_path):
     assert reports.label("at", zone="Europe/Berlin") == "Date and time (Europe/Berlin)"
 
 
+def test_prepaid_log__customer_language__labels_and_dates_in_it(tmp_path):
+    inbox = write_inbox(tmp_path / "inbox", customers="customer_id,name,currency,language\nc1,Acme,EUR,de",
+                        purchases=LOG_PURCHASES, rates="hourly_rate\n60", timelogs=LOG_TIMELOGS)
+    run_nightly(inbox, tmp_path / "w.duckdb", tmp_path / "out", date(2026, 1, 31), "Europe/Berlin",
+                reports_enabled=True)
+    wb = load_workbook(tmp_path / "out" / "reports" / "c1" / "prepaid-log.xlsx")
+    assert wb.sheetnames == ["Übersicht", "Verlauf", "Rechnungen", "Abgerechnete Arbeit", "Offen", "Diagrammdaten"]
+    assert _cells(wb["Übersicht"])[:2] == [
+        ["Kontingent", "Art", "Leistung", "Einheit", "Gekauft", "Verbraucht", "Ungenutzt verfallen", "Verbleibend",
+         "Gültig ab", "Letzter gültiger Tag", "Status", "Bezahlt (EUR)", "Ungenutzt verfallener Wert (EUR)"],
+        ["h1", "Stunden", "jede Leistung", "Stunden", 2, 2, 0, 0, datetime(2026, 1, 1), datetime(2026, 1, 20),
+         "verfallen", 200, 0]]
+    assert wb["Übersicht"]["I2"].number_format == "dd.mm.yyyy"
+    assert wb["Verlauf"]["A2"].number_format == "dd.mm.yyyy hh:mm"
+    assert wb["Verlauf"]["B4"].value == "Arbeit abgezogen"
+
+
+def test_prepaid_log__every_label_translated_in_every_language():
+    assert {lang: sorted(set(reports.LABELS) ^ set(table)) for lang, table in reports.TRANSLATIONS.items()} == \
+        {"de": [], "fr": [], "nl": []}
+    assert [reports.date_format(lang) for lang in ("de", "fr", "nl")] == ["dd.mm.yyyy", "dd/mm/yyyy", "dd-mm-yyyy"]
+
+
 def test_safe_name__hostile_ids_stay_inside_reports(tmp_path):
     assert safe_name("C-1001") == "C-1001"
     assert safe_name("../../x").startswith("x-") and "/" not in safe_name("../../x")
@@ -249,6 +272,8 @@ def test_prepaid_logs__second_night__unchanged_customer_restamped_from_cache_cha
     ("description", CUSTOMERS, NIGHT_1.replace("90,2026-01-06T08:00,Work", "90,2026-01-06T08:00,Work (fixed)"),
      date(2026, 1, 31)),
     ("status as of the night", CUSTOMERS, NIGHT_1, date(2026, 3, 31)),   # h1 of c1 expires that day
+    ("language", "customer_id,name,currency,language\nc1,Customer One,EUR,nl\nc2,Customer Two,EUR,",
+     NIGHT_1, date(2026, 1, 31)),
 ])
 def test_prepaid_logs__anything_a_log_shows_changes__only_that_log_rendered(tmp_path, change, customers, timelogs,
                                                                             as_of):
