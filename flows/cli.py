@@ -119,10 +119,11 @@ class UsageError(Exception):
 
 def _cannot_run() -> tuple[type, ...]:
     """Errors that mean the run could not happen at all: one line on stderr, exit 2."""
+    from flows.extras import MissingExtra
     from transforms.close import Refused
     from transforms.ingest import InboxError
     from transforms.warehouse import WarehouseBusy
-    return (InboxError, WarehouseBusy, FileNotFoundError, Refused, UsageError)
+    return (InboxError, WarehouseBusy, FileNotFoundError, Refused, UsageError, MissingExtra)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -256,6 +257,9 @@ def cmd_nightly(args) -> int:
         report = run_nightly(inbox, args.warehouse, out_for(args.out, as_of), as_of, args.tz, reports,
                              shards=args.shards, shard_dir=args.shard_dir)
     else:
+        if args.shards > 1:
+            from flows.extras import require_dask
+            require_dask()
         preflight(inbox, args.warehouse)
         use_prefect(args.verbose)
         from flows.nightly import nightly_flow
