@@ -9,6 +9,7 @@ starts for the run (about 10-15 s). `--no-prefect` runs the very same steps with
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from datetime import date
@@ -18,6 +19,8 @@ from flows.defaults import (DEFAULT_CLOSE_OUT, DEFAULT_OUT, DEFAULT_WAREHOUSE, D
                             close_out, default_inbox)
 
 EXIT_CANNOT_RUN = 2
+
+log = logging.getLogger(f"prepaid.{__name__}")   # transforms.progress.logger, without importing it here
 
 
 def _date(text: str) -> date:
@@ -39,6 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="prepaid", description="Nightly reconciler for prepaid time blocks.")
     sub = parser.add_subparsers(dest="command", required=True)
 
+    def verbosity(p):
+        loud = p.add_mutually_exclusive_group()
+        loud.add_argument("-q", "--quiet", action="store_true",
+                          help="print only errors and the final line (no progress, no phase lines)")
+        loud.add_argument("-v", "--verbose", action="store_true",
+                          help="also debug lines, and Prefect's own log lines")
+
     def common(p, inbox=True, tz=True):
         if inbox:
             p.add_argument("--inbox", type=Path, default=None, help="input folder (default data/inbox, else the demo inbox)")
@@ -48,12 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     def orchestration(p):
         p.add_argument("--no-prefect", action="store_true", help="run the same steps without Prefect (fast path)")
-        p.add_argument("-v", "--verbose", action="store_true", help="show Prefect's own log lines")
 
     p = sub.add_parser("ingest", help="ingest and validate the inbox into the warehouse")
+    verbosity(p)
     common(p)
 
     p = sub.add_parser("nightly", help="ingest, reconcile as of a date, issue documents, write outputs")
+    verbosity(p)
     common(p)
     p.add_argument("--out", default=DEFAULT_OUT, help="output folder; {as_of} becomes the run date (default %(default)s)")
     when = p.add_mutually_exclusive_group()
@@ -69,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     orchestration(p)
 
     p = sub.add_parser("close", help="close a month: reconcile, freeze and lock it")
+    verbosity(p)
     common(p)
     p.add_argument("--period", type=_period, required=True, help="the month, YYYY-MM")
     p.add_argument("--force", action="store_true", help="close despite pending entries dated in the period")
@@ -77,12 +89,14 @@ def build_parser() -> argparse.ArgumentParser:
     orchestration(p)
 
     p = sub.add_parser("reopen", help="reopen the last closed month (recorded)")
+    verbosity(p)
     common(p, inbox=False, tz=False)
     p.add_argument("--period", type=_period, required=True, help="the month, YYYY-MM")
     p.add_argument("--reason", default=None, help="why, kept with the reopen record")
     orchestration(p)
 
     p = sub.add_parser("serve", help="run the nightly and month-end schedules (Prefect deployments)")
+    verbosity(p)
     common(p)
     p.add_argument("--out", default=DEFAULT_OUT, help="nightly output folder pattern (default %(default)s)")
     p.add_argument("--close-out", default=DEFAULT_CLOSE_OUT, help="close output folder pattern (default %(default)s)")
@@ -90,20 +104,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--close-cron", default="0 6 1 * *", help="month-end close schedule in --tz (default %(default)r)")
 
     p = sub.add_parser("demo", help="run the nightly job on the embedded demo inbox")
+    verbosity(p)
     p.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE)
     p.add_argument("--out", type=Path, default=Path("data/out/demo"))
     p.add_argument("--prefect", dest="use_prefect", action="store_true", default=None,
                    help="run through the Prefect flow (default: only when PREFECT_API_URL is set)")
     p.add_argument("--no-prefect", dest="use_prefect", action="store_false")
-    p.add_argument("-v", "--verbose", action="store_true", help="show Prefect's own log lines")
 
     p = sub.add_parser("generate", help="write a valid synthetic inbox of any size")
+    verbosity(p)
     p.add_argument("--customers", type=int, required=True)
     p.add_argument("--entries", type=int, required=True)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out", type=Path, required=True)
 
     p = sub.add_parser("report", help="regenerate one customer's prepaid log (read-only on the warehouse)")
+    verbosity(p)
     p.add_argument("--customer", required=True, help="customer_id")
     p.add_argument("--as-of", type=_date, default=None, help="date YYYY-MM-DD (default: the last run's)")
     p.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE, help="DuckDB file (default %(default)s)")
@@ -126,10 +142,18 @@ def _cannot_run() -> tuple[type, ...]:
     return (InboxError, WarehouseBusy, FileNotFoundError, Refused, UsageError, MissingExtra)
 
 
+_QUIET = False   # --quiet: print_report prints only the final line
+
+
 def main(argv: list[str] | None = None) -> int:
+    from transforms.progress import NORMAL, QUIET, VERBOSE, cli_output
+
+    global _QUIET
     args = build_parser().parse_args(argv)
+    _QUIET = args.quiet
     try:
-        return COMMANDS[args.command](args)
+        with cli_output(QUIET if args.quiet else VERBOSE if args.verbose else NORMAL):
+            return COMMANDS[args.command](args)
     except KeyboardInterrupt:
         print("prepaid: interrupted; nothing was committed", file=sys.stderr)
         return 130
@@ -191,8 +215,8 @@ def use_prefect(verbose: bool) -> None:
         _UI_URL = get_current_settings().ui_url
     else:
         os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-        print("prepaid: no Prefect server configured (PREFECT_API_URL): Prefect starts a temporary "
-              "local one for this run (~15 s); see docs/orchestration.md, or use --no-prefect")
+        log.info("no Prefect server configured (PREFECT_API_URL): Prefect starts a temporary local one "
+                 "for this run (~15 s); see docs/orchestration.md, or use --no-prefect")
 
 
 # --- commands -----------------------------------------------------------------------------
@@ -201,21 +225,17 @@ def cmd_ingest(args) -> int:
     from transforms.nightly import run_ingest
     inbox = args.inbox or default_inbox()
     summary, counts = run_ingest(inbox, args.warehouse, args.tz)
-    print(f"ingested {len(summary.files_ingested)} new file(s) of {summary.files_seen} in {inbox} "
-          f"({len(summary.files_unchanged)} unchanged)")
-    for kind, n in sorted(summary.rows_added.items()):
-        print(f"  {kind}: {n} new row(s)")
-    print(f"accepted: {counts['customers']} customers, {counts['blocks']} blocks, "
-          f"{counts['rates']} rates, {counts['entries']} entries")
-    _print_quarantine(counts["quarantine_by_reason"])
-    return 0
-
-
-def _print_quarantine(by_reason: dict) -> None:
+    say(f"ingested {len(summary.files_ingested)} new file(s) of {summary.files_seen} in {inbox} "
+        f"({len(summary.files_unchanged)} unchanged)",
+        *(f"  {kind}: {n} new row(s)" for kind, n in sorted(summary.rows_added.items())),
+        f"accepted: {counts['customers']} customers, {counts['blocks']} blocks, "
+        f"{counts['rates']} rates, {counts['entries']} entries")
+    by_reason = counts["quarantine_by_reason"]
     total = sum(by_reason.values())
-    print(f"quarantined: {total} row(s)" + (":" if total else ""))
-    for reason, n in by_reason.items():
-        print(f"  {reason}: {n}")
+    say(f"quarantined: {total} row(s)" + (":" if total else ""), *(f"  {reason}: {n}" for reason, n in by_reason.items()))
+    print(f"ingest of {inbox} committed: {counts['entries']} entries accepted, {total} row(s) quarantined"
+          + (" (by reason above)" if total and not _QUIET else ""))
+    return 0
 
 
 def cmd_nightly(args) -> int:
@@ -332,32 +352,25 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def say(*lines: str) -> None:
+    """Print lines on stdout, unless --quiet (which prints only the final line)."""
+    if not _QUIET:
+        for line in lines:
+            print(line)
+
+
 def print_report(report) -> None:
-    c = report.counts
-    s = report.ingest
-    what = f"close of {report.period}" if report.period else "run"
-    print(f"{what} (run {report.run_id}) as of {report.as_of}: outputs in {report.out}")
-    print(f"  files: {len(s.files_ingested)} ingested, {len(s.files_unchanged)} unchanged")
-    print(f"  customers: {c['customers']}; blocks: {c['blocks']} "
-          f"({', '.join(f'{k} {v}' for k, v in c['blocks_by_status'].items())})")
-    print(f"  entries: {c['entries']} ({', '.join(f'{k} {v}' for k, v in c['entries_by_status'].items())})")
-    print(f"  minutes charged {c['minutes_charged']}, covered {c['minutes_covered']}, "
-          f"overage {c['minutes_overage']}; unpriced entries {c['entries_unpriced']}")
-    print(f"  pools in breach: {c['pools_in_breach']}; documents issued: {c['documents_issued']}")
-    _print_quarantine(c["quarantine_by_reason"])
-    if report.close is not None:
-        k = report.close
-        money = lambda d: ", ".join(f"{cur} {v // 100}.{v % 100:02d}" for cur, v in sorted(d.items()) if cur) or "0.00"
-        print(f"  reconciled pools: {k.pools}; late adjustments: {k.late_adjustments}; "
-              f"deferred revenue: {money(k.deferred_revenue_cents)}; breakage: {money(k.breakage_cents)}")
-        print(f"  period {k.period} is closed" + (f" (forced over {len(k.pending)} pending entries)" if k.forced and k.pending else ""))
-    for warning in report.warnings:
-        print(f"  warning: {warning}")
+    """The run's summary in words (transforms/summary.py), ending with its one-line verdict."""
+    from transforms.summary import final_line, render
+
+    lines = render(report)
+    say(*lines, "")
+    print(final_line(report))
     print_flow_run(report)
 
 
 def print_flow_run(report) -> None:
-    if report.flow_run_id and _UI_URL:
+    if report.flow_run_id and _UI_URL and not _QUIET:
         print(f"  prefect flow run: {_UI_URL}/runs/flow-run/{report.flow_run_id}")
 
 
