@@ -25,17 +25,19 @@ log = logging.getLogger(f"prepaid.{__name__}")   # transforms.progress.logger, w
 
 def _date(text: str) -> date:
     try:
+        if len(text) != 10:      # fromisoformat also reads 20260331 and 2026-W13-2
+            raise ValueError(text)
         return date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD (e.g. 2026-03-31), got {text!r}")
 
 
 def _period(text: str) -> str:
     from transforms.close import parse_period
     try:
         return parse_period(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a month as YYYY-MM (e.g. 2026-03), got {text!r}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -381,10 +383,39 @@ def cmd_generate(args) -> int:
     return 0
 
 
+def known_customer(warehouse: Path, wanted: str) -> str:
+    """The customer_id meant by `wanted`: itself, else the one id equal to it in another case;
+    else a one-line error naming the closest ids."""
+    import difflib
+
+    from transforms.warehouse import connect, current_raw
+
+    if not Path(warehouse).exists():
+        raise UsageError(f"no warehouse at {warehouse}: run a nightly first")
+    con = connect(warehouse, read_only=True)
+    try:
+        ids = sorted({str(c) for c in current_raw(con, "customers")["customer_id"].dropna()})
+    finally:
+        con.close()
+    if wanted in ids:
+        return wanted
+    same = [c for c in ids if c.casefold() == wanted.strip().casefold()]
+    if len(same) == 1:
+        return same[0]
+    by_folded = {}
+    for c in ids:
+        by_folded.setdefault(c.casefold(), c)
+    close = [by_folded[c] for c in difflib.get_close_matches(wanted.strip().casefold(), list(by_folded), n=3, cutoff=0.75)]
+    hint = (f"; did you mean {' or '.join(close)}?" if close
+            else f" ({len(ids)} customers; their ids are in customers.csv and balances.csv)")
+    raise UsageError(f"no customer {wanted!r} in the warehouse" + hint)
+
+
 def cmd_report(args) -> int:
     from transforms.reports import report_customer
+    customer = known_customer(args.warehouse, args.customer)
     try:
-        folder = report_customer(args.warehouse, args.customer, args.out, args.as_of, args.tz)
+        folder = report_customer(args.warehouse, customer, args.out, args.as_of, args.tz)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     print(f"wrote {folder / 'prepaid-log.xlsx'} and {folder / 'prepaid-log.csv'}")

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import time
 import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -92,7 +91,7 @@ class Timer:
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
-        self.start = time.perf_counter()
+        self.start = progress.clock()
 
     @contextmanager
     def phase(self, name: str):
@@ -267,7 +266,7 @@ def execute(job: Job, step: Step = call) -> RunReport:
             step(outputs.publish, staged, job.out)
             p.detail = f"outputs in {Path(job.out).absolute()}"
         log.info("%s run %s as of %s committed in %.2f s", job.command, run_id, job.as_of,
-                 time.perf_counter() - timer.start)
+                 progress.clock() - timer.start)
         return report
     except close.AlreadyClosed as exc:
         _rollback(con)

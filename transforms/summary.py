@@ -310,11 +310,22 @@ def validate_detail(inputs) -> str:
 
 
 def likely_typos(inputs) -> list[str]:
-    """Services of time entries that no rate row and no block names: most likely misspelt
-    (such an entry is priced by a rate for any service, or not at all, and no block of that
-    service covers it). One warning per service, with its number of entries."""
-    named = set(inputs.rates["service"].dropna()) | set(inputs.blocks["service"].dropna())
+    """Services of time entries that no rate row and no block names, where rates or blocks do
+    name services: most likely misspelt (such an entry is priced by a rate for any service, or
+    not at all, and no block of its service covers it). One warning per service, with its
+    number of entries and the closest named service. A firm that names no service anywhere
+    gets no warning."""
+    import difflib
+
+    named = sorted(set(inputs.rates["service"].dropna()) | set(inputs.blocks["service"].dropna()))
+    if not named:
+        return []
     counts = inputs.entries["service"].dropna().value_counts()
-    return [f"service {service!r} of {_entries(int(n))} is named by no rate and no block: a typo? "
-            f"(fix it in the time log, or name it in rates.csv)"
-            for service, n in sorted(counts.items()) if service not in named]
+    warnings = []
+    for service, n in sorted(counts.items()):
+        if service in named:
+            continue
+        close = difflib.get_close_matches(service, named, n=1, cutoff=0.6)
+        warnings.append(f"service {service!r} of {_entries(int(n))} is named by no rate and no block: a typo"
+                        + (f" of {close[0]!r}?" if close else "?") + " (fix the time log, or name it in rates.csv)")
+    return warnings
