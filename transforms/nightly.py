@@ -257,9 +257,11 @@ def execute(job: Job, step: Step = call) -> RunReport:
             "files_ingested": summary.files_ingested, "timings_seconds": timer.seconds,
             "warnings": report.warnings, "documents": issued,
         })
-        outputs.seal(staged, run_id)
-        con.execute("commit")
-        committed = True
+        with timer.phase("commit") as p:
+            outputs.seal(staged, run_id)
+            con.execute("commit")
+            committed = True
+            p.detail = f"run {run_id} in the warehouse"
         if job.shards > 1:
             shutil.rmtree(shard_folder_of(job, run_id), ignore_errors=True)
         with timer.phase("publish") as p:

@@ -149,10 +149,15 @@ def cli_output(verbosity: int = NORMAL, stream=None, live: bool | None = None) -
         from rich.logging import RichHandler
         from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
                                    TimeElapsedColumn)
+        from rich.text import Text
 
         console = Console(file=stream, stderr=stream is sys.stderr)
-        progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                            MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True)
+        class Count(MofNCompleteColumn):   # "3/16" for a phase of known steps, nothing for a spinner
+            def render(self, task):
+                return super().render(task) if task.total is not None else Text("")
+
+        progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), Count(),
+                            TimeElapsedColumn(), console=console, transient=True)
         handler: logging.Handler = RichHandler(console=console, show_path=False, markup=False,
                                                log_time_format="%H:%M:%S")
     else:
