@@ -33,7 +33,7 @@ def money_text(cents) -> str:
 
 def money_display(amount: str | int | Decimal) -> str:
     """Decimal text or cents for people: thousands grouped, two decimals ('1,234.56')."""
-    value = Decimal(amount) if isinstance(amount, str) else Decimal(amount)
+    value = Decimal(amount) if isinstance(amount, (str, Decimal)) else Decimal(int(amount)) / 100
     return f"{value:,.2f}"
 
 

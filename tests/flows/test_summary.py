@@ -90,3 +90,16 @@ def test_render__every_output_by_absolute_path_and_final_line(tmp_path):
                        "ledger.csv", "quarantine.csv", "run.json")]
     assert final_line(report) == (f"nightly run 1 as of 2026-01-31 committed: 0 documents issued, "
                                   f"0 input rows quarantined; outputs in {tmp_path / 'out'}")
+
+
+def test_render_close__deferred_revenue_and_breakage_in_money_not_cents(books):
+    books.inbox()
+    report = books.close("2026-01")
+
+    text = render(report)
+    assert text[text.index("Close of 2026-01:"):text.index("Close of 2026-01:") + 5] == [
+        "Close of 2026-01:",
+        "  reconciled pools: 2; late adjustments: 0",
+        "  deferred revenue (prepaid value not yet used): EUR 1,100.00",
+        "  breakage of the period (expired unused value): EUR 0.00",
+        "  period 2026-01 is closed"]
