@@ -119,7 +119,8 @@ def begin_run(con: duckdb.DuckDBPyConnection, out: Path | None) -> tuple[int, li
 
 def load_inputs(con: duckdb.DuckDBPyConnection, tz: str) -> validate_mod.Validated:
     """Validate every current raw row (quarantine is recomputed each run)."""
-    raw = {kind: current_raw(con, kind) for kind in RAW_KINDS}
+    raw = {kind: current_raw(con, kind) for kind in progress.track(RAW_KINDS, describe=lambda k: f"reading {k}")}
+    progress.update(description="checking every row")
     return validate_mod.validate(raw, tz)
 
 

@@ -141,8 +141,9 @@ def cli_output(verbosity: int = NORMAL, stream=None, live: bool | None = None) -
         live = verbosity > QUIET and hasattr(stream, "isatty") and stream.isatty()
     root = logging.getLogger(ROOT)
     level = {QUIET: logging.ERROR, NORMAL: logging.INFO}.get(verbosity, logging.DEBUG)
-    saved_level = root.level
+    saved_level, saved_propagate = root.level, root.propagate
     root.setLevel(logging.DEBUG if verbosity >= VERBOSE else logging.INFO)
+    root.propagate = False   # Prefect's console handler on the root logger would print them twice
     progress = None
     if live:
         from rich.console import Console
@@ -178,3 +179,4 @@ def cli_output(verbosity: int = NORMAL, stream=None, live: bool | None = None) -
     finally:
         root.removeHandler(handler)
         root.setLevel(saved_level)
+        root.propagate = saved_propagate

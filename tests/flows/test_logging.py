@@ -14,7 +14,7 @@ from tests.conftest import write_inbox
 from tests.flows.conftest import STORY
 from transforms import progress
 from transforms.nightly import run_nightly
-from transforms.summary import final_line
+from transforms.warehouse import RAW_KINDS
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ")
 
@@ -97,13 +97,13 @@ def test_cli_default__phase_lines_on_stderr_summary_on_stdout_ending_with_final_
                                     f"0 input rows quarantined; outputs in {tmp_path / 'out'}")
 
 
-def test_cli_verbose__debug_lines_name_each_file_read(tmp_path, capsys):
+def test_cli_verbose__debug_lines_name_each_file_and_table_read(tmp_path, capsys):
     from flows.cli import main
 
     assert main(cli_night(tmp_path, "-v")) == 0
     debug = [TIMESTAMP.sub("", line) for line in capsys.readouterr().err.splitlines() if " DEBUG " in line]
     assert debug == ["DEBUG ingest: customers.csv", "DEBUG ingest: purchases.csv", "DEBUG ingest: rates.csv",
-                     "DEBUG ingest: timelogs/t.csv"]
+                     "DEBUG ingest: timelogs/t.csv"] + [f"DEBUG validate: reading {kind}" for kind in RAW_KINDS]
 
 
 def test_cli_quiet_and_verbose_together__usage_error():
