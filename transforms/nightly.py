@@ -468,9 +468,13 @@ def run_ingest(inbox: Path, warehouse: Path, tz: str = "UTC") -> tuple[ingest_mo
     """Ingest the inbox and validate everything, without reconciling; all or nothing."""
     job = _IngestJob("ingest", tz)
     with _recorded_run(connect(warehouse), job) as run:
-        summary = ingest_mod.ingest(run.con, inbox, run.run_id)
+        with progress.phase("ingest", log) as p:
+            summary = ingest_mod.ingest(run.con, inbox, run.run_id)
+            p.detail = ingest_detail(summary)
         run.inputs = current_inputs(run.con)
-        inputs = validate_inputs(run.con, tz)
+        with progress.phase("validate", log) as p:
+            inputs = validate_inputs(run.con, tz)
+            p.detail = validate_detail(inputs)
         counts = {
             "customers": len(inputs.customers), "blocks": len(inputs.blocks),
             "rates": len(inputs.rates), "entries": len(inputs.entries),
