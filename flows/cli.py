@@ -56,7 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--inbox", type=Path, default=None, help="input folder (default data/inbox, else the demo inbox)")
         p.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE, help="DuckDB file (default %(default)s)")
         if tz:
-            p.add_argument("--tz", default="UTC", help="business time zone, IANA name (default %(default)s)")
+            p.add_argument("--tz", default=None,
+                           help="business time zone, IANA name: fixed by the warehouse's first run (default UTC); "
+                                "later runs use it, and another zone is refused (see `prepaid settings`)")
 
     def orchestration(p):
         p.add_argument("--no-prefect", action="store_true", help="run the same steps without Prefect (fast path)")
@@ -70,11 +72,16 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.add_argument("--out", default=DEFAULT_OUT, help="output folder; {as_of} becomes the run date (default %(default)s)")
     when = p.add_mutually_exclusive_group()
-    when.add_argument("--as-of", type=_date, default=None, help="run date YYYY-MM-DD (default today)")
+    when.add_argument("--as-of", type=_date, default=None,
+                      help="run date YYYY-MM-DD (default: yesterday, the last complete day in the business time zone)")
     when.add_argument("--from", dest="from_date", type=_date, default=None,
                       help="backfill: first night YYYY-MM-DD; every night up to --to runs in order")
-    p.add_argument("--to", dest="to_date", type=_date, default=None, help="backfill: last night (default today)")
+    p.add_argument("--to", dest="to_date", type=_date, default=None,
+                   help="backfill: last night (default: yesterday in the business time zone)")
     p.add_argument("--no-reports", action="store_true", help="skip the per-customer XLSX prepaid logs")
+    p.add_argument("--billing-starts", type=_date, default=None,
+                   help="cutover YYYY-MM-DD, fixed by the warehouse's first run: work dated before it was billed "
+                        "by the previous system (deducted from blocks, never invoiced)")
     p.add_argument("--shards", type=int, default=1, help="split customers into N shards computed on a Dask cluster")
     p.add_argument("--dask-address", default=None, help="scheduler tcp://HOST:PORT (default: a LocalCluster)")
     p.add_argument("--shard-dir", type=Path, default=None,
@@ -96,6 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--period", type=_period, required=True, help="the month, YYYY-MM")
     p.add_argument("--reason", default=None, help="why, kept with the reopen record")
     orchestration(p)
+
+    p = sub.add_parser("settings", help="show or change the warehouse's settings (time zone, billing cutover)")
+    verbosity(p)
+    common(p, inbox=False, tz=False)
+    p.add_argument("--tz", default=None, help="new business time zone (IANA name)")
+    p.add_argument("--billing-starts", type=_date, default=None, help="new billing cutover date YYYY-MM-DD")
+    p.add_argument("--reason", default=None, help="why the setting changes (required to change one)")
 
     p = sub.add_parser("serve", help="run the nightly and month-end schedules (Prefect deployments)")
     verbosity(p)
@@ -138,7 +152,7 @@ class UsageError(Exception):
 def _cannot_run() -> tuple[type, ...]:
     """Errors that mean the run could not happen at all: one line on stderr, exit 2."""
     from flows.extras import MissingExtra
-    from transforms.close import Refused
+    from transforms.errors import Refused
     from transforms.ingest import InboxError
     from transforms.warehouse import WarehouseBusy
     return (InboxError, WarehouseBusy, FileNotFoundError, Refused, UsageError, MissingExtra)
@@ -152,9 +166,12 @@ def main(argv: list[str] | None = None) -> int:
 
     global _QUIET
     args = build_parser().parse_args(argv)
-    _QUIET = args.quiet
+    _QUIET = getattr(args, "quiet", False)
     try:
-        with cli_output(QUIET if args.quiet else VERBOSE if args.verbose else NORMAL):
+        if getattr(args, "tz", None) is not None:
+            from transforms.settings import check_zone
+            check_zone(args.tz)
+        with cli_output(QUIET if _QUIET else VERBOSE if getattr(args, "verbose", False) else NORMAL):
             return COMMANDS[args.command](args)
     except KeyboardInterrupt:
         print("prepaid: interrupted; nothing was committed", file=sys.stderr)
@@ -232,12 +249,18 @@ def cmd_ingest(args) -> int:
         *(f"  {kind}: {n} new row(s)" for kind, n in sorted(summary.rows_added.items())),
         f"accepted: {counts['customers']} customers, {counts['blocks']} blocks, "
         f"{counts['rates']} rates, {counts['entries']} entries")
-    by_reason = counts["quarantine_by_reason"]
-    total = sum(by_reason.values())
-    say(f"quarantined: {total} row(s)" + (":" if total else ""), *(f"  {reason}: {n}" for reason, n in by_reason.items()))
-    print(f"ingest of {inbox} committed: {counts['entries']} entries accepted, {total} row(s) quarantined"
-          + (" (by reason above)" if total and not _QUIET else ""))
+    _print_quarantine(counts)
+    if _QUIET:   # the one line of --quiet
+        print(f"ingest of {inbox} committed: {counts['entries']} entries accepted, "
+              f"{counts['quarantined_lines']} input line(s) quarantined")
     return 0
+
+
+def _print_quarantine(counts: dict) -> None:
+    """Quarantine in input lines (a file rejected whole counts every line it lost)."""
+    total = counts["quarantined_lines"]
+    say(f"quarantined: {total} input line(s)" + (":" if total else ""),
+        *(f"  {reason}: {n} line(s)" for reason, n in counts["quarantine_lines_by_reason"].items()))
 
 
 def cmd_nightly(args) -> int:
@@ -247,18 +270,21 @@ def cmd_nightly(args) -> int:
     if args.to_date and not args.from_date:
         raise UsageError("--to needs --from (a backfill runs every night from --from to --to)")
     if args.from_date:
-        first, last = args.from_date, args.to_date or date.today()
+        first, last = args.from_date, args.to_date or _last_complete_day(args)
         if first > last:
             raise UsageError(f"--from {first} is after --to {last}")
         try:
             if args.no_prefect:
-                done = run_backfill(inbox, args.warehouse, args.out, first, last, args.tz, reports)
+                done = run_backfill(inbox, args.warehouse, args.out, first, last, args.tz, reports,
+                                    billing_starts=args.billing_starts)
             else:
+                from transforms.nightly import check_backfill
                 preflight(inbox, args.warehouse)
+                check_backfill(args.warehouse, first)
                 use_prefect(args.verbose)
                 from flows.nightly import backfill_flow
                 done = backfill_flow(from_date=first, to_date=last, inbox=inbox, warehouse=args.warehouse,
-                                     out=args.out, tz=args.tz, reports=reports)
+                                     out=args.out, tz=args.tz, reports=reports, billing_starts=args.billing_starts)
         except BackfillStopped as stopped:
             for report in stopped.committed:
                 print_report(report)
@@ -270,14 +296,14 @@ def cmd_nightly(args) -> int:
             print_report(report)
         print(f"backfill {first} to {last}: {len(done)} night(s) committed")
         return 0
-    as_of = args.as_of or date.today()
+    as_of = args.as_of or _last_complete_day(args)
     if args.shards < 1:
         raise UsageError("--shards must be at least 1")
     if args.no_prefect:
         if args.dask_address:
             raise UsageError("--dask-address runs shards through Prefect: drop --no-prefect")
         report = run_nightly(inbox, args.warehouse, out_for(args.out, as_of), as_of, args.tz, reports,
-                             shards=args.shards, shard_dir=args.shard_dir)
+                             shards=args.shards, shard_dir=args.shard_dir, billing_starts=args.billing_starts)
     else:
         if args.shards > 1:
             from flows.extras import require_dask
@@ -287,9 +313,16 @@ def cmd_nightly(args) -> int:
         from flows.nightly import nightly_flow
         report = nightly_flow(as_of=as_of, inbox=inbox, warehouse=args.warehouse, out=args.out, tz=args.tz,
                               reports=reports, shards=args.shards, dask_address=args.dask_address,
-                              shard_dir=args.shard_dir)
+                              shard_dir=args.shard_dir, billing_starts=args.billing_starts)
     print_report(report)
     return 0
+
+
+def _last_complete_day(args) -> date:
+    """The default night: the last complete day in the business time zone (as the schedule runs
+    it), so a run by hand and a scheduled one never disagree about which night is next."""
+    from transforms.nightly import business_zone, last_complete_day
+    return last_complete_day(business_zone(args.warehouse, args.tz))
 
 
 def cmd_close(args) -> int:
@@ -329,14 +362,35 @@ def cmd_reopen(args) -> int:
     return 0
 
 
+def cmd_settings(args) -> int:
+    from transforms.nightly import read_settings, run_settings
+    from transforms.settings import BILLING_STARTS, DESCRIPTIONS, TZ
+    changes = {name: value for name, value in ((TZ, args.tz), (BILLING_STARTS, args.billing_starts))
+               if value is not None}
+    if changes:
+        if not args.reason:
+            raise UsageError("changing a setting is recorded: say why with --reason TEXT")
+        for name, (old, new) in run_settings(args.warehouse, changes, args.reason).items():
+            print(f"{DESCRIPTIONS[name]}: {old or 'not set'} -> {new} (recorded: {args.reason})")
+        return 0
+    found = read_settings(args.warehouse)
+    if not found:
+        print(f"{args.warehouse}: no settings yet; the first run fixes them (time zone UTC unless --tz)")
+    for name, (value, run_id, at) in sorted(found.items()):
+        print(f"{DESCRIPTIONS[name]}: {value or 'not set'} (run {run_id}, {at:%Y-%m-%d %H:%M} UTC)")
+    return 0
+
+
 def cmd_serve(args) -> int:
+    from transforms.nightly import business_zone
     inbox = args.inbox or default_inbox()
     preflight(inbox, args.warehouse)
+    zone = business_zone(args.warehouse, args.tz)
     use_prefect(verbose=True)
     from flows.deploy import serve
-    print(f"serving: nightly at {args.nightly_cron!r}, close at {args.close_cron!r} ({args.tz}); "
+    print(f"serving: nightly at {args.nightly_cron!r}, close at {args.close_cron!r} ({zone}); "
           f"inbox {inbox}, warehouse {args.warehouse}; Ctrl+C stops")
-    serve(inbox, args.warehouse, args.out, args.close_out, args.tz, args.nightly_cron, args.close_cron)
+    serve(inbox, args.warehouse, args.out, args.close_out, zone, args.nightly_cron, args.close_cron)
     return 0
 
 
@@ -349,7 +403,7 @@ def cmd_demo(args) -> int:
         from flows.nightly import nightly_flow
         report = nightly_flow(as_of=DEMO_AS_OF, inbox=DEMO_INBOX, warehouse=args.warehouse, out=str(args.out))
     else:
-        report = run_nightly(DEMO_INBOX, args.warehouse, args.out, DEMO_AS_OF, "UTC")
+        report = run_nightly(DEMO_INBOX, args.warehouse, args.out, DEMO_AS_OF)
     print_report(report)
     return 0
 
@@ -423,7 +477,7 @@ def cmd_report(args) -> int:
 
 
 COMMANDS = {"ingest": cmd_ingest, "nightly": cmd_nightly, "close": cmd_close, "reopen": cmd_reopen,
-            "serve": cmd_serve, "demo": cmd_demo, "generate": cmd_generate, "report": cmd_report}
+            "settings": cmd_settings, "serve": cmd_serve, "demo": cmd_demo, "generate": cmd_generate, "report": cmd_report}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -13,7 +13,7 @@ from flows.defaults import DEFAULT_CLOSE_OUT, DEFAULT_WAREHOUSE, close_out, defa
 from flows.logs import to_flow_run_log
 from flows.tasks import prefect_step
 from transforms.close import period_of, previous_period
-from transforms.nightly import ReopenReport, RunReport, run_close, run_reopen, today_in
+from transforms.nightly import ReopenReport, RunReport, business_zone, run_close, run_reopen, today_in
 
 
 def _close_name() -> str:
@@ -22,15 +22,16 @@ def _close_name() -> str:
 
 @flow(name="close", flow_run_name=_close_name)
 def close_flow(period: str | None = None, inbox: Path | None = None, warehouse: Path = DEFAULT_WAREHOUSE,
-               out: str = DEFAULT_CLOSE_OUT, tz: str = "UTC", force: bool = False,
+               out: str = DEFAULT_CLOSE_OUT, tz: str | None = None, force: bool = False,
                reports: bool = True) -> RunReport:
-    """Close a month: the nightly steps as of its last day, the reconciliation, the lock.
+    """Close a month: reconcile as of its last day, freeze the reconciliation, lock it (no
+    document is issued: the next nightly run bills what the close finds unbilled).
 
     period: YYYY-MM; default the month before today in `tz` (the schedule runs on the 1st).
     Refuses while entries dated in the period are pending, unless `force`. A period closed
     already is left as it is (the run reports its frozen close).
     """
-    period = period or previous_period(period_of(today_in(tz)))
+    period = period or previous_period(period_of(today_in(business_zone(warehouse, tz))))
     with to_flow_run_log():
         report = run_close(inbox or default_inbox(), warehouse, close_out(out, period), period, tz, force,
                            reports, step=prefect_step, flow_run_id=flow_run.id)

@@ -17,7 +17,8 @@ from flows import artifacts
 from flows.defaults import DEFAULT_OUT, DEFAULT_WAREHOUSE, default_inbox
 from flows.logs import to_flow_run_log
 from flows.tasks import prefect_step
-from transforms.nightly import RunReport, backfill, last_complete_day, out_for, run_nightly
+from transforms.nightly import (RunReport, backfill, business_zone, check_backfill, last_complete_day, out_for,
+                                run_nightly)
 
 
 def _nightly_name() -> str:
@@ -32,16 +33,19 @@ def _backfill_name() -> str:
 
 @flow(name="nightly", flow_run_name=_nightly_name, log_prints=True)
 def nightly_flow(as_of: date | None = None, inbox: Path | None = None, warehouse: Path = DEFAULT_WAREHOUSE,
-                 out: str = DEFAULT_OUT, tz: str = "UTC", reports: bool = True, shards: int = 1,
-                 dask_address: str | None = None, shard_dir: Path | None = None) -> RunReport:
+                 out: str = DEFAULT_OUT, tz: str | None = None, reports: bool = True, shards: int = 1,
+                 dask_address: str | None = None, shard_dir: Path | None = None,
+                 billing_starts: date | None = None) -> RunReport:
     """Reconcile one night, all or nothing, and publish its summary as artifacts.
 
-    as_of: the run date; default the last complete day in `tz` (a run at 02:00 does yesterday).
+    as_of: the run date; default the last complete day in the business time zone (a run at 02:00
+    does yesterday).
+    tz, billing_starts: the warehouse's settings, fixed by its first run (transforms/settings.py).
     out: the output folder; `{as_of}` in it becomes the run date.
     shards: > 1 computes customers in that many shards on a Dask cluster (`dask_address`, or a
     LocalCluster of this machine's cores); docs/sharding.md.
     """
-    as_of = as_of or last_complete_day(tz)
+    as_of = as_of or last_complete_day(business_zone(warehouse, tz))
     run_shards = None
     if shards > 1:
         from flows.sharded import dask_executor
@@ -49,19 +53,21 @@ def nightly_flow(as_of: date | None = None, inbox: Path | None = None, warehouse
     with to_flow_run_log():
         report = run_nightly(inbox or default_inbox(), warehouse, out_for(out, as_of), as_of, tz, reports,
                              step=prefect_step, flow_run_id=flow_run.id, shards=shards, shard_dir=shard_dir,
-                             run_shards=run_shards)
+                             run_shards=run_shards, billing_starts=billing_starts)
     artifacts.publish(report)
     return report
 
 
 @flow(name="backfill", flow_run_name=_backfill_name)
 def backfill_flow(from_date: date, to_date: date, inbox: Path | None = None,
-                  warehouse: Path = DEFAULT_WAREHOUSE, out: str = DEFAULT_OUT, tz: str = "UTC",
-                  reports: bool = True) -> list[RunReport]:
+                  warehouse: Path = DEFAULT_WAREHOUSE, out: str = DEFAULT_OUT, tz: str | None = None,
+                  reports: bool = True, billing_starts: date | None = None) -> list[RunReport]:
     """Every night from `from_date` to `to_date` in order, each its own nightly flow run, exactly
     as if each had run on its night; stops at the first night that fails."""
+    check_backfill(warehouse, from_date)
     reports_ = backfill(lambda night: nightly_flow(as_of=night, inbox=inbox, warehouse=warehouse, out=out,
-                                                   tz=tz, reports=reports), from_date, to_date)
+                                                   tz=tz, reports=reports, billing_starts=billing_starts),
+                        from_date, to_date)
     lines = [f"# Backfill {from_date} to {to_date}", "", "| night | run | documents issued | outputs |",
              "|---|---:|---|---|"]
     lines += [f"| {r.as_of} | {r.run_id} | {', '.join(r.documents) or '-'} | `{r.out}` |" for r in reports_]

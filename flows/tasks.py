@@ -35,6 +35,7 @@ ingest = task(ingest_mod.ingest, name="ingest", **IO)
 validate = task(nightly.validate_inputs, name="validate", **PURE)
 reconcile = task(reconcile_fn, name="reconcile", **PURE)
 issue_documents = task(documents.issue_documents, name="documents", **PURE)
+document_views = task(documents.document_views, name="document-views", **PURE)
 write_outputs = task(nightly.write_outputs, name="write-outputs", **IO)
 write_reports = task(reports.write_reports, name="reports", **IO)
 publish = task(outputs.publish, name="publish", **IO)
@@ -44,7 +45,7 @@ close_period = task(close.close_period, name="close-period", **PURE)
 write_close_outputs = task(close.write_close_outputs, name="write-reconciliation", **IO)
 reopen = task(close.reopen, name="reopen", **PURE)
 
-TASKS = {t.fn: t for t in (ingest, validate, reconcile, issue_documents, write_outputs, write_reports,
+TASKS = {t.fn: t for t in (ingest, validate, reconcile, issue_documents, document_views, write_outputs, write_reports,
                            publish, close_baseline, check_pending, close_period, write_close_outputs,
                            reopen)}
 

@@ -31,6 +31,7 @@ REASON_FOR_CHECK = {
     "str_matches": "unparseable_value",
     "not_nullable": "missing_value",
     "field_uniqueness": "duplicate_id",
+    "multiple_fields_uniqueness": "duplicate_id",
 }
 
 _UTC_SECONDS = pd.DatetimeTZDtype(unit="s", tz="UTC")
@@ -47,11 +48,12 @@ def _decimal_non_negative(series: pd.Series) -> pd.Series:
     return series.map(lambda v: v is None or (isinstance(v, Decimal) and v >= 0))
 
 
-def _schema(name: str, columns: dict[str, pa.Column], checks: Sequence[pa.Check] = ()) -> pa.DataFrameSchema:
+def _schema(name: str, columns: dict[str, pa.Column], checks: Sequence[pa.Check] = (),
+            unique: list[str] | None = None) -> pa.DataFrameSchema:
     """Every schema: the row's origin first, types coerced, other columns allowed."""
     origin = {"source_file": pa.Column(str), "line": pa.Column(int)}
     return pa.DataFrameSchema({**origin, **columns}, checks=list(checks), name=name,
-                              coerce=True, strict=False)
+                              coerce=True, strict=False, unique=unique)
 
 
 CUSTOMER_SCHEMA = _schema("customers", {
@@ -67,9 +69,11 @@ CUSTOMER_SCHEMA = _schema("customers", {
     "tax_rate_percent": pa.Column(object, pa.Check(_decimal_non_negative, name="out_of_range")),
 })
 
-#: one prepaid block; quantity_units: minutes (hours), cents (value), count (incidents)
+#: one version of a prepaid block; quantity_units: minutes (hours), cents (value), count
+#: (incidents). A block_id is unique within a version of purchases.csv (file_id); later
+#: versions of the file supersede it (SPEC §2).
 BLOCK_SCHEMA = _schema("blocks", {
-    "block_id": pa.Column(str, unique=True),
+    "block_id": pa.Column(str),
     "customer_id": pa.Column(str),
     "kind": pa.Column(str, pa.Check.isin(BLOCK_KINDS)),
     "service": pa.Column(object, nullable=True),
@@ -88,7 +92,7 @@ BLOCK_SCHEMA = _schema("blocks", {
              name="missing_value@expires_on"),
     pa.Check(lambda df: (df["kind"] == "unlimited") | df["quantity_units"].notna(),
              name="missing_value@quantity"),
-])
+], unique=["file_id", "block_id"])
 
 RATE_SCHEMA = _schema("rates", {
     "customer_id": pa.Column(object, nullable=True),

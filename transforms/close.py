@@ -32,16 +32,13 @@ from pathlib import Path
 import duckdb
 
 from transforms.documents import spreadsheet_safe
+from transforms.errors import Refused  # noqa: F401  (re-exported: close.Refused)
 from transforms.warehouse import sql
 
 PENDING_SHOWN = 5
 RECONCILIATION_COLUMNS = ["customer_id", "kind", "service", "opening", "purchased", "used",
                           "expired", "closing", "deferred_revenue", "breakage"]
 FIGURES = ("opening", "purchased", "used", "expired", "closing")
-
-
-class Refused(RuntimeError):
-    """A run refused by a rule of the books before changing anything (exit 2)."""
 
 
 class AlreadyClosed(Exception):
@@ -271,11 +268,11 @@ def close_period(con: duckdb.DuckDBPyConnection, run_id: int, period: str, out: 
     now = _cumulatives(con, sql("close/pool_cumulative.sql"))
     before = _cumulatives(con, "select * from close_baseline")
     rows = reconcile_pools(now, before)
-    con.executemany(
+    con.executemany(   # DuckDB refuses an empty list: a close with no pools inserts nothing
         "insert into close_pools values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [[run_id, period, r.customer_id, r.kind, r.service, r.currency, r.opening, r.purchased,
           r.used, r.expired, r.closing, r.deferred_revenue_cents, r.breakage_cents,
-          r.now.purchased, r.now.used, r.now.expired, r.now.breakage_cents] for r in rows])
+          r.now.purchased, r.now.used, r.now.expired, r.now.breakage_cents] for r in rows]) if rows else None
     con.execute("""
         insert into close_late_adjustments
         select p.run_id, p.period, l.entry_id, l.customer_id, l.work_date, l.posted_on, l.reason,

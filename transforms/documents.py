@@ -173,21 +173,25 @@ def topup_text(pool: dict, currency: str) -> str:
 
 # --- issuing ------------------------------------------------------------------------------
 
-def issue_documents(con: duckdb.DuckDBPyConnection, as_of: date, tz: str) -> list[str]:
-    """Plan, number and store this run's documents; returns their numbers in issue order."""
+def issue_documents(con: duckdb.DuckDBPyConnection, as_of: date, tz: str,
+                    billing_starts: date | None = None) -> list[str]:
+    """Plan, number and store this run's documents; returns their numbers in issue order.
+
+    billing_starts: the cutover; entries worked before it were billed by the previous system and
+    are never invoiced here (they still draw on blocks)."""
     con.execute(sql("documents_schema.sql"))
     run_id = con.execute("select currval('run_id_seq')").fetchone()[0]  # this run's id
     customers = {r["customer_id"]: r for r in _records(con, """
         select customer_id, currency, invoice_cadence, tax_rate_percent from stg_customers""")}
     for c in customers.values():
         c["tax_rate_percent"] = Decimal(c["tax_rate_percent"])
-    rows = _billing_rows(con, tz)
+    rows = _billing_rows(con, tz, billing_starts)
     credited = [r["entry_id"] for r in rows if r["target_cents"] < r["billed_cents"]]
     drafts = plan_overage(rows, _prior_lines(con, credited), customers, as_of)
     drafts += plan_topups(_breached_pools(con), _open_topups(con, as_of), customers)
     drafts.sort(key=Draft.sort_key)
     numbers = _store_all(con, drafts, as_of, run_id)
-    _document_views(con, as_of)
+    document_views(con, as_of)
     return numbers
 
 
@@ -197,7 +201,7 @@ def _records(con: duckdb.DuckDBPyConnection, query: str, params=None) -> list[di
     return [dict(zip(names, row)) for row in cur.fetchall()]
 
 
-def _billing_rows(con: duckdb.DuckDBPyConnection, tz: str) -> list[dict]:
+def _billing_rows(con: duckdb.DuckDBPyConnection, tz: str, billing_starts: date | None = None) -> list[dict]:
     """Entries whose billed amount must change: priced overage now, or billed before, where the
     target differs from what documents billed so far. Entries billed exactly stay in the
     warehouse (`plan_overage` skips them, and on most nights they are nearly all of history)."""
@@ -205,6 +209,12 @@ def _billing_rows(con: duckdb.DuckDBPyConnection, tz: str) -> list[dict]:
         with billed as (
             select entry_id, sum(amount_cents) as billed_cents, sum(coalesce(minutes, 0)) as billed_minutes
             from document_lines where entry_id is not null group by entry_id
+        ),
+        entries as (
+            -- before the cutover: billed by the previous system, so nothing is owed here
+            select * replace (case when e.work_date < ?::date then 0 else e.overage_cents end as overage_cents,
+                              case when e.work_date < ?::date then 0 else e.overage_minutes end as overage_minutes)
+            from mart_entries e
         ),
         candidates as (
             select e.entry_id, e.customer_id, e.work_date, e."user", e.service, e.description,
@@ -217,7 +227,7 @@ def _billing_rows(con: duckdb.DuckDBPyConnection, tz: str) -> list[dict]:
                         else 0 end as target_minutes,
                    coalesce(b.billed_cents, 0) as billed_cents,
                    coalesce(b.billed_minutes, 0) as billed_minutes
-            from mart_entries e
+            from entries e
             left join billed b using (entry_id)
             where (e.status = 'charged' and not e.unpriced and e.overage_cents > 0)
                or b.entry_id is not null
@@ -225,7 +235,7 @@ def _billing_rows(con: duckdb.DuckDBPyConnection, tz: str) -> list[dict]:
         select * from candidates
         where target_cents is distinct from billed_cents
         order by customer_id, entry_id
-    """, [tz])
+    """, [billing_starts, billing_starts, tz])
 
 
 def _prior_lines(con: duckdb.DuckDBPyConnection, entry_ids: list[str]) -> dict[str, list[dict]]:
@@ -272,7 +282,7 @@ def _open_topups(con: duckdb.DuckDBPyConnection, as_of: date) -> set[tuple]:
     rows = con.execute("""
         with latest as (
             select customer_id, pool_kind, pool_service, number, issued_on
-            from documents where kind = 'topup'
+            from documents where kind = 'topup' and issued_on <= ?
             qualify row_number() over (
                 partition by customer_id, pool_kind, pool_service order by run_id desc, seq desc) = 1
         )
@@ -286,7 +296,7 @@ def _open_topups(con: duckdb.DuckDBPyConnection, as_of: date) -> set[tuple]:
                        and b.service is not distinct from l.pool_service
                        and b.purchased_on >= l.issued_on))
         )
-    """, [as_of]).fetchall()
+    """, [as_of, as_of]).fetchall()
     return {tuple(r) for r in rows}
 
 
@@ -338,23 +348,27 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple]) -> No
     con.unregister("_new_rows")
 
 
-def _document_views(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
-    """entry_documents (numbers that billed each entry) and pool_topups (open episode invoice)."""
+def document_views(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
+    """entry_documents (numbers that billed each entry) and pool_topups (open episode invoice),
+    from the documents issued up to `as_of` (a close as of a period end that later nights
+    followed shows the documents of its own date)."""
+    con.execute(sql("documents_schema.sql"))
     con.execute("""
         create or replace temp table entry_documents as
         select l.entry_id, string_agg(l.number, '|' order by d.run_id, d.seq) as document_numbers
         from (select distinct entry_id, number from document_lines where entry_id is not null) l
         join documents d using (number)
+        where d.issued_on <= ?
         group by l.entry_id
-    """)
+    """, [as_of])
     open_pools = _open_topups(con, as_of)
     con.execute("""
         create or replace temp table pool_topups as
         select customer_id, pool_kind as kind, pool_service as service, number as topup_invoice_number
-        from documents where kind = 'topup'
+        from documents where kind = 'topup' and issued_on <= ?
         qualify row_number() over (
             partition by customer_id, pool_kind, pool_service order by run_id desc, seq desc) = 1
-    """)
+    """, [as_of])
     if open_pools:
         con.execute("create or replace temp table _open_pools (customer_id varchar, kind varchar, service varchar)")
         con.executemany("insert into _open_pools values (?, ?, ?)", [list(p) for p in open_pools])

@@ -109,8 +109,10 @@ def ingest(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: int) -> IngestSu
             frame = pd.DataFrame(issues, columns=["line", "column", "value", "reason_code", "detail"])
             frame.insert(0, "source_file", rel)
             frame.insert(0, "file_id", file_id)
+            # the input lines each issue stands for: a file rejected whole loses all its lines
+            frame["lines"] = [data_lines(data) if line == 0 else 1 for line in frame["line"]]
             con.register("new_issues", frame)
-            con.execute('insert into raw_issues select * from new_issues')
+            con.execute('insert into raw_issues by name select * from new_issues')
             con.unregister("new_issues")
         summary.files_ingested.append(rel)
         summary.rows_added[kind] += count
@@ -244,13 +246,25 @@ def _without_control_characters(rows: list[dict]) -> tuple[list[dict], list[dict
             kept.append(row)
         for column, value in bad:
             char = _CONTROL_CHARACTER.search(value).group()
-            issues.append(_issue(row["line"], column, value, "control_character",
+            issues.append(_issue(row["line"], column, value, "nul_byte" if char == "\x00" else "control_character",
                                  f"{column} contains the control character U+{ord(char):04X}"))
     return kept, issues
 
 
+def data_lines(data: bytes) -> int:
+    """Non-blank physical lines after the header: what a file rejected whole loses."""
+    return max(0, sum(1 for line in data.splitlines() if line.strip()) - 1)
+
+
 def _read_rows(kind: str, data: bytes, mapping: dict) -> tuple[list[dict], list[dict], str | None]:
+    """Canonical rows, issues (broken lines included) and the tracker of one file."""
     content = read_records(data)
+    rows, issues, tracker = _rows_of(kind, content, mapping)
+    broken = [_issue(b.line, "", b.text, b.reason_code, b.detail) for b in content.broken]
+    return rows, issues + broken, tracker
+
+
+def _rows_of(kind: str, content, mapping: dict) -> tuple[list[dict], list[dict], str | None]:
     if content.problem:
         return [], [_issue(0, "", "", content.problem.reason_code, content.problem.detail)], None
     header = list(content.header)

@@ -16,7 +16,7 @@ import json
 import shutil
 import traceback
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -25,9 +25,11 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pandas as pd
 
-from transforms import close, documents, ingest as ingest_mod, outputs, progress, reports, shards, validate as validate_mod
+from transforms import close, documents, ingest as ingest_mod, outputs, progress, reports, settings, shards, validate as validate_mod
+from transforms.errors import Refused
 from transforms.reconcile import reconcile
-from transforms.summary import changes_since_previous, ingest_detail, likely_typos, summarize, validate_detail
+from transforms.summary import (changes_since_previous, ingest_detail, likely_typos, quarantined_lines, summarize,
+                               validate_detail)
 from transforms.warehouse import RAW_KINDS, connect, current_raw, current_raw_issues, sql
 
 log = progress.logger(__name__)
@@ -50,7 +52,7 @@ class Job:
     warehouse: Path
     out: Path
     as_of: date
-    tz: str = "UTC"
+    tz: str | None = None             # None: the warehouse's (UTC on its first run)
     reports_enabled: bool = True
     period: str | None = None         # close: YYYY-MM
     force: bool = False               # close: despite pending entries
@@ -59,6 +61,7 @@ class Job:
     shards: int = 1                   # > 1: compute per-customer shards (transforms/shards.py)
     shard_dir: Path | None = None     # where shard Parquet folders go (default <warehouse>.shards)
     run_shards: Callable | None = None  # shard executor (default: serially, in this process)
+    billing_starts: date | None = None  # cutover: None = the warehouse's (none on its first run)
 
 
 @dataclass
@@ -126,13 +129,13 @@ def load_inputs(con: duckdb.DuckDBPyConnection, tz: str) -> validate_mod.Validat
 
 def store_quarantine(con: duckdb.DuckDBPyConnection, inputs: validate_mod.Validated) -> None:
     issues = current_raw_issues(con)
-    frame = pd.concat([issues, inputs.quarantine.astype({"line": "int64"})], ignore_index=True)
-    frame = frame.astype({"line": "int64"})
+    frame = pd.concat([issues, inputs.quarantine.astype({"line": "int64"}).assign(lines=1)], ignore_index=True)
+    frame = frame.astype({"line": "int64", "lines": "int64"})
     for column in ("source_file", "column", "value", "reason_code", "detail"):
         frame[column] = frame[column].astype("object").where(frame[column].notna(), "")
     con.register("_quarantine", frame)
     con.execute("create or replace table quarantine as select source_file, line::bigint as line, "
-                "\"column\", value, reason_code, detail from _quarantine")
+                "\"column\", value, reason_code, detail, lines::bigint as lines from _quarantine")
     con.unregister("_quarantine")
     con.execute("create or replace temp view run_quarantine as select * from quarantine")
     con.register("_supersessions", inputs.supersessions)
@@ -192,8 +195,11 @@ def execute(job: Job, step: Step = call) -> RunReport:
     try:
         run_id, recovered = begin_run(con, job.out)
         con.execute("begin transaction")
+        job = with_settings(con, run_id, job)
         if job.period:
             close.check_closable(con, job.period, job.today or today_in(job.tz))
+        else:
+            check_forward(con, job.as_of)
         close.check_open(con, job.as_of)
         with timer.phase("ingest") as p:
             summary = step(ingest_mod.ingest, con, job.inbox, run_id)
@@ -217,11 +223,16 @@ def execute(job: Job, step: Step = call) -> RunReport:
         del inputs   # the validated frames (over 1 GB at 1M entries) are staged: later phases reuse their memory
         if job.period:
             pending = step(close.check_pending, con, job.period, job.force)
-        with timer.phase("documents") as p:
-            issued = step(documents.issue_documents, con, job.as_of, job.tz)
-            p.detail = f"{len(issued):,} issued"
-        changes = changes_since_previous(con, run_id)   # before persist_marts replaces the previous run's
-        persist_marts(con)
+        if job.period:      # a close reconciles and freezes; the next nightly run bills
+            issued = []
+            step(documents.document_views, con, job.as_of)
+            changes = changes_since_previous(con, run_id)
+        else:
+            with timer.phase("documents") as p:
+                issued = step(documents.issue_documents, con, job.as_of, job.tz, job.billing_starts)
+                p.detail = f"{len(issued):,} issued"
+            changes = changes_since_previous(con, run_id)   # before persist_marts replaces the last night's
+            persist_marts(con)
         counts = summarize(con, run_id, changes)
         counts["documents_issued"] = len(issued)
         report = RunReport(run_id, job.as_of, job.out, summary, counts, timer.seconds, recovered + typos, issued,
@@ -294,6 +305,48 @@ def execute(job: Job, step: Step = call) -> RunReport:
         con.close()
 
 
+def with_settings(con: duckdb.DuckDBPyConnection, run_id: int, job):
+    """The job with the warehouse's settings (time zone, billing cutover) filled in; the first
+    run of a warehouse fixes them, a run given other values is refused (transforms/settings.py)."""
+    given = {settings.TZ: job.tz}
+    if hasattr(job, "billing_starts"):
+        given[settings.BILLING_STARTS] = job.billing_starts
+    found = settings.resolve(con, run_id, given)
+    changes = {"tz": found[settings.TZ]}
+    if hasattr(job, "billing_starts"):
+        cutover = found[settings.BILLING_STARTS]
+        changes["billing_starts"] = None if cutover is None else date.fromisoformat(cutover)
+    return replace(job, **changes)
+
+
+def last_nightly_as_of(con: duckdb.DuckDBPyConnection) -> date | None:
+    """The as-of date of the last committed nightly run: documents are dated up to it."""
+    return con.execute("select max(as_of) from runs where command = 'nightly' and outcome = 'committed'"
+                       ).fetchone()[0]
+
+
+def check_forward(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
+    """Documents move forward in time only: a nightly run before the last one is refused."""
+    last = last_nightly_as_of(con)
+    if last is not None and as_of < last:
+        raise Refused(f"nightly as of {as_of} refused: the last committed nightly run is as of {last}, "
+                      f"and documents move forward only; run as of {last} or later")
+
+
+def business_zone(warehouse: Path, given: str | None = None) -> str:
+    """The business time zone a command on `warehouse` will use: `given` (checked), else the
+    warehouse's setting, else UTC (a new warehouse). For defaults computed before a run starts."""
+    if given is not None:
+        return settings.check_zone(given)
+    if not Path(warehouse).exists():
+        return settings.DEFAULTS[settings.TZ]
+    con = connect(warehouse, read_only=True)
+    try:
+        return settings.stored_zone(con) or settings.DEFAULTS[settings.TZ]
+    finally:
+        con.close()
+
+
 def shard_folder_of(job: Job, run_id: int) -> Path:
     base = job.shard_dir or job.warehouse.with_name(job.warehouse.name + ".shards")
     return Path(base) / f"run-{run_id}"
@@ -357,15 +410,17 @@ def last_complete_day(tz: str) -> date:
 
 # --- entry points -------------------------------------------------------------------------
 
-def run_nightly(inbox: Path, warehouse: Path, out: Path, as_of: date, tz: str = "UTC",
+def run_nightly(inbox: Path, warehouse: Path, out: Path, as_of: date, tz: str | None = None,
                 reports_enabled: bool = True, step: Step = call, flow_run_id: str | None = None,
-                shards: int = 1, shard_dir: Path | None = None, run_shards: Callable | None = None) -> RunReport:
+                shards: int = 1, shard_dir: Path | None = None, run_shards: Callable | None = None,
+                billing_starts: date | None = None) -> RunReport:
     """Ingest, validate, reconcile, issue documents and write OUT, all or nothing."""
     return execute(Job("nightly", Path(inbox), Path(warehouse), Path(out), as_of, tz, reports_enabled,
-                       flow_run_id=flow_run_id, shards=shards, shard_dir=shard_dir, run_shards=run_shards), step)
+                       flow_run_id=flow_run_id, shards=shards, shard_dir=shard_dir, run_shards=run_shards,
+                       billing_starts=billing_starts), step)
 
 
-def run_close(inbox: Path, warehouse: Path, out: Path, period: str, tz: str = "UTC", force: bool = False,
+def run_close(inbox: Path, warehouse: Path, out: Path, period: str, tz: str | None = None, force: bool = False,
               reports_enabled: bool = True, step: Step = call, flow_run_id: str | None = None,
               today: date | None = None) -> RunReport:
     """Close a month: the nightly steps as of its last day, then freeze and lock it."""
@@ -406,11 +461,30 @@ def backfill(run_night: Callable[[date], RunReport], first: date, last: date) ->
     return done
 
 
-def run_backfill(inbox: Path, warehouse: Path, out: Path | str, first: date, last: date, tz: str = "UTC",
-                 reports_enabled: bool = True, step: Step = call) -> list[RunReport]:
+def check_backfill(warehouse: Path, first: date) -> None:
+    """A backfill runs forward only: its first night must not be before the last nightly run."""
+    if not Path(warehouse).exists():
+        return
+    con = connect(warehouse, read_only=True)
+    try:
+        has_runs = con.execute("select count(*) from information_schema.tables where table_name = 'runs'"
+                               ).fetchone()[0]
+        last = last_nightly_as_of(con) if has_runs else None
+    finally:
+        con.close()
+    if last is not None and first < last:
+        raise Refused(f"backfill from {first} refused: the last committed nightly run is as of {last}, "
+                      f"and documents move forward only; backfill from {last} or later")
+
+
+def run_backfill(inbox: Path, warehouse: Path, out: Path | str, first: date, last: date, tz: str | None = None,
+                 reports_enabled: bool = True, step: Step = call,
+                 billing_starts: date | None = None) -> list[RunReport]:
     """Every night from `first` to `last` in order, each its own run, as if run night by night."""
+    check_backfill(warehouse, first)
     return backfill(lambda night: run_nightly(inbox, warehouse, out_for(out, night), night, tz,
-                                              reports_enabled, step), first, last)
+                                              reports_enabled, step, billing_starts=billing_starts),
+                    first, last)
 
 
 @dataclass
@@ -461,19 +535,20 @@ def _recorded_run(con: duckdb.DuckDBPyConnection, job):
 @dataclass
 class _IngestJob:
     command: str
-    tz: str
+    tz: str | None
 
 
-def run_ingest(inbox: Path, warehouse: Path, tz: str = "UTC") -> tuple[ingest_mod.IngestSummary, dict]:
+def run_ingest(inbox: Path, warehouse: Path, tz: str | None = None) -> tuple[ingest_mod.IngestSummary, dict]:
     """Ingest the inbox and validate everything, without reconciling; all or nothing."""
     job = _IngestJob("ingest", tz)
     with _recorded_run(connect(warehouse), job) as run:
+        job = with_settings(run.con, run.run_id, job)
         with progress.phase("ingest", log) as p:
             summary = ingest_mod.ingest(run.con, inbox, run.run_id)
             p.detail = ingest_detail(summary)
         run.inputs = current_inputs(run.con)
         with progress.phase("validate", log) as p:
-            inputs = validate_inputs(run.con, tz)
+            inputs = validate_inputs(run.con, job.tz)
             p.detail = validate_detail(inputs)
         counts = {
             "customers": len(inputs.customers), "blocks": len(inputs.blocks),
@@ -481,6 +556,37 @@ def run_ingest(inbox: Path, warehouse: Path, tz: str = "UTC") -> tuple[ingest_mo
             "supersessions": len(inputs.supersessions),
             "quarantine_by_reason": dict(run.con.execute(
                 "select reason_code, count(*) from quarantine group by 1 order by 1").fetchall()),
+            **quarantined_lines(run.con),
         }
         record_run(run.con, run.run_id, job, run.started, "committed", counts=counts, inputs=run.inputs)
     return summary, counts
+
+
+@dataclass
+class _SettingsJob:
+    command: str
+
+
+def run_settings(warehouse: Path, changes: dict[str, object], reason: str) -> dict[str, tuple]:
+    """Change settings of the warehouse explicitly (recorded with the reason); returns, per
+    setting changed, (old value, new value)."""
+    job = _SettingsJob("settings")
+    done = {}
+    with _recorded_run(connect(warehouse), job) as run:
+        for name, value in changes.items():
+            new = settings._text(name, value)
+            done[name] = (settings.change(run.con, run.run_id, name, value, reason), new)
+        record_run(run.con, run.run_id, job, run.started, "committed",
+                   counts={name: {"old": old, "new": new} for name, (old, new) in done.items()})
+    return done
+
+
+def read_settings(warehouse: Path) -> dict[str, tuple]:
+    """Current settings: name -> (value, run that set it, when); empty for a new warehouse."""
+    if not Path(warehouse).exists():
+        return {}
+    con = connect(warehouse)
+    try:
+        return settings.current(con)
+    finally:
+        con.close()

@@ -17,7 +17,7 @@ import duckdb
 
 from transforms.warehouse import sql
 
-CSV_OUTPUTS = ("balances", "entries", "ledger", "breaches", "quarantine")
+CSV_OUTPUTS = ("balances", "entries", "ledger", "breaches", "quarantine", "supersessions")
 COMPLETE_MARKER = ".complete"
 
 

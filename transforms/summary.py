@@ -3,7 +3,7 @@
 - `summarize` gives the counts kept with the run (`runs.counts` and run.json's "counts"): a
   machine contract, whose keys are only ever added, never renamed.
 - `changes_since_previous` compares this run's results with those of the previous committed
-  nightly or close (still in the warehouse's `last_*` tables until this run replaces them).
+  nightly (still in the warehouse's `last_*` tables until this run replaces them).
 - `minute_split` splits the charged minutes into the parts that pay for them, and checks that
   they add up: an invariant, so a run whose parts do not add up fails.
 - `render` writes the summary in words (the CLI prints it, the Prefect artifact shows it);
@@ -110,8 +110,22 @@ def summarize(con: duckdb.DuckDBPyConnection, run_id: int | None = None, changes
         "pools_in_breach_auto_invoice": breach[1],
         "quarantined_rows": sum(quarantine.values()),
         "quarantine_by_reason": quarantine,
+        **quarantined_lines(con),
         "changes": changes if changes is not None else {"previous_run_id": None},
     }
+
+
+def quarantined_lines(con: duckdb.DuckDBPyConnection) -> dict:
+    """Input lines in quarantine, in all and by reason: a line with several problems counts
+    once, and a file rejected whole counts every line it lost (never "1 row" for a file)."""
+    lines = """select source_file, line, reason_code, max(lines) as lines from quarantine
+               group by source_file, line, reason_code"""
+    total = con.execute(f"""select coalesce(sum(lines), 0) from (
+                                select source_file, line, max(lines) as lines from ({lines}) group by 1, 2)"""
+                        ).fetchone()[0]
+    by_reason = dict(con.execute(f"select reason_code, sum(lines) from ({lines}) group by 1 order by 1").fetchall())
+    return {"quarantined_lines": int(total), "quarantine_lines_by_reason": {k: int(v) for k, v in by_reason.items()}}
+
 
 
 def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
@@ -125,14 +139,15 @@ ENTRY_CONTENT = ("customer_id", '"user"', "service", "description", "started_epo
 
 
 def changes_since_previous(con: duckdb.DuckDBPyConnection, run_id: int) -> dict:
-    """What this run changed against the previous committed nightly or close: entries new,
+    """What this run changed against the previous committed nightly (the runs that keep their
+    results in the warehouse; a close only freezes its reconciliation): entries new,
     corrected (a later version changed their time-log content) and newly charged; documents
     issued; pools newly below their reorder point or back above it; blocks newly expired.
 
     Reads this run's marts and the previous run's `last_*` tables, so it must run before
     `persist_marts` replaces them."""
     previous = con.execute("""select run_id, as_of, command from runs
-                              where outcome = 'committed' and command in ('nightly', 'close') and run_id < ?
+                              where outcome = 'committed' and command = 'nightly' and run_id < ?
                               order by run_id desc limit 1""", [run_id]).fetchone()
     if previous is None or not all(_table_exists(con, t) for t in ("last_entries", "last_pools", "last_balances")):
         return {"previous_run_id": None}
@@ -207,9 +222,10 @@ def render(report) -> list[str]:
     entries = c["entries_by_status"]
     lines.append(f"  {_n(c['entries'], 'time entry', 'time entries')}: {entries.get('charged', 0):,} charged, "
                  f"{entries.get('pending', 0):,} pending authorization, {entries.get('not_billable', 0):,} not billable")
-    quarantined = c["quarantined_rows"]
-    lines.append(f"  {_n(quarantined, 'input row')} quarantined"
-                 + (" (" + ", ".join(f"{k} {n:,}" for k, n in c["quarantine_by_reason"].items()) + "): see quarantine.csv"
+    quarantined = c.get("quarantined_lines", c["quarantined_rows"])
+    by_reason = c.get("quarantine_lines_by_reason", c["quarantine_by_reason"])
+    lines.append(f"  {_n(quarantined, 'input line')} quarantined"
+                 + (" (" + ", ".join(f"{k} {n:,}" for k, n in by_reason.items()) + "): see quarantine.csv"
                     if quarantined else ""))
 
     m = c["minutes"]
@@ -286,7 +302,7 @@ def final_line(report) -> str:
     where = f"; outputs in {Path(report.out).absolute()}" if report.out is not None else ""
     return (f"{what} run {report.run_id} as of {report.as_of} committed: "
             f"{_n(c.get('documents_issued', 0), 'document')} issued, "
-            f"{_n(c.get('quarantined_rows', 0), 'input row')} quarantined{where}")
+            f"{_n(c.get('quarantined_lines', c.get('quarantined_rows', 0)), 'input line')} quarantined{where}")
 
 
 # --- phase lines and warnings of a run -----------------------------------------------------

@@ -45,7 +45,7 @@ COLUMNS = {
     "rates": ["customer_id", "service", "user", "hourly_rate", "valid_from", "valid_to", "currency"],
     "timelogs": ["entry_id", "customer_id", "user", "service", "started_at", "ended_at",
                  "duration_minutes", "billable", "incident_id", "authorized_at", "project",
-                 "task", "description", "billed_elsewhere"],
+                 "task", "description", "billed_elsewhere", "currency"],
     "authorizations": ["entry_id", "authorized_at", "authorized_by"],
 }
 REQUIRED_COLUMNS = {
@@ -60,6 +60,10 @@ DURATION_COLUMNS = ("ended_at", "duration_minutes")
 DURATION_TOLERANCE_SECONDS = 60
 #: columns of a time entry compared to tell a changed export from an identical one
 ENTRY_CONTENT_COLUMNS = [c for c in COLUMNS["timelogs"] if c != "entry_id"]
+#: columns of a block compared to tell a changed purchase from an identical one
+BLOCK_CONTENT_COLUMNS = [c for c in COLUMNS["purchases"] if c != "block_id"]
+SUPERSESSION_COLUMNS = ["kind", "id", "source_file", "line", "superseded_by_file", "superseded_by_line",
+                        "changed_columns"]
 
 
 def missing_columns(kind: str, header: list[str]) -> list[str]:
@@ -115,7 +119,7 @@ def validate(raw: dict[str, pd.DataFrame], tz: str) -> Validated:
     issues: list[pd.DataFrame] = []
     customers, q = validate_customers(raw["customers"])
     issues.append(q)
-    blocks, q = validate_purchases(raw["purchases"], customers)
+    blocks, block_supersessions, q = validate_purchases(raw["purchases"], customers)
     issues.append(q)
     rates, q = validate_rates(raw["rates"], customers)
     issues.append(q)
@@ -126,6 +130,7 @@ def validate(raw: dict[str, pd.DataFrame], tz: str) -> Validated:
     entries = apply_authorizations(entries, authorizations)
     quarantine = pd.concat([f for f in issues if len(f)] or [pd.DataFrame(columns=QUARANTINE_COLUMNS)])
     quarantine = quarantine.sort_values(["source_file", "line", "column", "reason_code"], kind="stable")
+    supersessions = pd.concat([block_supersessions, supersessions], ignore_index=True)
     return Validated(customers, blocks, rates, entries, supersessions, quarantine.reset_index(drop=True))
 
 
@@ -307,7 +312,10 @@ def _currency_check(raw: pd.DataFrame, customer_ids: pd.Series, customers: pd.Da
 
 # --- purchases ----------------------------------------------------------------------------
 
-def validate_purchases(raw: pd.DataFrame, customers: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def validate_purchases(raw: pd.DataFrame, customers: pd.DataFrame
+                       ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Blocks in force (latest valid version of each block_id), supersessions and quarantine rows
+    (of the latest version of purchases.csv: earlier versions were reported when current)."""
     issues = Issues()
     kind, bad_kind = parse.parse_choice(raw["kind"], BLOCK_KINDS)
     specs = {
@@ -328,12 +336,38 @@ def validate_purchases(raw: pd.DataFrame, customers: pd.DataFrame) -> tuple[pd.D
     typed["reorder_point_units"] = _reorder_units(raw, kind, issues)
     typed["customer_id"] = _resolve_customers(raw, customers, issues, by_name=False)
     _currency_check(raw, typed["customer_id"], customers, issues)
-    _first_of_duplicates(raw, "block_id", [], issues, pd.Series(True, index=raw.index))
+    _first_of_duplicates(raw, "block_id", ["file_id"], issues, pd.Series(True, index=raw.index))
     ok = _ok(raw, issues)
     typed = _coerce_blocks(typed[ok])
     _run_schema(BLOCK_SCHEMA, typed, raw, issues)
     typed = typed[_ok(raw, issues)[typed.index]]
-    return typed.drop(columns=["file_id"]), issues.frame()
+    # every version of purchases.csv is history (SPEC §2): each block's latest valid version in
+    # history order is in force, unless it moves the block, which quarantines it
+    current = raw["file_id"] == raw["file_id"].max() if len(raw) else pd.Series(False, index=raw.index)
+    moved, earlier = _moved_blocks(typed)
+    for column in ("customer_id", "kind"):
+        mask = pd.Series(raw.index.isin(moved[moved[column]].index), index=raw.index) & current
+        issues.add(raw, mask, column, "conflicting_values",
+                   lambda rows, c=column: f"block '" + rows["block_id"].astype("str") + f"' has {c} '"
+                   + typed.loc[rows.index, c].astype("str") + "' since " + earlier[rows.index]
+                   + "; a block cannot move to another customer or kind (the earlier version stays)")
+    typed = typed.drop(index=moved.index)
+    blocks, supersessions = _latest_versions(raw.loc[typed.index], typed, "block_id", BLOCK_CONTENT_COLUMNS,
+                                             "block")
+    quarantine = issues.frame()
+    return (blocks.sort_values("block_id").reset_index(drop=True), supersessions,
+            quarantine[quarantine.index.isin(raw.index[current])])
+
+
+def _moved_blocks(typed: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """Valid block versions whose customer or kind differs from the block's first valid version
+    (flags per column), and where that first version is (file and line)."""
+    first = typed.groupby("block_id", sort=False)[["customer_id", "kind", "source_file", "line"]].transform("first")
+    flags = pd.DataFrame({"customer_id": typed["customer_id"] != first["customer_id"],
+                          "kind": typed["kind"] != first["kind"]}, index=typed.index)
+    moved = flags[flags["customer_id"] | flags["kind"]]
+    where = first["source_file"].astype("str") + " line " + first["line"].astype("str") + " (an earlier version)"
+    return moved, where
 
 
 def _units(raw, cells, kind, issues, column, strict_minutes) -> pd.Series:
@@ -448,14 +482,18 @@ def validate_timelogs(raw: pd.DataFrame, customers: pd.DataFrame, tz: str
     typed["duration_seconds"] = _duration_seconds(raw, typed, issues)
     _first_of_duplicates(raw, "entry_id", ["file_id"], issues, pd.Series(True, index=raw.index))
     typed["customer_id"] = _resolve_customers(raw, customers, issues, by_name=True)
+    # a currency named by a tracker export (or a canonical log) must be the customer's: the rate
+    # table would otherwise bill the amount in the wrong currency without a word
+    _currency_check(raw, typed["customer_id"], customers, issues)
     ok = _ok(raw, issues)
     schema_input = typed[ok].astype({"entry_id": "str", "customer_id": "str", "user": "str",
                                     "service": "str", "billable": "boolean",
                                     "billed_elsewhere": "boolean"})
     _run_schema(ENTRY_SCHEMA, schema_input, raw, issues)
     ok = _ok(raw, issues)
-    entries, supersessions = _latest_versions(raw[ok], typed[ok])
-    return entries, supersessions, issues.frame()
+    entries, supersessions = _latest_versions(raw[ok], typed[ok], "entry_id", ENTRY_CONTENT_COLUMNS, "entry")
+    entries = entries.astype({"entry_id": "str", "customer_id": "str", "user": "str", "service": "str"})
+    return entries.sort_values("entry_id").reset_index(drop=True), supersessions, issues.frame()
 
 
 def _duration_seconds(raw: pd.DataFrame, typed: pd.DataFrame, issues: Issues) -> pd.Series:
@@ -484,37 +522,38 @@ def _duration_seconds(raw: pd.DataFrame, typed: pd.DataFrame, issues: Issues) ->
     return by_end.fillna(by_minutes)
 
 
-def _latest_versions(raw: pd.DataFrame, typed: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Keep the last version of each entry_id in (file name, ingest order, line) order.
+def _latest_versions(raw: pd.DataFrame, typed: pd.DataFrame, key: str, content_columns: list[str],
+                     kind: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The last version of each `key` in history order (SPEC §2), and the superseded versions.
 
-    An earlier version with different content is superseded (recorded); one with identical
-    content is a duplicate export.
+    History order is the order the warehouse received the rows: file versions in ingest order
+    (`file_id`: earlier runs first, then name order within a run), then lines. A version whose
+    content differs from the one in force is superseded, by the next later version with other
+    content (`changed_columns` says which raw cells differ); one with the content in force is an
+    identical re-export.
     """
-    # positions in (file name, ingest order, line) order, without reordering the frames
-    order = np.lexsort((raw["line"].to_numpy(), raw["file_id"].to_numpy(),
-                        pd.factorize(raw["source_file"], sort=True)[0]))
-    ids = pd.Series(raw["entry_id"].to_numpy()[order])
+    order = np.lexsort((raw["line"].to_numpy(), raw["file_id"].to_numpy()))
+    ids = pd.Series(raw[key].to_numpy()[order])
     latest = order[~ids.duplicated(keep="last").to_numpy()]
     repeated = order[ids.duplicated(keep=False).to_numpy()]   # only these have versions to compare
     versions = raw.iloc[repeated]
-    cells = versions[ENTRY_CONTENT_COLUMNS].fillna("").astype("str")
-    content = pd.Series(["\x1f".join(row) for row in zip(*(cells[c].tolist() for c in cells.columns))],
-                        index=versions.index, dtype="object")
-    is_last = ~versions["entry_id"].duplicated(keep="last")
-    final_content = content[is_last].set_axis(versions.loc[is_last, "entry_id"])
-    older = versions.loc[~is_last]
-    superseded = older.loc[content[~is_last].values != older["entry_id"].map(final_content).values]
-    newest = versions.loc[is_last].set_index("entry_id")
-    supersessions = pd.DataFrame({
-        "entry_id": superseded["entry_id"].values,
-        "source_file": superseded["source_file"].values,
-        "line": superseded["line"].values,
-        "superseded_by_file": superseded["entry_id"].map(newest["source_file"]).values,
-        "superseded_by_line": superseded["entry_id"].map(newest["line"]).values,
-    })
-    entries = typed.iloc[latest].drop(columns=["file_id"])
-    entries = entries.astype({"entry_id": "str", "customer_id": "str", "user": "str", "service": "str"})
-    return entries.sort_values("entry_id").reset_index(drop=True), supersessions
+    cells = versions[content_columns].fillna("").astype("str")
+    history: dict[str, list[tuple]] = {}
+    for id_, source, line, *values in zip(versions[key], versions["source_file"], versions["line"],
+                                          *(cells[c] for c in content_columns)):
+        history.setdefault(id_, []).append((source, int(line), tuple(values)))
+    rows = []
+    for id_, found in history.items():
+        in_force = found[-1][2]
+        for i, (source, line, values) in enumerate(found[:-1]):
+            if values == in_force:
+                continue
+            by_source, by_line, by_values = next(v for v in found[i + 1:] if v[2] != values)
+            changed = "|".join(c for c, a, b in zip(content_columns, values, by_values) if a != b)
+            rows.append((kind, id_, source, line, by_source, by_line, changed))
+    supersessions = pd.DataFrame(rows, columns=SUPERSESSION_COLUMNS).astype({"line": "int64",
+                                                                             "superseded_by_line": "int64"})
+    return typed.loc[raw.index[latest]].drop(columns=["file_id"]), supersessions
 
 
 # --- authorizations -----------------------------------------------------------------------

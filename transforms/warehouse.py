@@ -11,6 +11,8 @@ import pandas as pd
 SQL_DIR = Path(__file__).parent / "sql"
 DEFAULT_WAREHOUSE = Path("data/warehouse.duckdb")
 RAW_KINDS = ("customers", "purchases", "rates", "timelogs", "authorizations")
+#: kinds whose every file version is history (an entry or block once accepted stays)
+HISTORY_KINDS = ("purchases", "timelogs")
 
 
 class WarehouseBusy(RuntimeError):
@@ -59,11 +61,14 @@ def open_warehouse(path: Path | str = DEFAULT_WAREHOUSE) -> duckdb.DuckDBPyConne
 def current_raw(con: duckdb.DuckDBPyConnection, kind: str) -> pd.DataFrame:
     """Raw rows of the current input of `kind`, as strings with file_id, source_file, line.
 
-    Reference files (customers, purchases, rates, authorizations): the latest version of
-    each file. Time logs: every version of every file ever ingested (later versions
-    supersede entries of earlier ones in validation).
+    Customers, rates, authorizations: the latest version of each file. Time logs and purchases:
+    every version of every file ever ingested, in history order (later versions supersede
+    entries and blocks of earlier ones in validation).
     """
-    where = "" if kind == "timelogs" else f"where r.file_id in ({_latest_files_sql(kind, True)})"
+    if kind in HISTORY_KINDS:
+        where = f"where r.file_id in (select file_id from files where kind = '{kind}' and not rejected)"
+    else:
+        where = f"where r.file_id in ({_latest_files_sql(kind, True)})"
     arrays = con.execute(f"select r.* from raw_{kind} r {where} order by r.file_id, r.line").fetchnumpy()
     # numpy arrays, not .df(): pandas' str dtype would cost seconds per million rows, and the
     # validators want plain Python strings with None for blank
@@ -85,7 +90,7 @@ def current_raw_issues(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     )
     return con.execute(f"""
         select source_file, line, coalesce("column", '') as "column", coalesce(value, '') as value,
-               reason_code, coalesce(detail, '') as detail
+               reason_code, coalesce(detail, '') as detail, coalesce(lines, 1) as lines
         from raw_issues
         where file_id in (select file_id from files where kind = 'timelogs' union all {latest})
         order by file_id, line

@@ -77,7 +77,7 @@ def test_cli_quiet__only_the_final_line_nothing_on_stderr(tmp_path, capsys):
 
     assert main(cli_night(tmp_path, "-q")) == 0
     out, err = capsys.readouterr()
-    assert out == (f"nightly run 1 as of 2026-01-31 committed: 0 documents issued, 0 input rows quarantined; "
+    assert out == (f"nightly run 1 as of 2026-01-31 committed: 0 documents issued, 0 input lines quarantined; "
                    f"outputs in {tmp_path / 'out'}\n")
     assert err == ""
 
@@ -94,7 +94,7 @@ def test_cli_default__phase_lines_on_stderr_summary_on_stdout_ending_with_final_
     assert re.fullmatch(r"INFO nightly run 1 as of 2026-01-31 committed in \d+\.\d\d s", lines[-1])
     assert out.splitlines()[0] == "nightly run 1 as of 2026-01-31: committed"
     assert out.splitlines()[-1] == (f"nightly run 1 as of 2026-01-31 committed: 0 documents issued, "
-                                    f"0 input rows quarantined; outputs in {tmp_path / 'out'}")
+                                    f"0 input lines quarantined; outputs in {tmp_path / 'out'}")
 
 
 def test_cli_verbose__debug_lines_name_each_file_and_table_read(tmp_path, capsys):

@@ -87,9 +87,9 @@ def test_render__every_output_by_absolute_path_and_final_line(tmp_path):
     listed = text[text.index(f"Outputs in {tmp_path / 'out'}:") + 1:]
     assert listed == [f"  {tmp_path / 'out' / name}" for name in
                       ("balances.csv", "breaches.csv", "entries.csv", "invoice_lines.csv", "invoices.csv",
-                       "ledger.csv", "quarantine.csv", "run.json")]
+                       "ledger.csv", "quarantine.csv", "run.json", "supersessions.csv")]
     assert final_line(report) == (f"nightly run 1 as of 2026-01-31 committed: 0 documents issued, "
-                                  f"0 input rows quarantined; outputs in {tmp_path / 'out'}")
+                                  f"0 input lines quarantined; outputs in {tmp_path / 'out'}")
 
 
 def test_render_close__deferred_revenue_and_breakage_in_money_not_cents(books):

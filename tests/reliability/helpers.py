@@ -2,7 +2,7 @@
 warehouse snapshots.
 
 Row accounting: every data record of every input file (as `transforms.csvio.read_records`
-splits it, header = line 1) must end up in exactly one bucket:
+splits it, header = line 1, and every broken line it reports) must end up in exactly one bucket:
 
 - `accepted`: a valid row. After ingest + validation (`account_validated`): the typed rows
   of `transforms.validate.validate`, which carry source_file and line. After a run
@@ -40,8 +40,8 @@ PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 #: reason codes of a whole-file rejection (quarantine line 0)
 FILE_REASONS = {"empty_file", "invalid_encoding", "nul_byte", "unreadable_csv", "unterminated_quote",
                 "missing_column", "duplicate_column"}
-#: row-level reasons that concern the whole row, not one cell
-ROW_REASONS = {"wrong_field_count"}
+#: row-level reasons that concern the whole row (or a physical line that is no record), not one cell
+ROW_REASONS = {"wrong_field_count", "unterminated_quote", "invalid_encoding", "unreadable_csv"}
 
 
 def safe(text: str) -> str:
@@ -107,7 +107,9 @@ def inbox_records(inbox: Path) -> tuple[dict[str, list[int]], dict[str, str]]:
     records, kinds = {}, {}
     for rel, kind, path in inbox_files(inbox)[0]:
         content = read_records(path.read_bytes())
-        records[rel] = [r.line for r in content.records] if content.problem is None else []
+        # a broken line (SPEC §8: it costs only itself) is an input record that must be quarantined
+        records[rel] = ([r.line for r in content.records] + [b.line for b in content.broken]
+                        if content.problem is None else [])
         kinds[rel] = kind
     return records, kinds
 

@@ -10,17 +10,17 @@ def test_clockify__am_pm_times_and_month_first_dates__converted_to_24h_iso(sampl
     assert out.tracker == "clockify"
     assert out.issues == []
     assert out.rows == [
-        (2, canonical(
+        (2, canonical(currency="USD",
             entry_id="clockify-f68f54fa05bb252d7adc#0", customer_id="Initech", user="Carla Diaz",
             service="Support", started_at="2026-03-13T09:15:00",
             ended_at="2026-03-13T10:00:00", billable="true", project="Helpdesk", task="Support",
             description="VPN reset")),
-        (3, canonical(
+        (3, canonical(currency="USD",
             entry_id="clockify-428f8af380103d167a50#0", customer_id="Initech", user="Carla Diaz",
             service="Helpdesk", started_at="2026-03-13T12:00:00",
             ended_at="2026-03-13T12:30:00", billable="false", project="Helpdesk",
             description="Lunch call with client")),
-        (4, canonical(
+        (4, canonical(currency="USD",
             entry_id="clockify-3a9f396e5ace9de62b98#0", customer_id="Initech", user="Dan Wu",
             service="Maintenance", started_at="2026-03-02T23:30:00",
             ended_at="2026-03-03T01:15:00", billable="true", project="Servers",
@@ -32,17 +32,17 @@ def test_clockify__new_variant_semicolons_day_first_decimal_comma__exact_rows(sa
     out = sample("clockify_detailed_eu.csv")
     assert out.issues == []
     assert out.rows == [
-        (2, canonical(
+        (2, canonical(currency="EUR",
             entry_id="clockify-197057e49f13d49c2c25#0", customer_id="Müller & Söhne KG",
             user="Eva Novak", service="Content", started_at="2026-03-14T14:00:00",
             ended_at="2026-03-14T15:30:00", billable="true", project="Website", task="Content",
             description="Texte Startseite", billed_elsewhere="true")),
-        (3, canonical(
+        (3, canonical(currency="EUR",
             entry_id="clockify-fd9a4df32afaeff81647#0", customer_id="Müller & Söhne KG",
             user="Eva Novak", service="Website", started_at="2026-03-14T15:30:00",
             ended_at="2026-03-14T15:45:00", billable="false", project="Website",
             description="Pause", billed_elsewhere="false")),
-        (4, canonical(
+        (4, canonical(currency="EUR",
             entry_id="clockify-9b9a152e13c4ffe42f07#0", customer_id="Müller & Söhne KG",
             user="Eva Novak", service="Content", started_at="2026-03-02T08:00:00",
             duration_minutes="75", billable="true", project="Website", task="Content",

@@ -10,18 +10,18 @@ def test_harvest__date_and_hours__start_at_midnight_duration_from_raw_hours(samp
     assert out.tracker == "harvest"
     assert out.issues == []
     assert out.rows == [
-        (2, canonical(
+        (2, canonical(currency="EUR",
             entry_id="harvest-99b63d399d806047d65e#0", customer_id="Acme GmbH", user="Anna Berg",
             service="Consulting", started_at="2026-03-09T00:00:00", duration_minutes="90",
             billable="true", authorized_at="2026-03-09T01:30:00", project="Retainer 2026",
             task="Consulting", description="Quarterly review\nwith CFO",
             billed_elsewhere="false")),
-        (4, canonical(
+        (4, canonical(currency="EUR",
             entry_id="harvest-08e68bac4f8a26cd1f54#0", customer_id="Acme GmbH", user="Ben Ortiz",
             service="Consulting", started_at="2026-03-09T00:00:00", duration_minutes="10.2",
             billable="true", project="Retainer 2026", task="Consulting",
             description="Follow-up mail", billed_elsewhere="true")),
-        (5, canonical(
+        (5, canonical(currency="EUR",
             entry_id="harvest-041846181908aee779e0#0", customer_id="Globex Ltd",
             user="Carla Diaz", service="Training", started_at="2026-03-10T00:00:00",
             duration_minutes="135", billable="false", authorized_at="2026-03-10T02:15:00",
@@ -54,12 +54,12 @@ def test_harvest__excel_resaved_semicolons_decimal_comma_thousands__exact_rows(s
     out = sample("harvest_excel_de.csv")
     assert out.issues == []
     assert out.rows == [
-        (2, canonical(
+        (2, canonical(currency="EUR",
             entry_id="harvest-0839db639a861c523fea#0", customer_id="Acme GmbH", user="Anna Berg",
             service="Consulting", started_at="2026-03-11T00:00:00", duration_minutes="105",
             billable="true", authorized_at="2026-03-11T01:45:00", project="Retainer 2026",
             task="Consulting", description="Jahresplanung", billed_elsewhere="false")),
-        (3, canonical(
+        (3, canonical(currency="EUR",
             entry_id="harvest-62f861f97a41e914f4a4#0", customer_id="Acme GmbH", user="Ben Ortiz",
             service="Migration", started_at="2026-03-12T00:00:00", duration_minutes="74070",
             billable="true", project="Datenmigration", task="Migration",

@@ -10,17 +10,17 @@ def test_toggl__classic_export_with_bom_and_amount_eur__exact_rows(sample):
     assert out.tracker == "toggl"
     assert out.issues == []
     assert out.rows == [
-        (2, canonical(
+        (2, canonical(currency="EUR",
             entry_id="toggl-a95848a50b33d41f7a33#0", customer_id="Acme GmbH", user="Anna Berg",
             service="Remote support", started_at="2026-03-02T09:00:00",
             ended_at="2026-03-02T10:30:00", billable="true", project="Support",
             task="Remote support", description="Printer queue stuck")),
-        (3, canonical(
+        (3, canonical(currency="EUR",
             entry_id="toggl-193437834635c43f14b3#0", customer_id="Acme GmbH", user="Ben Ortiz",
             service="Migration", started_at="2026-03-02T13:15:00",
             ended_at="2026-03-02T13:40:30", billable="true", project="Migration",
             description="Mailbox move\nsecond batch")),
-        (5, canonical(
+        (5, canonical(currency="EUR",
             entry_id="toggl-4e557f5e4518e2bd1bcc#0", customer_id="Globex Ltd", user="Anna Berg",
             service="Admin", started_at="2026-03-03T23:30:00", ended_at="2026-03-04T00:15:00",
             billable="false", project="Internal", task="Admin",
@@ -60,7 +60,7 @@ def test_toggl__amount_usd_reordered_columns_crlf__mapped_by_name(sample):
     out = sample("toggl_detailed_usd.csv")
     assert out.issues == []
     assert out.rows == [
-        (2, canonical(
+        (2, canonical(currency="USD",
             entry_id="toggl-3465b118888a62249963#0", customer_id="Initech", user="Dan Wu",
             service="Support", started_at="2026-03-06T10:00:00",
             ended_at="2026-03-06T11:05:00", billable="true", project="Helpdesk", task="Support",

@@ -28,7 +28,8 @@ def test_changed_entry_in_later_file__supersedes_and_is_recorded(tmp_path):
     })
     run_nightly(inbox, tmp_path / "w.duckdb", tmp_path / "out", date(2026, 1, 31))
     con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
-    assert con.execute("select * from supersessions").fetchall() == [("e1", "timelogs/a.csv", 2, "timelogs/b.csv", 2)]
+    assert con.execute("select * from supersessions").fetchall() == [
+        ("entry", "e1", "timelogs/a.csv", 2, "timelogs/b.csv", 2, "duration_minutes")]
     entries = con.execute("select entry_id, billable_minutes from last_entries order by 1").fetchall()
     assert entries == [("e1", 45), ("e2", 15)]
 

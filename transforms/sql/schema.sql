@@ -27,6 +27,8 @@ create table if not exists raw_issues (
     reason_code varchar not null,
     detail varchar
 );
+-- the input lines an issue stands for: 1, or every data line of a file rejected whole (line 0)
+alter table raw_issues add column if not exists lines bigint;
 
 create table if not exists raw_customers (
     file_id bigint, source_file varchar, line bigint,
@@ -54,8 +56,10 @@ create table if not exists raw_timelogs (
     entry_id varchar, customer_id varchar, "user" varchar, service varchar,
     started_at varchar, ended_at varchar, duration_minutes varchar, billable varchar,
     incident_id varchar, authorized_at varchar, project varchar, task varchar,
-    description varchar, billed_elsewhere varchar
+    description varchar, billed_elsewhere varchar, currency varchar
 );
+-- warehouses made before time logs had a currency column (tracker exports name one)
+alter table raw_timelogs add column if not exists currency varchar;
 
 create table if not exists raw_authorizations (
     file_id bigint, source_file varchar, line bigint,

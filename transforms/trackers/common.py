@@ -25,7 +25,7 @@ from transforms.csvio import Record
 CANONICAL_COLUMNS = (
     "entry_id", "customer_id", "user", "service", "started_at", "ended_at",
     "duration_minutes", "billable", "incident_id", "authorized_at", "project", "task",
-    "description", "billed_elsewhere",
+    "description", "billed_elsewhere", "currency",
 )  # fmt: skip
 
 # What makes an entry the same entry in a re-export. Status columns (billable, authorized_at,
@@ -36,8 +36,14 @@ IDENTITY_COLUMNS = (
     "incident_id", "project", "task", "description",
 )  # fmt: skip
 
-# Cannot occur inside a cell: csvio rejects files that contain a NUL byte.
+# A row holding a NUL is quarantined (nul_byte), so the identity of every kept row is unambiguous.
 _ID_SEPARATOR = "\x00"
+
+# The currency an export states: a column of its own (Harvest's `Currency`: "Euro - EUR") or
+# in a header such as `Amount (USD)` / `Billable Rate (EUR)`; checked against the customer's.
+CURRENCY_HEADERS = ("Currency", "Währung", "Devise", "Valuta", "Moneda")
+_CURRENCY_IN_HEADER = re.compile(r"\(([A-Z]{3})\)\s*$")
+_CURRENCY_CODE = re.compile(r"(?<![A-Za-z])([A-Z]{3})(?![A-Za-z])")
 
 TEXT_FIELDS = ("entry_id", "customer_id", "user", "service", "incident_id", "project", "task",
                "description")
@@ -390,6 +396,8 @@ class FileContext:
     sources: dict[str, Source | None]
     positions: dict[str, int | None]  # logical key -> column position in this file
     date_order: str | None = None  # None until decided from the file (or the mapping)
+    currency_position: int | None = None   # a currency column
+    header_currency: str = ""               # the currency a header names, e.g. Amount (USD)
     decimal_mark: str | None = None
     use_approval: bool = True
 
@@ -601,7 +609,9 @@ def _file_context(spec: TrackerSpec, index: HeaderIndex,
                   mapping: Mapping[str, Mapping[str, object]] | None,
                   ) -> tuple[FileContext, FileProblem | None]:
     positions = {key: index.position(names) for key, names in spec.columns.items()}
-    ctx = FileContext(spec, index, {}, positions)
+    ctx = FileContext(spec, index, {}, positions, currency_position=index.position(CURRENCY_HEADERS),
+                      header_currency=next((m.group(1) for name in index.header
+                                            if (m := _CURRENCY_IN_HEADER.search(name))), ""))
     overrides: Mapping[str, object] = {}
     if mapping is not None:
         if not isinstance(mapping, Mapping):
@@ -703,6 +713,7 @@ def _convert(ctx: FileContext, record: Record) -> dict[str, str]:
             if filled:
                 out[column] = format_bool(row.flag_at(*filled[0]))
     out.update(ctx.spec.read_times(row))
+    out["currency"] = _currency(ctx, cells)
     if not ctx.use_approval:
         out["authorized_at"] = ""
     if ctx.spec.adjust is not None:
@@ -710,6 +721,16 @@ def _convert(ctx: FileContext, record: Record) -> dict[str, str]:
     if out["entry_id"]:
         out["entry_id"] = f"{ctx.spec.name}-{out['entry_id']}"
     return out
+
+
+def _currency(ctx: FileContext, cells: Sequence[str]) -> str:
+    """The ISO code of the currency this row is priced in, as the export states it ('' if none)."""
+    i = ctx.currency_position
+    cell = cells[i] if i is not None and i < len(cells) else ""
+    if cell:
+        codes = _CURRENCY_CODE.findall(cell)
+        return codes[-1] if codes else cell
+    return ctx.header_currency
 
 
 def _assign_ids(tracker: str, rows: list[tuple[int, dict[str, str]]]) -> None:
