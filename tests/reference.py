@@ -503,3 +503,76 @@ def reconcile_reference(customers: list[dict], blocks: list[dict], rates: list[d
         "balances": balance_rows,
         "breaches": breach_rows,
     }
+
+
+# ---------------------------------------------------------------------------------------
+# reading a small canonical inbox (the rule matrix's inline CSV texts)
+# ---------------------------------------------------------------------------------------
+# Deliberately separate from transforms/ingest and validate: the rule matrix gives only
+# valid, canonical CSV, and this reads exactly that, with the defaults of SPEC §2.
+
+
+def _cells(text: str | None) -> list[dict[str, str]]:
+    import csv
+    import io
+
+    if not text:
+        return []
+    rows = list(csv.DictReader(io.StringIO(text.strip("\n"))))
+    return [{k.strip(): (v or "").strip() for k, v in row.items()} for row in rows]
+
+
+def _bool(text: str, default: bool) -> bool:
+    return default if text == "" else text.lower() in ("true", "yes", "1")
+
+
+def _day(text: str) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
+def _instant(text: str, tz: str) -> datetime | None:
+    """SPEC §2: a timestamp without an offset is local time of the business time zone."""
+    if not text:
+        return None
+    instant = datetime.fromisoformat(text.replace(" ", "T"))
+    return instant if instant.tzinfo else instant.replace(tzinfo=ZoneInfo(tz))
+
+
+def read_inbox(tz: str, customers: str | None = None, purchases: str | None = None, rates: str | None = None,
+               timelogs: str | dict[str, str] | None = None) -> tuple[list, list, list, list]:
+    """(customers, blocks, rates, entries) as `reconcile_reference` takes them."""
+    out_customers = [dict(
+        customer_id=r["customer_id"], currency=r["currency"],
+        rounding_increment_minutes=int(r.get("rounding_increment_minutes") or 1),
+        rounding_mode=r.get("rounding_mode") or "nearest",
+        minimum_entry_minutes=int(r.get("minimum_entry_minutes") or 0),
+        requires_authorization=_bool(r.get("requires_authorization", ""), True),
+        invoice_cadence=r.get("invoice_cadence") or "monthly",
+        tax_rate_percent=Decimal(r.get("tax_rate_percent") or "0")) for r in _cells(customers)]
+    blocks = [dict(
+        block_id=r["block_id"], customer_id=r["customer_id"], kind=r["kind"], service=r.get("service") or None,
+        quantity=Decimal(r["quantity"]) if r.get("quantity") else None,
+        amount_paid=Decimal(r["amount_paid"]), purchased_on=_day(r["purchased_on"]),
+        starts_on=_day(r.get("starts_on", "")) or _day(r["purchased_on"]),
+        expires_on=_day(r.get("expires_on", "")),
+        reorder_point=Decimal(r["reorder_point"]) if r.get("reorder_point") else None,
+        auto_invoice=_bool(r.get("auto_invoice", ""), False)) for r in _cells(purchases)]
+    out_rates = [dict(
+        customer_id=r.get("customer_id") or None, service=r.get("service") or None, user=r.get("user") or None,
+        hourly_rate=Decimal(r["hourly_rate"]), valid_from=_day(r.get("valid_from", "")),
+        valid_to=_day(r.get("valid_to", ""))) for r in _cells(rates)]
+    if isinstance(timelogs, str):
+        timelogs = {"t.csv": timelogs}
+    entries = []
+    for text in (timelogs or {}).values():
+        for r in _cells(text):
+            started = _instant(r["started_at"], tz)
+            if r.get("ended_at"):
+                seconds = int((_instant(r["ended_at"], tz) - started).total_seconds())
+            else:  # SPEC §2: duration_minutes may be decimal; whole seconds, half up
+                seconds = int((Decimal(r["duration_minutes"]) * 60).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+            entries.append(dict(
+                entry_id=r["entry_id"], customer_id=r["customer_id"], user=r["user"], service=r["service"],
+                started_at=started, duration_seconds=seconds, billable=_bool(r.get("billable", ""), True),
+                incident_id=r.get("incident_id") or None, authorized_at=_instant(r.get("authorized_at", ""), tz)))
+    return out_customers, blocks, out_rates, entries

@@ -26,6 +26,13 @@ class Block:
     expires_day: int | None         # last day of cover
     expiry_at: int | None           # epoch seconds: start of the day after expires_on
     quantity: int | None            # minutes / cents / count; None for unlimited
+    purchased_day: int = 0          # days since 1970-01-01 (last but one precedence key)
+
+    def precedence(self) -> tuple:
+        """SPEC §4: kind, service-specific first, expires_on ascending (none last), starts_on,
+        purchased_on, block_id (code-point order)."""
+        return (KIND_ORDER[self.kind], self.service is None, self.expires_day is None,
+                self.expires_day or 0, self.starts_day, self.purchased_day, self.block_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +47,11 @@ class Posting:
     minutes: int                    # billable minutes
     incident_id: str | None
     rate_cents: int | None          # hourly rate, None when the entry has no rate
+    started_at: int = 0             # epoch seconds (second posting key)
+
+    def order(self) -> tuple:
+        """SPEC §3: postings go one at a time in (authorized_at, started_at, entry_id) order."""
+        return (self.authorized_at, self.started_at, self.entry_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +82,10 @@ class Allocation:
     results: list[Result] = field(default_factory=list)
 
 
+class OrderViolation(AssertionError):
+    """Postings or blocks reached the fold out of the order SPEC §3–§4 prescribes."""
+
+
 def covers(block: Block, posting: Posting) -> bool:
     """Cover window: service, starts_on <= work date, and within expiry (day and instant)."""
     if block.service is not None and block.service != posting.service:
@@ -97,66 +113,109 @@ def allocate(postings: Iterable[Posting], blocks: Iterable[Block]) -> Allocation
     return out
 
 
+class _Ledger:
+    """What is left of one customer's blocks while its postings are folded."""
+
+    def __init__(self, blocks: list[Block]) -> None:
+        keys = [b.precedence() for b in blocks]
+        if keys != sorted(keys):
+            raise OrderViolation(f"blocks of {blocks[0].customer_id} are not in precedence order")
+        self.blocks = blocks
+        self.left = [b.quantity for b in blocks]                 # None = unlimited
+        self.incidents: dict[str, set[int]] = {}                 # incident_id -> blocks charged
+
+    def window(self, p: Posting) -> list[int]:
+        return [i for i, b in enumerate(self.blocks) if covers(b, p)]
+
+
 def fold_customer(postings: Iterator[Posting], blocks: list[Block], out: Allocation) -> None:
-    """Post one customer's entries one at a time; a posting never changes earlier ones."""
-    left = [b.quantity for b in blocks]                  # None = unlimited
-    charged_incidents: dict[str, set[int]] = {}          # incident_id -> block indexes charged
+    """Post one customer's entries one at a time; a posting never changes earlier ones.
+
+    Blocks are tried by kind (SPEC §4), each kind by its own rule below, while minutes remain.
+    """
+    ledger = _Ledger(blocks)
+    previous = None
     for p in postings:
-        rem = p.minutes
+        if previous is not None and p.order() <= previous:
+            raise OrderViolation(f"posting {p.entry_id} of {p.customer_id} comes after {previous}")
+        previous = p.order()
         parts: list[Part] = []
-        covered = value_taken = 0
-        overage_minutes, overage_cents, unpriced = 0, 0, False
-        if rem > 0:
-            window = [i for i, b in enumerate(blocks) if covers(b, p)]
-            # unlimited: covers rem entirely, consumes nothing
-            for i in window:
-                if blocks[i].kind == "unlimited":
-                    parts.append(Part(p.entry_id, blocks[i].block_id, rem, 0, 0))
-                    covered, rem = rem, 0
-                    break
-            # incidents: reuse a block already charged for this incident, else consume one
-            if rem > 0 and p.incident_id is not None:
-                incident_blocks = [i for i in window if blocks[i].kind == "incidents"]
-                earlier = charged_incidents.get(p.incident_id, set())
-                reuse = next((i for i in incident_blocks if i in earlier), None)
-                if reuse is not None:
-                    parts.append(Part(p.entry_id, blocks[reuse].block_id, rem, 0, 0))
-                    covered, rem = covered + rem, 0
-                else:
-                    fresh = next((i for i in incident_blocks if left[i] >= 1), None)
-                    if fresh is not None:
-                        left[fresh] -= 1
-                        charged_incidents.setdefault(p.incident_id, set()).add(fresh)
-                        parts.append(Part(p.entry_id, blocks[fresh].block_id, rem, 0, 1))
-                        covered, rem = covered + rem, 0
-            # hours: each block in turn takes min(rem, minutes left)
-            for i in window:
-                if rem == 0:
-                    break
-                if blocks[i].kind == "hours" and left[i] > 0:
-                    take = min(rem, left[i])
-                    left[i] -= take
-                    parts.append(Part(p.entry_id, blocks[i].block_id, take, 0, 0))
-                    covered, rem = covered + take, rem - take
-            # value: price the rest once; value blocks take money; the rest is overage
-            if rem > 0 and p.rate_cents is None:
-                unpriced, overage_minutes, overage_cents = True, rem, None
-            elif rem > 0:
-                cost = cost_cents(rem, p.rate_cents)
-                money = cost
-                for i in window:
-                    if money == 0:
-                        break
-                    if blocks[i].kind == "value" and left[i] > 0:
-                        take = min(money, left[i])
-                        left[i] -= take
-                        parts.append(Part(p.entry_id, blocks[i].block_id, 0, take, 0))
-                        money -= take
-                value_taken = cost - money
-                overage_cents = money
-                overage_minutes = rem if value_taken == 0 else rem - (rem * value_taken) // cost
+        value_cents, overage_minutes, overage_cents, unpriced = 0, 0, 0, False
+        if p.minutes > 0:
+            window = ledger.window(p)
+            rem = p.minutes
+            for take in (_unlimited, _incidents, _hours):
+                if rem > 0:
+                    rem -= _record(parts, take(ledger, window, p, rem))
+            if rem > 0:
+                value_parts, value_cents, overage_minutes, overage_cents, unpriced = _value(ledger, window, p, rem)
+                parts += value_parts
         out.parts.extend(parts)
-        out.results.append(Result(
-            p.entry_id, covered, value_taken, overage_minutes, overage_cents, unpriced,
-            tuple(part.block_id for part in parts),
-        ))
+        covered = sum(part.minutes for part in parts)
+        out.results.append(Result(p.entry_id, covered, value_cents, overage_minutes, overage_cents, unpriced,
+                                  tuple(part.block_id for part in parts)))
+
+
+def _record(parts: list[Part], new: list[Part]) -> int:
+    parts += new
+    return sum(part.minutes for part in new)
+
+
+def _unlimited(ledger: _Ledger, window: list[int], p: Posting, rem: int) -> list[Part]:
+    """The first unlimited block covers everything left and consumes nothing."""
+    first = next((i for i in window if ledger.blocks[i].kind == "unlimited"), None)
+    return [] if first is None else [Part(p.entry_id, ledger.blocks[first].block_id, rem, 0, 0)]
+
+
+def _incidents(ledger: _Ledger, window: list[int], p: Posting, rem: int) -> list[Part]:
+    """An entry with an incident: a block already charged for the incident covers it at no cost
+    (even when its incidents are used up); else the first with one left consumes one."""
+    if p.incident_id is None:
+        return []
+    candidates = [i for i in window if ledger.blocks[i].kind == "incidents"]
+    charged = ledger.incidents.get(p.incident_id, set())
+    reuse = next((i for i in candidates if i in charged), None)
+    if reuse is not None:
+        return [Part(p.entry_id, ledger.blocks[reuse].block_id, rem, 0, 0)]
+    fresh = next((i for i in candidates if ledger.left[i] >= 1), None)
+    if fresh is None:
+        return []
+    ledger.left[fresh] -= 1
+    ledger.incidents.setdefault(p.incident_id, set()).add(fresh)
+    return [Part(p.entry_id, ledger.blocks[fresh].block_id, rem, 0, 1)]
+
+
+def _hours(ledger: _Ledger, window: list[int], p: Posting, rem: int) -> list[Part]:
+    """Each hours block in turn takes min(minutes left of the entry, minutes left in it)."""
+    parts = []
+    for i in window:
+        if rem == 0:
+            break
+        if ledger.blocks[i].kind == "hours" and ledger.left[i] > 0:
+            take = min(rem, ledger.left[i])
+            ledger.left[i] -= take
+            parts.append(Part(p.entry_id, ledger.blocks[i].block_id, take, 0, 0))
+            rem -= take
+    return parts
+
+
+def _value(ledger: _Ledger, window: list[int], p: Posting, rem: int
+           ) -> tuple[list[Part], int, int, int | None, bool]:
+    """The rest is priced once; value blocks in turn take min(cost left, money left); what is
+    left is overage. Without a rate the entry is unpriced and takes nothing.
+    Returns (parts, value taken, overage minutes, overage cents, unpriced)."""
+    if p.rate_cents is None:
+        return [], 0, rem, None, True
+    cost = money = cost_cents(rem, p.rate_cents)
+    parts = []
+    for i in window:
+        if money == 0:
+            break
+        if ledger.blocks[i].kind == "value" and ledger.left[i] > 0:
+            take = min(money, ledger.left[i])
+            ledger.left[i] -= take
+            parts.append(Part(p.entry_id, ledger.blocks[i].block_id, 0, take, 0))
+            money -= take
+    taken = cost - money
+    overage_minutes = rem if taken == 0 else rem - (rem * taken) // cost
+    return parts, taken, overage_minutes, money, False

@@ -157,7 +157,7 @@ def _model(con: duckdb.DuckDBPyConnection, name: str, path: str) -> None:
 def _postings(con: duckdb.DuckDBPyConnection) -> list[Posting]:
     rows = con.execute("""
         select customer_id, entry_id, service, (work_date - date '1970-01-01')::bigint,
-               posting_epoch, billable_minutes, incident_id, hourly_rate_cents
+               posting_epoch, billable_minutes, incident_id, hourly_rate_cents, started_epoch
         from int_entries
         where status = 'charged'
         order by customer_id, posting_epoch, started_epoch, entry_id
@@ -168,7 +168,8 @@ def _postings(con: duckdb.DuckDBPyConnection) -> list[Posting]:
 def _blocks(con: duckdb.DuckDBPyConnection) -> list[Block]:
     rows = con.execute("""
         select customer_id, block_id, kind, service, (starts_on - date '1970-01-01')::bigint,
-               (expires_on - date '1970-01-01')::bigint, expiry_epoch, quantity_units
+               (expires_on - date '1970-01-01')::bigint, expiry_epoch, quantity_units,
+               (purchased_on - date '1970-01-01')::bigint
         from int_blocks
         order by customer_id, precedence
     """).fetchall()
