@@ -122,9 +122,12 @@ def begin_run(con: duckdb.DuckDBPyConnection, out: Path | None) -> tuple[int, li
 
 def load_inputs(con: duckdb.DuckDBPyConnection, tz: str) -> validate_mod.Validated:
     """Validate every current raw row (quarantine is recomputed each run)."""
-    raw = {kind: current_raw(con, kind) for kind in progress.track(RAW_KINDS, describe=lambda k: f"reading {k}")}
+    reading = progress.track(RAW_KINDS, describe=lambda k: f"reading {k}", steps_after=1)
+    raw = {kind: current_raw(con, kind) for kind in reading}
     progress.update(description="checking every row")
-    return validate_mod.validate(raw, tz)
+    validated = validate_mod.validate(raw, tz)
+    progress.advance()
+    return validated
 
 
 def store_quarantine(con: duckdb.DuckDBPyConnection, inputs: validate_mod.Validated) -> None:

@@ -109,11 +109,11 @@ def advance(steps: int = 1, description: str | None = None) -> None:
         p.advance(steps, description)
 
 
-def track(items: Iterable[T], describe: Callable[[T], str] = str) -> Iterator[T]:
+def track(items: Iterable[T], describe: Callable[[T], str] = str, steps_after: int = 0) -> Iterator[T]:
     """Iterate over the steps of the running phase, showing each (`describe(item)`) and how many
-    are done, with a debug line per step."""
+    are done, with a debug line per step; `steps_after` more steps follow the items."""
     items = list(items)
-    update(total=len(items))
+    update(total=len(items) + steps_after)
     p = current()
     for item in items:
         text = describe(item)

@@ -112,3 +112,17 @@ def test_cli_quiet_and_verbose_together__usage_error():
     with pytest.raises(SystemExit) as stop:
         main(["demo", "-q", "-v"])
     assert stop.value.code == 2
+
+
+def test_live_display__validate__reads_each_table_then_checks_as_a_last_step(tmp_path, monkeypatch):
+    from transforms import nightly
+
+    seen = []
+    monkeypatch.setattr(nightly.validate_mod, "validate", lambda raw, tz: seen.append(
+        (progress._display.tasks[0].description, progress._display.tasks[0].completed,
+         progress._display.tasks[0].total)))
+    monkeypatch.setattr(nightly, "current_raw", lambda con, kind: None)
+    with progress.cli_output(progress.NORMAL, stream=io.StringIO(), live=True):
+        with progress.phase("validate"):
+            nightly.load_inputs(None, "UTC")
+    assert seen == [("validate: checking every row", 5, 6)]
