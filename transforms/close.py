@@ -31,7 +31,6 @@ from pathlib import Path
 
 import duckdb
 
-from transforms.documents import spreadsheet_safe
 from transforms.errors import Refused  # noqa: F401  (re-exported: close.Refused)
 from transforms.warehouse import sql
 
@@ -315,87 +314,164 @@ def write_close_outputs(con: duckdb.DuckDBPyConnection, target: Path) -> None:
     write_workbook(con, target / "reconciliation.xlsx")
 
 
-def write_workbook(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """The reconciliation for the accountant: real numbers, header frozen, one sheet per table."""
-    from openpyxl import Workbook
+#: the reconciliation workbook's quantity columns are in the row's Unit: hours for hours and
+#: unlimited pools (minutes / 60), the currency for value pools, a count for incidents
+HOURS, MONEY, COUNT, DAY = "#,##0.00", "#,##0.00", "#,##0", "yyyy-mm-dd"
 
-    params = con.execute("select run_id, period from close_params").fetchone()
+
+def write_workbook(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """reconciliation.xlsx, for the accountant: one sheet per table with headers in words and
+    units, hours pools in hours, customer names, totals per currency, the header frozen and
+    printed on every page, landscape one page wide (transforms/xlsx.py). Sheets:
+    Reconciliation (the pools of the period, then totals per currency), Balances and Breaches
+    (as of the period's last day), Late adjustments, and Close (what was closed, and how)."""
+    from transforms import xlsx
+    from transforms.reports import label, text_cell
+
+    run_id, period = con.execute("select run_id, period from close_params").fetchone()
     event = con.execute("select event_at, forced, pending_entries from period_events where run_id = ?",
-                        [params[0]]).fetchone()
+                        [run_id]).fetchone()
+    names = dict(con.execute("select customer_id, name from stg_customers").fetchall())
     pools = con.execute("""
         select customer_id, kind, service, currency, opening_units, purchased_units, used_units,
                expired_units, closing_units, deferred_revenue_cents, breakage_cents
-        from close_pools where run_id = ? order by customer_id, kind, service nulls first""",
-                        [params[0]]).fetchall()
+        from close_pools where run_id = ? order by customer_id, kind, service nulls first""", [run_id]).fetchall()
+    balances = con.execute("""
+        select b.customer_id, b.block_id, b.kind, b.service, b.purchased_units, b.used_units, b.expired_units,
+               b.remaining_units, b.starts_on, b.expires_on, b.status, b.amount_paid_cents, b.breakage_cents,
+               c.currency
+        from mart_balances b join stg_customers c using (customer_id)
+        order by b.customer_id, b.block_id""").fetchall()
+    breaches = con.execute("""
+        select p.customer_id, p.kind, p.service, p.remaining_units, p.reorder_point_units,
+               t.topup_invoice_number, c.currency
+        from mart_pools p join stg_customers c using (customer_id)
+        left join pool_topups t
+          on t.customer_id = p.customer_id and t.kind = p.kind and t.service is not distinct from p.service
+        where p.in_breach order by p.customer_id, p.kind, p.service nulls first""").fetchall()
     late = con.execute("""
-        select customer_id, entry_id, work_date, posted_on, reason, covered_minutes, value_cents,
-               overage_minutes, overage_cents
-        from close_late_adjustments where run_id = ? order by customer_id, entry_id""",
-                       [params[0]]).fetchall()
+        select l.customer_id, l.entry_id, l.work_date, l.posted_on, l.reason, l.covered_minutes, l.value_cents,
+               l.overage_minutes, l.overage_cents, c.currency
+        from close_late_adjustments l left join stg_customers c using (customer_id)
+        where l.run_id = ? order by l.customer_id, l.entry_id""", [run_id]).fetchall()
 
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "Reconciliation"
-    header = ["customer_id", "kind", "service", "unit", "currency", "opening", "purchased", "used",
-              "expired", "closing", "deferred_revenue", "breakage"]
-    body = []
-    for (customer_id, kind, service, currency, *units, deferred, breakage) in pools:
-        unit = {"value": "money", "incidents": "incidents"}.get(kind, "minutes")
-        figures = [_money(u) if kind == "value" else u for u in units]
-        body.append([customer_id, kind, service, unit, currency, *figures, _money(deferred), _money(breakage)])
-    money_columns = {"deferred_revenue", "breakage"}
-    _sheet(sheet, header, body, text_columns={"customer_id", "kind", "service", "unit", "currency"},
-           money_columns=money_columns, value_rows={i for i, row in enumerate(body) if row[1] == "value"})
+    book = xlsx.Workbook(period_end(period), [HOURS, COUNT, DAY])
+    number, count, day = book.style(HOURS), book.style(COUNT), book.style(DAY)
 
-    sheet = workbook.create_sheet("Late adjustments")
-    header = ["customer_id", "entry_id", "work_date", "posted_on", "reason", "covered_minutes",
-              "value_amount", "overage_minutes", "overage_amount"]
-    body = [[c, e, w, p, r, cm, _money(v), om, _money(oa)] for c, e, w, p, r, cm, v, om, oa in late]
-    _sheet(sheet, header, body, text_columns={"customer_id", "entry_id", "reason"},
-           money_columns={"value_amount", "overage_amount"}, date_columns={"work_date", "posted_on"})
+    def unit(kind: str, currency: str | None) -> str:
+        return {"value": currency or "", "incidents": "incidents"}.get(kind, "hours")
 
-    sheet = workbook.create_sheet("Close")
-    about = [
-        ("period", params[1]),
-        ("closed at (UTC)", event[0].astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")),
-        ("run", params[0]),
-        ("forced over pending entries", "yes" if event[1] else "no"),
-        ("pending entries at close", event[2]),
-        ("rule", "opening + purchased - used - expired = closing; units: hours pools in minutes, "
-                 "value pools in money, incidents pools in counts; unlimited pools: used minutes "
-                 "and deferred revenue only"),
-    ]
-    _sheet(sheet, ["item", "value"], [list(r) for r in about], text_columns={"item", "value"})
-    workbook.properties.creator = "prepaid-reconciler"
-    workbook.save(path)
+    def quantity(kind: str, units) -> Decimal | int | None:
+        """Block units as the Unit column says: minutes as hours, cents as money."""
+        if units is None:
+            return None
+        return Decimal(units) / {"value": 100, "incidents": 1}.get(kind, 60)
+
+    def customer(ws: xlsx.Sheet, customer_id: str) -> None:
+        text_cell(ws, 0, customer_id)
+        text_cell(ws, 1, names.get(customer_id))
+
+    def pool(ws: xlsx.Sheet, col: int, kind: str, service: str | None, currency: str | None) -> None:
+        ws.string(col, label(f"kind.{kind}"))
+        text_cell(ws, col + 1, service or label("any_service"))
+        ws.string(col + 2, unit(kind, currency))
+
+    ws = book.sheet("Reconciliation", [
+        "Customer ID", "Customer", "Kind", "Service", "Unit", "Opening", "Purchased", "Used", "Expired unused",
+        "Closing", "Currency", "Deferred revenue", "Breakage (expired value)"],
+        [14, 30, 14, 14, 10, 12, 12, 12, 16, 12, 11, 18, 24])
+    totals: dict[str, list[int]] = {}
+    for customer_id, kind, service, currency, *units, deferred, breakage in pools:
+        ws.row()
+        customer(ws, customer_id)
+        pool(ws, 2, kind, service, currency)
+        for col, value in enumerate(units, start=5):
+            ws.number(col, quantity(kind, value), count if kind == "incidents" else number)
+        ws.string(10, currency or "")
+        ws.number(11, _money(deferred), number)
+        ws.number(12, _money(breakage), number)
+        total = totals.setdefault(currency or "", [0, 0])
+        total[0] += deferred or 0
+        total[1] += breakage or 0
+    ws.row(at=ws.last + 2)
+    ws.string(0, "Totals per currency", xlsx.BOLD)
+    for currency, (deferred, breakage) in sorted(totals.items()):
+        ws.row()
+        ws.string(1, f"Total {currency}", xlsx.BOLD)
+        ws.string(10, currency)
+        ws.number(11, _money(deferred), number)
+        ws.number(12, _money(breakage), number)
+
+    ws = book.sheet("Balances", [
+        "Customer ID", "Customer", "Block", "Kind", "Service", "Unit", "Purchased", "Used", "Expired unused",
+        "Remaining", "Starts on", "Last day of cover", "Status", "Currency", "Amount paid", "Breakage"],
+        [14, 30, 12, 14, 14, 10, 12, 12, 16, 12, 12, 17, 15, 11, 13, 12])
+    for (customer_id, block_id, kind, service, purchased, used, expired, remaining, starts_on, expires_on,
+         status, paid, breakage, currency) in balances:
+        ws.row()
+        customer(ws, customer_id)
+        text_cell(ws, 2, block_id)
+        pool(ws, 3, kind, service, currency)
+        for col, value in enumerate((purchased, used, expired, remaining), start=6):
+            ws.number(col, quantity(kind, value), count if kind == "incidents" else number)
+        ws.number(10, starts_on, day)
+        ws.number(11, expires_on, day)
+        ws.string(12, label(f"status.{status}"))
+        ws.string(13, currency)
+        ws.number(14, _money(paid), number)
+        ws.number(15, _money(breakage), number)
+
+    ws = book.sheet("Breaches", [
+        "Customer ID", "Customer", "Kind", "Service", "Unit", "Remaining", "Reorder point", "Top-up invoice"],
+        [14, 30, 14, 14, 10, 12, 15, 17])
+    for customer_id, kind, service, remaining, reorder_point, topup, currency in breaches:
+        ws.row()
+        customer(ws, customer_id)
+        pool(ws, 2, kind, service, currency)
+        style = count if kind == "incidents" else number
+        ws.number(5, quantity(kind, remaining), style)
+        ws.number(6, quantity(kind, reorder_point), style)
+        if topup:
+            ws.string(7, topup)
+
+    ws = book.sheet("Late adjustments", [
+        "Customer ID", "Customer", "Time entry", "Work date", "Posted on", "Reason", "Covered (hours)",
+        "Currency", "Prepaid value used", "Overage (hours)", "Overage amount"],
+        [14, 30, 13, 12, 12, 22, 16, 11, 19, 16, 16])
+    for customer_id, entry_id, work_date, posted_on, reason, covered, value, overage, overage_cents, currency in late:
+        ws.row()
+        customer(ws, customer_id)
+        text_cell(ws, 2, entry_id)
+        ws.number(3, work_date, day)
+        ws.number(4, posted_on, day)
+        ws.string(5, reason)
+        ws.number(6, quantity("hours", covered), number)
+        ws.string(7, currency or "")
+        ws.number(8, _money(value), number)
+        ws.number(9, quantity("hours", overage), number)
+        ws.number(10, _money(overage_cents), number)
+
+    ws = book.sheet("Close", ["Item", "Value"], [30, 100])
+    for item, value in (
+            ("Period", period),
+            ("Closed at (UTC)", event[0].astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")),
+            ("Run", str(run_id)),
+            ("Forced over pending entries", "yes" if event[1] else "no"),
+            ("Pending entries at close", str(event[2])),
+            ("Rule", "Opening + Purchased - Used - Expired unused = Closing, for every pool"),
+            ("Units", "each row in its Unit: hours pools (and unlimited) in hours, value pools in their "
+                      "currency, incidents pools in counts"),
+            ("Unlimited pools", "used hours and deferred revenue only"),
+            ("Deferred revenue", "prepaid money not yet earned at the period's end"),
+            ("Breakage (expired value)", "money of the prepaid quantity that expired unused in the period"),
+            ("Balances, Breaches", f"as of {period_end(period)}, the period's last day")):
+        ws.row()
+        ws.string(0, item, xlsx.BOLD)
+        ws.string(1, value)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(book.bytes())
+    tmp.replace(path)
 
 
 def _money(cents: int | None) -> Decimal | None:
     return None if cents is None else Decimal(cents).scaleb(-2)
-
-
-def _sheet(sheet, header: list[str], body: list[list], text_columns=frozenset(), money_columns=frozenset(),
-           date_columns=frozenset(), value_rows=frozenset()) -> None:
-    from openpyxl.styles import Font
-
-    sheet.append(header)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for i, row in enumerate(body):
-        sheet.append([None] * len(row))
-        for j, value in enumerate(row):
-            cell = sheet.cell(row=i + 2, column=j + 1)
-            name = header[j]
-            if name in text_columns and isinstance(value, str):
-                cell.value = spreadsheet_safe(value)
-                cell.data_type = "s"   # never a formula, whatever the text
-            else:
-                cell.value = value
-            if name in money_columns or (i in value_rows and isinstance(value, Decimal)):
-                cell.number_format = "#,##0.00"
-            elif name in date_columns:
-                cell.number_format = "yyyy-mm-dd"
-    sheet.freeze_panes = "A2"
-    for j, name in enumerate(header):
-        width = max([len(name)] + [len(str(r[j])) for r in body if r[j] is not None])
-        sheet.column_dimensions[sheet.cell(row=1, column=j + 1).column_letter].width = min(width + 2, 60)

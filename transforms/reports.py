@@ -1,10 +1,15 @@
 """Per-customer prepaid logs (SPEC §6): reports/<customer>/prepaid-log.xlsx and .csv.
 
-Sheets: Summary (one row per block), Log (purchases, deductions with entry detail and
-expiries in order, with the pool's running remaining), Pending (pending and unpriced
-entries), Chart data + a line chart of each pool's remaining over time. Hours are shown as
-hours, money as numbers in the customer's currency format, dates as real dates. Text from
-inputs is always stored as text, never as a formula.
+The XLSX is for the customer, in their words: Summary (one row per block, with a chart of
+each pool's remaining over time), Log (purchases, work deducted and expired unused value in
+order, at local times of the business time zone, with the pool's running remaining),
+Invoices (every document issued to the customer: overage invoices, credit notes and top-up
+invoices, with totals and, for a top-up, the purchase that paid it), Billed work (each line
+of the overage invoices and credit notes), Pending (work not yet charged) and Chart data.
+Hours are shown as hours, money in the customer's currency, dates as real dates. Every label
+the customer reads is in LABELS, keyed, so that the log can be translated. Text from inputs
+is always stored as text, never as a formula. The CSV log is the machine form: UTC instants,
+minutes, money with 2 decimals (docs/outputs.md).
 """
 
 from __future__ import annotations
@@ -21,11 +26,13 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from itertools import groupby
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pandas as pd
 
 from transforms import xlsx
+from transforms.warehouse import sql
 from transforms.documents import CURRENCY_SYMBOLS, FORMULA_STARTS, spreadsheet_safe
 
 PARALLEL_FROM = 200      # customers; below this, process start-up costs more than it saves
@@ -33,6 +40,50 @@ MAX_WORKERS = 8
 CELL_LIMIT = xlsx.CELL_LIMIT
 CUT_MARK = " … [cut at the 32,767 characters a spreadsheet cell holds; prepaid-log.csv has the full text]"
 UNIT_OF_KIND = {"hours": "hours", "unlimited": "hours", "value": "money", "incidents": "incidents"}
+
+#: every text of the XLSX log a customer reads, by key (one table, so that it can be translated);
+#: {currency} and {zone} are filled in
+LABELS = {
+    "sheet.summary": "Summary", "sheet.log": "Log", "sheet.invoices": "Invoices",
+    "sheet.billed": "Billed work", "sheet.pending": "Pending", "sheet.chart_data": "Chart data",
+    "block": "Block", "kind": "Kind", "service": "Service", "unit": "Unit", "purchased": "Purchased",
+    "used": "Used", "expired": "Expired unused", "remaining": "Remaining", "starts_on": "Starts on",
+    "expires_on": "Last day of cover", "status": "Status", "amount_paid": "Amount paid ({currency})",
+    "expired_value": "Expired unused value ({currency})",
+    "kind.hours": "Hours", "kind.value": "Prepaid value", "kind.unlimited": "Unlimited",
+    "kind.incidents": "Incidents",
+    "unit.hours": "hours", "unit.money": "{currency}", "unit.incidents": "incidents",
+    "any_service": "any service", "pool": "{kind}, {service}",
+    "status.active": "active", "status.expired": "expired", "status.exhausted": "used up",
+    "status.not_started": "not started yet",
+    "customer": "Customer", "as_of": "As of", "currency": "Currency", "time_zone": "Time zone",
+    "at": "Date and time ({zone})", "event": "Event", "prepaid_pool": "Prepaid pool", "entry": "Time entry",
+    "work_date": "Work date", "user": "User", "description": "Description", "change": "Change",
+    "pool_remaining": "Remaining in pool",
+    "event.purchase": "purchase", "event.deduction": "work deducted", "event.expiry": "expired unused",
+    "number": "Number", "document_kind": "Document", "issued_on": "Issued on", "corrects": "Corrects",
+    "what": "For", "net": "Net ({currency})", "tax": "Tax ({currency})", "total": "Total ({currency})",
+    "paid_by": "Paid by purchase", "not_paid": "not yet paid",
+    "doc.overage": "invoice", "doc.credit_note": "credit note", "doc.topup": "top-up invoice",
+    "doc.overage_for": "work beyond the prepaid cover",
+    "doc.overage_for_period": "work beyond the prepaid cover in {period}",
+    "doc.credit_note_for": "correction of {number}",
+    "hours_billed": "Hours billed", "rate": "Rate ({currency} per hour)", "amount": "Amount ({currency})",
+    "pending_status.pending": "waiting for authorization", "pending_status.unpriced": "no hourly rate yet",
+    "billable_hours": "Billable hours",
+    "chart.title": "Remaining per prepaid pool", "chart.y": "Remaining (hours, money or incidents)",
+    "chart.date": "Date",
+    "none.invoices": "No documents issued yet.", "none.billed": "No work billed beyond the prepaid cover yet.",
+    "none.pending": "Nothing pending: all billable work is authorized and priced.",
+}
+
+
+def label(key: str, **values: str) -> str:
+    """The text of a label, with its {placeholders} filled in."""
+    text = LABELS[key]
+    return text.format(**values) if values else text
+
+
 LOG_CSV_COLUMNS = ["at", "event", "block_id", "pool", "entry_id", "work_date", "user", "service",
                    "description", "unit", "change", "pool_remaining"]
 
@@ -101,6 +152,9 @@ def write_reports(con: duckdb.DuckDBPyConnection, target: Path, as_of: date,
     params = [] if customer_ids is None else [customer_ids]
     customers = con.execute(f"select customer_id, name, currency from stg_customers {where} order by customer_id",
                             params).fetchall()
+    if not con.execute("select count(*) from duckdb_tables() where table_name = 'document_lines'").fetchall()[0][0]:
+        # a warehouse that never issued documents (it only ever ingested): its logs list none
+        con.execute(sql("documents_schema.sql").replace("create table", "create temp table"))
     _fingerprint_logs(con, where, params)
     workers = min(os.cpu_count() or 1, MAX_WORKERS)
     # spawned processes only render files; they never touch the warehouse connection
@@ -140,20 +194,42 @@ LOG_PENDING = ("""
     select customer_id, entry_id, status, unpriced, work_date, "user", service, description, billable_minutes
     from mart_entries
     where status = 'pending' or unpriced""", "entry_id")
+#: documents issued to the customer up to the as-of date (a log made later for an earlier
+#: date shows what had been issued by then); a top-up with the purchase that names it. No
+#: run ids: they differ between a clean run and one rerun after a crash, the log must not
+LOG_DOCUMENTS = ("""
+    select d.customer_id, d.number, d.kind, d.issued_on, d.corrects, d.period, d.net_cents, d.tax_cents,
+           d.total_cents,
+           (select string_agg(l.description, '; ' order by l.line_no) from document_lines l
+            where l.number = d.number and d.kind = 'topup') as topup_text,
+           (select string_agg(b.block_id, ', ' order by b.block_id) from stg_blocks b
+            where b.invoice_number = d.number and b.customer_id = d.customer_id
+              and b.purchased_on <= (select as_of from run_params)) as paid_by
+    from documents d
+    where d.issued_on <= (select as_of from run_params)""", "issued_on, number")
+#: the lines of overage invoices and credit notes: the work billed, with its document
+LOG_BILLED = ("""
+    select d.customer_id, d.number, d.kind, d.issued_on, l.line_no, l.entry_id,
+           l.work_date, l."user", l.service, l.description, l.minutes, l.rate_cents, l.amount_cents
+    from documents d join document_lines l using (number)
+    where d.kind <> 'topup' and d.issued_on <= (select as_of from run_params)""", "issued_on, number, line_no")
+LOG_QUERIES = (LOG_BLOCKS, LOG_EVENTS, LOG_PENDING, LOG_DOCUMENTS, LOG_BILLED)
 
 
 def _fingerprint_logs(con: duckdb.DuckDBPyConnection, where: str = "", params: list | None = None) -> None:
     """Temp table `log_fingerprints`: per customer (of stg_customers `where`), the SHA-256 of
-    everything its log shows except the as-of date (name, currency, and the rows of LOG_BLOCKS,
-    LOG_EVENTS and LOG_PENDING in their order, each row as JSON) and of RENDERER_VERSION."""
+    everything its log shows except the as-of date (name, currency, the business time zone,
+    and the rows of LOG_QUERIES in their order, each row as JSON) and of RENDERER_VERSION."""
     parts = [f"""left join (select customer_id, string_agg(row_json, chr(10) order by {order}, row_json) as t{i}
                            from (select to_json(r) as row_json, r.* from ({query}) r {where}) group by customer_id)
-                 using (customer_id)""" for i, (query, order) in enumerate((LOG_BLOCKS, LOG_EVENTS, LOG_PENDING))]
+                 using (customer_id)""" for i, (query, order) in enumerate(LOG_QUERIES)]
+    texts = ", ".join(f"coalesce(t{i}, '')" for i in range(len(LOG_QUERIES)))
     con.execute(f"""
         create or replace temp table log_fingerprints as
         select customer_id, sha256(concat_ws(chr(29), ?::varchar, to_json(name), to_json(currency),
-                                             coalesce(t0, ''), coalesce(t1, ''), coalesce(t2, ''))) as fingerprint
-        from (select * from stg_customers {where}) {" ".join(parts)}""", [RENDERER_VERSION, *(params or []) * 4])
+                                             (select tz from run_params), {texts})) as fingerprint
+        from (select * from stg_customers {where}) {" ".join(parts)}""",
+                [RENDERER_VERSION, *(params or []) * (len(LOG_QUERIES) + 1)])
 
 
 def _jobs(con: duckdb.DuckDBPyConnection, target: Path, as_of: date, customers: list[tuple],
@@ -167,13 +243,14 @@ def _jobs(con: duckdb.DuckDBPyConnection, target: Path, as_of: date, customers: 
         left join report_cache c on c.customer_id = f.customer_id and c.fingerprint = f.fingerprint and ?
         where f.customer_id in (select unnest(?::varchar[]))""", [use_cache, *batch]).fetchall()}
     changed = [[cid for cid, _, _ in customers if cached[cid][1] is None]]
-    blocks, events, pending = ({} if not changed[0] else _grouped(con, f"""
+    rows = [{} if not changed[0] else _grouped(con, f"""
         select * from ({query}) where customer_id in (select unnest(?::varchar[]))
-        order by customer_id, {order}""", changed) for query, order in (LOG_BLOCKS, LOG_EVENTS, LOG_PENDING))
+        order by customer_id, {order}""", changed) for query, order in LOG_QUERIES]
+    tz = con.execute("select tz from run_params").fetchall()[0][0]
     folder = (target / "reports").resolve()
     return [(customer_dir(target, cid, folder), as_of, cached[cid][0],
              None if cached[cid][1] is not None else
-             (cid, name, currency, blocks.get(cid, []), events.get(cid, []), pending.get(cid, [])),
+             (cid, name, currency, tz, *(group.get(cid, []) for group in rows)),
              cached[cid][1])
             for cid, name, currency in customers]
 
@@ -215,9 +292,9 @@ def _write_customer(job: tuple) -> tuple | None:
         xlsx = _stamp(rendered, rendered_as_of, as_of, n_blocks)
         result = None
     else:
-        customer_id, name, currency, blocks, events, pending = content
-        log = _log_rows(events)
-        xlsx = _render_xlsx(customer_id, name, currency, as_of, blocks, log, pending)
+        customer_id, name, currency, tz, blocks, events, pending, documents, billed = content
+        log = _log_rows(events, tz)
+        xlsx = _render_xlsx(customer_id, name, currency, as_of, blocks, log, pending, tz, documents, billed)
         log_csv = _log_csv(log)
         result = (customer_id, fingerprint, len(blocks), as_of, xlsx, log_csv)
     _write_file(folder / "prepaid-log.xlsx", xlsx)
@@ -239,11 +316,14 @@ def _grouped(con: duckdb.DuckDBPyConnection, query: str, params) -> dict[str, li
 
 
 def pool_label(kind: str, service: str | None) -> str:
-    return f"{kind} · {service or 'any service'}"
+    """A pool as the customer reads it: "Hours, any service", "Prepaid value, support"."""
+    return label("pool", kind=label(f"kind.{kind}"), service=service or label("any_service"))
 
 
-def _log_rows(events: list[dict]) -> list[dict]:
-    """Ledger events with the pool's running remaining after each (unlimited: covered so far)."""
+def _log_rows(events: list[dict], tz: str = "UTC") -> list[dict]:
+    """Ledger events with the pool's running remaining after each (unlimited: covered so far),
+    their instant `at` in UTC and `local` in the business time zone `tz` (both naive)."""
+    zone = ZoneInfo(tz)
     running: dict[tuple, int] = {}
     rows = []
     for ev in events:
@@ -254,6 +334,7 @@ def _log_rows(events: list[dict]) -> list[dict]:
         running[pool] = running.get(pool, 0) + (change or 0)
         rows.append({**ev, "pool": pool_label(ev["kind"], ev["pool_service"]),
                      "at": datetime.fromtimestamp(ev["at_epoch"], timezone.utc).replace(tzinfo=None),
+                     "local": datetime.fromtimestamp(ev["at_epoch"], zone).replace(tzinfo=None),
                      "change": change, "pool_remaining": running[pool]})
     return rows
 
@@ -267,7 +348,22 @@ def _fit(value: str) -> str:
     return value
 
 
-def _text(ws: xlsx.Sheet, col: int, value: str | None) -> None:
+def _sheet(book: xlsx.Workbook, title_key: str, keys: tuple[str, ...], widths: list[int],
+           **values: str) -> xlsx.Sheet:
+    """A sheet with the labels of `keys` as its header; each column at least as wide as its
+    header (bold header text needs about a character more than its length)."""
+    headers = [label(k, **values) for k in keys]
+    return book.sheet(label(title_key), headers, [max(w, len(h) + 2) for h, w in zip(headers, widths)])
+
+
+def _none(ws: xlsx.Sheet, rows, key: str) -> None:
+    """A sentence on a sheet that has no rows, so that an empty sheet does not look broken."""
+    if not rows:
+        ws.row()
+        ws.string(0, label(key))
+
+
+def text_cell(ws: xlsx.Sheet, col: int, value: str | None) -> None:
     """Input text as a string cell that spreadsheet programs never evaluate: one that starts
     like a formula gets the quote prefix (shown as typed, never computed); blank: no cell."""
     if value:
@@ -276,75 +372,129 @@ def _text(ws: xlsx.Sheet, col: int, value: str | None) -> None:
 
 
 def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
-                 blocks: list[dict], log: list[dict], pending: list[dict]) -> bytes:
+                 blocks: list[dict], log: list[dict], pending: list[dict], tz: str = "UTC",
+                 documents: list[dict] = (), billed: list[dict] = ()) -> bytes:
     fmt = Formats(money=money_format(currency))
     book = xlsx.Workbook(as_of, [fmt.hours, fmt.date, fmt.money, fmt.instant, fmt.count])
     hours, day, money, instant = (book.style(f) for f in (fmt.hours, fmt.date, fmt.money, fmt.instant))
     unit_style = {"hours": hours, "unlimited": hours, "value": money, "incidents": book.style(fmt.count)}
+    cur = {"currency": currency}
+    unit_of = {kind: label(f"unit.{unit}", **cur) for kind, unit in UNIT_OF_KIND.items()}
 
-    ws = summary = book.sheet(
-        "Summary", ["Block", "Kind", "Service", "Unit", "Purchased", "Used", "Expired", "Remaining",
-                    "Starts on", "Expires on", "Status", "Amount paid", "Breakage"],
-        [16, 11, 16, 10, 12, 12, 12, 12, 12, 12, 12, 14, 12])
+    ws = summary = _sheet(book, "sheet.summary", (
+        "block", "kind", "service", "unit", "purchased", "used", "expired", "remaining", "starts_on", "expires_on",
+        "status", "amount_paid", "expired_value"), [16, 14, 16, 10, 12, 12, 15, 12, 12, 17, 15, 19, 27], **cur)
     for b in blocks:
         units = unit_style[b["kind"]]
         ws.row()
-        _text(ws, 0, b["block_id"])
-        ws.string(1, b["kind"])
-        _text(ws, 2, b["service"] or "any")
-        ws.string(3, UNIT_OF_KIND[b["kind"]])
+        text_cell(ws, 0, b["block_id"])
+        ws.string(1, label(f"kind.{b['kind']}"))
+        text_cell(ws, 2, b["service"] or label("any_service"))
+        ws.string(3, unit_of[b["kind"]])
         for col, key in ((4, "purchased_units"), (5, "used_units"), (6, "expired_units"), (7, "remaining_units")):
             ws.number(col, in_unit(b["kind"], b[key]), units)
         ws.number(8, b["starts_on"], day)
         ws.number(9, b["expires_on"], day)
-        ws.string(10, b["status"])
+        ws.string(10, label(f"status.{b['status']}"))
         ws.number(11, Decimal(b["amount_paid_cents"]) / 100, money)
         ws.number(12, Decimal(b["breakage_cents"]) / 100, money)
     info = len(blocks) + 3          # Excel's row of "Customer", after a blank row
     ws.row(at=info)
-    ws.string(0, "Customer", xlsx.BOLD)
-    _text(ws, 1, f"{name} ({customer_id})")
+    ws.string(0, label("customer"), xlsx.BOLD)
+    text_cell(ws, 1, f"{name} ({customer_id})")
     ws.row()
     if ws.last != _as_of_row(len(blocks)):  # _stamp finds the As-of cell by this row
         raise RuntimeError("Summary layout changed: update reports._as_of_row")
-    ws.string(0, "As of", xlsx.BOLD)
+    ws.string(0, label("as_of"), xlsx.BOLD)
     ws.number(1, as_of, day)
     ws.row()
-    ws.string(0, "Currency", xlsx.BOLD)
+    ws.string(0, label("currency"), xlsx.BOLD)
     ws.string(1, currency)
+    ws.row()
+    ws.string(0, label("time_zone"), xlsx.BOLD)
+    ws.string(1, tz)
 
-    ws = book.sheet("Log", ["At (UTC)", "Event", "Block", "Pool", "Entry", "Work date", "User", "Service",
-                            "Description", "Unit", "Change", "Pool remaining"],
-                    [17, 11, 14, 22, 13, 12, 12, 14, 40, 10, 12, 15])
+    ws = _sheet(book, "sheet.log", (
+        "at", "event", "block", "prepaid_pool", "entry", "work_date", "user", "service", "description", "unit",
+        "change", "pool_remaining"), [24, 15, 14, 24, 13, 12, 12, 14, 40, 10, 12, 18], zone=tz)
     for row in log:
         units = unit_style[row["kind"]]
         ws.row()
-        ws.number(0, row["at"], instant)
-        ws.string(1, row["event"])
-        _text(ws, 2, row["block_id"])
-        _text(ws, 3, row["pool"])
-        _text(ws, 4, row["entry_id"])
+        ws.number(0, row["local"], instant)
+        ws.string(1, label(f"event.{row['event']}"))
+        text_cell(ws, 2, row["block_id"])
+        text_cell(ws, 3, row["pool"])
+        text_cell(ws, 4, row["entry_id"])
         ws.number(5, row["work_date"], day)
-        _text(ws, 6, row["user"])
-        _text(ws, 7, row["service"])
-        _text(ws, 8, row["description"])
-        ws.string(9, UNIT_OF_KIND[row["kind"]])
+        text_cell(ws, 6, row["user"])
+        text_cell(ws, 7, row["service"])
+        text_cell(ws, 8, row["description"])
+        ws.string(9, unit_of[row["kind"]])
         ws.number(10, in_unit(row["kind"], row["change"]), units)
         ws.number(11, in_unit(row["kind"], row["pool_remaining"]), units)
 
-    ws = book.sheet("Pending", ["Entry", "Status", "Work date", "User", "Service", "Description",
-                                "Billable hours"], [13, 12, 12, 12, 14, 40, 14])
+    ws = _sheet(book, "sheet.invoices", (
+        "number", "document_kind", "issued_on", "what", "corrects", "net", "tax", "total", "paid_by"),
+        [17, 15, 12, 44, 17, 14, 14, 14, 18], **cur)
+    for d in documents:
+        ws.row()
+        ws.string(0, d["number"])
+        ws.string(1, label(f"doc.{d['kind']}"))
+        ws.number(2, d["issued_on"], day)
+        if d["kind"] == "topup":
+            text_cell(ws, 3, d["topup_text"])
+        elif d["kind"] == "credit_note":
+            ws.string(3, label("doc.credit_note_for", number=d["corrects"] or ""))
+        else:
+            ws.string(3, label("doc.overage_for_period", period=d["period"]) if d["period"] else
+                      label("doc.overage_for"))
+        if d["corrects"]:
+            ws.string(4, d["corrects"])
+        for col, key in ((5, "net_cents"), (6, "tax_cents"), (7, "total_cents")):
+            ws.number(col, Decimal(d[key]) / 100, money)
+        if d["kind"] == "topup":
+            if d["paid_by"]:
+                text_cell(ws, 8, d["paid_by"])
+            else:
+                ws.string(8, label("not_paid"))
+
+    _none(ws, documents, "none.invoices")
+
+    ws = _sheet(book, "sheet.billed", (
+        "number", "document_kind", "issued_on", "entry", "work_date", "user", "service", "description",
+        "hours_billed", "rate", "amount"), [17, 12, 12, 13, 12, 12, 14, 40, 13, 20, 15], **cur)
+    for line in billed:
+        ws.row()
+        ws.string(0, line["number"])
+        ws.string(1, label(f"doc.{line['kind']}"))
+        ws.number(2, line["issued_on"], day)
+        text_cell(ws, 3, line["entry_id"])
+        ws.number(4, line["work_date"], day)
+        text_cell(ws, 5, line["user"])
+        text_cell(ws, 6, line["service"])
+        text_cell(ws, 7, line["description"])
+        ws.number(8, None if line["minutes"] is None else Decimal(line["minutes"]) / 60, hours)
+        ws.number(9, None if line["rate_cents"] is None else Decimal(line["rate_cents"]) / 100, money)
+        ws.number(10, Decimal(line["amount_cents"]) / 100, money)
+
+    _none(ws, billed, "none.billed")
+
+    ws = _sheet(book, "sheet.pending", (
+        "entry", "status", "work_date", "user", "service", "description", "billable_hours"),
+        [13, 26, 12, 12, 14, 40, 14])
     for p in pending:
         ws.row()
-        _text(ws, 0, p["entry_id"])
-        ws.string(1, "unpriced" if p["unpriced"] else p["status"])
+        text_cell(ws, 0, p["entry_id"])
+        ws.string(1, label("pending_status.unpriced" if p["unpriced"] else f"pending_status.{p['status']}"))
         ws.number(2, p["work_date"], day)
-        _text(ws, 3, p["user"])
-        _text(ws, 4, p["service"])
-        _text(ws, 5, p["description"])
+        text_cell(ws, 3, p["user"])
+        text_cell(ws, 4, p["service"])
+        text_cell(ws, 5, p["description"])
         ws.number(6, Decimal(p["billable_minutes"]) / 60, hours)
 
-    _chart(book, summary, info + 4, log, unit_style, day)   # from 0: three rows below "Currency"
+    _none(ws, pending, "none.pending")
+
+    _chart(book, summary, info + 5, log, unit_style, day)   # from 0: three rows below "Time zone"
     return book.bytes()
 
 
@@ -385,7 +535,8 @@ def _chart(book: xlsx.Workbook, summary: xlsx.Sheet, at_row: int, log: list[dict
     """Chart data (remaining per pool at the end of each day) and, on the Summary below the
     customer's details, a line chart of it (row `at_row` counted from 0)."""
     pools = sorted({(row["pool"], row["kind"]) for row in log if row["kind"] != "unlimited"})
-    ws = book.sheet("Chart data", ["Date"] + [_fit(p) for p, _ in pools], [12] + [22] * len(pools))
+    ws = book.sheet(label("sheet.chart_data"), [label("chart.date")] + [_fit(p) for p, _ in pools],
+                    [12] + [22] * len(pools))
     if not pools:
         return
     column = {p: i for i, (p, _) in enumerate(pools, start=1)}
@@ -396,14 +547,14 @@ def _chart(book: xlsx.Workbook, summary: xlsx.Sheet, at_row: int, log: list[dict
         if row["kind"] == "unlimited":
             continue
         state[row["pool"]] = row["pool_remaining"]
-        by_day[row["at"].date()] = dict(state)
+        by_day[row["local"].date()] = dict(state)
     for day_, values in sorted(by_day.items()):
         ws.row()
         ws.number(0, day_, day)
         for pool, units in sorted(values.items(), key=lambda item: column[item[0]]):
             ws.number(column[pool], in_unit(kind_of[pool], units), unit_style[kind_of[pool]])
-    book.line_chart(summary, at_row, 1, ws, list(column.values()), len(by_day), title="Remaining per pool",
-                    y_title="Remaining (hours, money or incidents)", x_format="yyyy-mm-dd",
+    book.line_chart(summary, at_row, 1, ws, list(column.values()), len(by_day), title=label("chart.title"),
+                    y_title=label("chart.y"), x_format="yyyy-mm-dd",
                     size=(832, 340))    # 22 × 9 cm
 
 

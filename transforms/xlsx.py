@@ -1,15 +1,30 @@
-"""A small XLSX writer: the prepaid logs' workbooks, written straight as SpreadsheetML.
+"""A small XLSX writer: the project's workbooks, written straight as SpreadsheetML.
 
 What it writes: sheets of typed cells (shared strings, numbers with every digit, dates as
 Excel serial days), a bold header row that is frozen and printed on every page, column
-widths, landscape pages one page wide, a fixed set of cell styles, and one line chart.
-Nothing else: it exists because a general writer's cost per file and per cell was most of the
-time of a night's reports (docs/decisions.md), and a prepaid log needs only this.
+widths, landscape pages one page wide, a fixed set of cell styles, and one line chart whose
+series each carry an explicit solid line (LibreOffice draws a series without one as no line;
+with explicit colours the workbook needs no theme part). Nothing else: it exists because a
+general writer's cost per file and per cell was most of the time of a night's reports
+(docs/decisions.md: about 27 s of a 1M-entry night), and a prepaid log needs only this.
+
+How to use it: `Workbook(created, number_formats)`, then `sheet(title, headers, widths)`;
+on a sheet, `row()` begins the next row and `string(col, text, style)` / `number(col, value,
+style)` add its cells, left to right; `style(format)` is the style of a number format, and
+HEADER, BOLD and QUOTED (text shown as typed, never evaluated) are fixed styles;
+`line_chart(...)` draws a chart of a sheet's columns on another sheet; `bytes()` is the file.
+
+It refuses, with a ValueError naming the sheet and cell, what spreadsheet programs reject
+although openpyxl reads it: cells of a row out of column order or written twice, a column
+the sheet does not have, rows going up, a sheet without columns (an empty `<cols>`), a sheet
+title Excel cannot hold or one used twice, text longer than a cell holds, two charts.
 
 The same content always gives the same bytes: zip entries carry the fixed time 1980-01-01,
-parts are compressed alike, and the parts many workbooks share are compressed once.
-`tests/transforms/test_xlsx.py` checks that every part is well-formed, typed and related, and
-reads the files back with openpyxl (and LibreOffice, where installed).
+parts are compressed alike, and the parts many workbooks share are compressed once. It uses
+the standard library only. `tests/transforms/test_xlsx.py` checks every part (well-formed,
+standard root elements, typed and related), reads the files back with openpyxl, and checks
+each refusal; `tests/transforms/test_libreoffice.py` opens every kind of workbook the project
+writes in LibreOffice.
 """
 
 from __future__ import annotations
@@ -100,19 +115,39 @@ class Sheet:
     the cells of a row from the left: SpreadsheetML requires that order)."""
 
     def __init__(self, book: "Workbook", title: str, headers: list[str], widths: list[int]):
+        if not headers or not widths:
+            # an empty <cols/> or a sheet without columns breaks the schema (Excel repairs the file)
+            raise ValueError(f"sheet {title!r}: a sheet needs at least one header and one column width")
         self.book, self.title, self.widths = book, title, widths
         self.letters = [column_letter(c) for c in range(max(len(headers), len(widths)))]
         self.last = 1                       # Excel's number of the current row (1: the header)
         self.last_column = len(headers) - 1
-        cells = "".join(self._string(c, text, HEADER) for c, text in enumerate(headers))
-        self.xml: list[str] = [f'<row r="1">{cells}']
+        self.column = -1                    # the last column written in the current row
+        self.xml: list[str] = ['<row r="1">']
+        for c, text in enumerate(headers):
+            self.xml.append(self._string(c, text, HEADER))
+        self.column = len(headers) - 1
         self.chart: tuple | None = None     # (anchor row, anchor column, size, chart part xml)
+
+    def _refuse(self, col: int) -> None:
+        """Refuse a cell SpreadsheetML cannot hold where it would go: a column the sheet does
+        not have, or one at or left of the last cell written in the row (a duplicate cell, or
+        cells out of column order: openpyxl reads such a file, Excel and LibreOffice do not).
+        (`string` and `number` test for both inline: it is the cost of every cell.)"""
+        if not 0 <= col < len(self.letters):
+            raise ValueError(f"sheet {self.title!r}: column {col} is outside its {len(self.letters)} columns "
+                             f"(A to {self.letters[-1]})")
+        here, before = f"{self.letters[col]}{self.last}", f"{self.letters[self.column]}{self.last}"
+        raise ValueError(f"sheet {self.title!r}: cell {here} written twice" if col == self.column else
+                         f"sheet {self.title!r}: cell {here} after {before}: the cells of a row go "
+                         f"left to right")
 
     def row(self, at: int | None = None) -> None:
         """Begin the next row (or row `at`, counted from 1, below the current one)."""
         if at is not None and at <= self.last:
             raise ValueError(f"row {at} is not below row {self.last}")
         self.last = self.last + 1 if at is None else at
+        self.column = -1
         self.xml.append(f'</row><row r="{self.last}">')
 
     def _string(self, col: int, text: str, style: int | None) -> str:
@@ -121,12 +156,20 @@ class Sheet:
 
     def string(self, col: int, text: str, style: int | None = None) -> None:
         """A string cell, as it is (a label of ours, or input text already made safe)."""
-        self.last_column = max(self.last_column, col)
+        if col <= self.column or col >= len(self.letters):
+            self._refuse(col)
+        self.column = col
+        if col > self.last_column:
+            self.last_column = col
         self.xml.append(self._string(col, text, style))
 
     def number(self, col: int, value, style: int) -> None:
         """A number, date or instant with a number-format style; None: an empty styled cell."""
-        self.last_column = max(self.last_column, col)
+        if col <= self.column or col >= len(self.letters):
+            self._refuse(col)
+        self.column = col
+        if col > self.last_column:
+            self.last_column = col
         ref = f"{self.letters[col]}{self.last}"
         if value is None:
             self.xml.append(f'<c r="{ref}" s="{style}"/>')
@@ -148,7 +191,7 @@ class Sheet:
                 f'<sheetFormatPr defaultRowHeight="15"/><cols>{cols}</cols>'
                 f'<sheetData>{"".join(self.xml)}</row></sheetData>'
                 f'<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
-                f'<pageSetup orientation="landscape" fitToHeight="0"/>{drawing}</worksheet>')
+                f'<pageSetup paperSize="9" orientation="landscape" fitToHeight="0"/>{drawing}</worksheet>')
 
 
 def width_pixels(width: int) -> int:
@@ -190,6 +233,13 @@ class Workbook:
         return FIRST_NUMBER + self.number_formats.index(number_format)
 
     def sheet(self, title: str, headers: list[str], widths: list[int]) -> Sheet:
+        """A new sheet after the others. Its title follows Excel's rules: 1 to 31 characters,
+        none of []:*?/\\, not starting or ending with an apostrophe, unique in any case."""
+        if not 1 <= len(title) <= 31 or re.search(r"[\[\]:*?/\\]", title) or title[0] == "'" or title[-1] == "'":
+            raise ValueError(f"sheet title {title!r}: 1 to 31 characters, none of []:*?/\\, no apostrophe at "
+                             f"either end")
+        if title.casefold() in {s.title.casefold() for s in self.sheets}:
+            raise ValueError(f"sheet title {title!r} is used twice")
         sheet = Sheet(self, title, headers, widths)
         self.sheets.append(sheet)
         return sheet
@@ -394,6 +444,17 @@ def _rich(text: str, vertical: bool = False) -> str:
             f'<a:t>{escape(text)}</a:t></a:r></a:p></c:rich></c:tx>')
 
 
+#: the colours of a chart's lines in turn (Office's accents); every series names its own,
+#: because a series without a line style is drawn by LibreOffice as no line at all
+SERIES_COLOURS = ("4472C4", "ED7D31", "70AD47", "FFC000", "5B9BD5", "A5A5A5", "264478", "9E480E")
+
+
+def _line(colour: str, width_emu: int = 28575) -> str:
+    """A solid line (2.25 pt by default) in an RGB colour."""
+    return (f'<a:ln w="{width_emu}" cap="rnd"><a:solidFill><a:srgbClr val="{colour}"/></a:solidFill>'
+            f'<a:round/></a:ln>')
+
+
 def _chart_part(data: Sheet, series: list[int], rows: int, title: str, y_title: str, x_format: str) -> str:
     sheet = escape(sheet_reference(data.title))
     last = rows + 1
@@ -403,6 +464,7 @@ def _chart_part(data: Sheet, series: list[int], rows: int, title: str, y_title: 
         letter = column_letter(col)
         ser.append(f'<c:ser><c:idx val="{i}"/><c:order val="{i}"/>'
                    f'<c:tx><c:strRef><c:f>{sheet}!${letter}$1</c:f></c:strRef></c:tx>'
+                   f'<c:spPr>{_line(SERIES_COLOURS[i % len(SERIES_COLOURS)])}</c:spPr>'
                    f'<c:marker><c:symbol val="none"/></c:marker>'
                    f'<c:cat><c:numRef><c:f>{cells("A")}</c:f></c:numRef></c:cat>'
                    f'<c:val><c:numRef><c:f>{cells(letter)}</c:f></c:numRef></c:val>'

@@ -55,14 +55,48 @@ def test_reconciliation_xlsx__numbers_are_numbers_header_frozen_formula_text_def
     run_close(inbox, tmp_path / "w.duckdb", tmp_path / "close", "2026-01", reports_enabled=False)
 
     sheet = load_workbook(tmp_path / "close" / "reconciliation.xlsx")["Reconciliation"]
-    assert sheet.freeze_panes == "A2"
+    assert sheet.freeze_panes == "A2" and sheet.print_title_rows == "$1:$1"
+    assert (sheet.page_setup.orientation, sheet.page_setup.paperSize) == ("landscape", 9)
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage and sheet.page_setup.fitToHeight == 0  # one page wide
     header, row = [[c.value for c in r] for r in sheet.iter_rows(max_row=2)]
-    assert header == ["customer_id", "kind", "service", "unit", "currency", "opening", "purchased", "used",
-                      "expired", "closing", "deferred_revenue", "breakage"]
-    assert row == ["'=c2", "value", "'@ops", "money", "EUR", 0, 100, 0, 0, 100, 90, 0]
-    assert sheet["A2"].data_type == "s" and sheet["G2"].data_type == "n"
-    assert sheet["K2"].number_format == "#,##0.00"
+    assert header == ["Customer ID", "Customer", "Kind", "Service", "Unit", "Opening", "Purchased", "Used",
+                      "Expired unused", "Closing", "Currency", "Deferred revenue", "Breakage (expired value)"]
+    assert row == ["=c2", "Evil Corp", "Prepaid value", "@ops", "EUR", 0, 100, 0, 0, 100, "EUR", 90, 0]
+    assert sheet["A2"].data_type == "s" and sheet["A2"].quotePrefix and sheet["D2"].quotePrefix
+    assert sheet["G2"].data_type == "n" and sheet["L2"].number_format == "#,##0.00"
     assert rows(tmp_path / "close" / "reconciliation.csv")[0]["customer_id"] == "'=c2"
+
+
+def test_reconciliation_xlsx__hours_in_hours__names__totals_per_currency__balances_and_breaches(tmp_path):
+    from openpyxl import load_workbook
+
+    inbox = write_inbox(
+        tmp_path / "inbox", customers="customer_id,name,currency\nc1,Acme,EUR\nc2,Bolt,USD\nc3,Cole,EUR",
+        purchases="block_id,customer_id,kind,quantity,amount_paid,purchased_on,reorder_point\n"
+                  "h1,c1,hours,10,1000.00,2026-01-05,\nh2,c2,hours,2,300.00,2026-01-05,\n"
+                  "v3,c3,value,200.00,180.00,2026-01-05,160",
+        rates="hourly_rate\n100",
+        timelogs="entry_id,customer_id,user,service,started_at,duration_minutes,authorized_at\n"
+                 "e1,c1,ann,support,2026-01-06T09:00,90,2026-01-06T12:00\n"
+                 "e2,c3,ann,support,2026-01-07T09:00,30,2026-01-07T12:00")
+    run_close(inbox, tmp_path / "w.duckdb", tmp_path / "close", "2026-01", reports_enabled=False)
+
+    book = load_workbook(tmp_path / "close" / "reconciliation.xlsx")
+    assert book.sheetnames == ["Reconciliation", "Balances", "Breaches", "Late adjustments", "Close"]
+    assert [list(r) for r in book["Reconciliation"].iter_rows(min_row=2, values_only=True)] == [
+        ["c1", "Acme", "Hours", "any service", "hours", 0, 10, 1.5, 0, 8.5, "EUR", 850, 0],
+        ["c2", "Bolt", "Hours", "any service", "hours", 0, 2, 0, 0, 2, "USD", 300, 0],
+        ["c3", "Cole", "Prepaid value", "any service", "EUR", 0, 200, 50, 0, 150, "EUR", 135, 0],
+        [None] * 13,
+        ["Totals per currency"] + [None] * 12,
+        [None, "Total EUR"] + [None] * 8 + ["EUR", 985, 0],
+        [None, "Total USD"] + [None] * 8 + ["USD", 300, 0]]
+    assert [list(r)[:10] for r in book["Balances"].iter_rows(min_row=2, values_only=True)] == [
+        ["c1", "Acme", "h1", "Hours", "any service", "hours", 10, 1.5, 0, 8.5],
+        ["c2", "Bolt", "h2", "Hours", "any service", "hours", 2, 0, 0, 2],
+        ["c3", "Cole", "v3", "Prepaid value", "any service", "EUR", 200, 50, 0, 150]]
+    assert [list(r) for r in book["Breaches"].iter_rows(min_row=2, values_only=True)] == [
+        ["c3", "Cole", "Prepaid value", "any service", "EUR", 150, 160, None]]     # 150.00 left < 160.00
 
 
 def test_cli_nightly_backfill_no_prefect__every_night_committed_in_order(tmp_path, capsys):

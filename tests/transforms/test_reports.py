@@ -11,7 +11,7 @@ from unittest.mock import patch
 import pytest
 from openpyxl import load_workbook
 
-from tests.conftest import write_inbox
+from tests.conftest import read_csv, write_inbox
 from transforms import reports
 from transforms.nightly import run_nightly
 from transforms.reports import customer_dir, safe_name
@@ -20,44 +20,93 @@ from transforms.warehouse import connect
 TL = "entry_id,customer_id,user,service,started_at,duration_minutes,authorized_at,description\n"
 
 
-def test_prepaid_log__summary_log_pending_cells(reconcile):
-    out = reconcile(
-        customers="customer_id,name,currency\nc1,Acme,EUR",
-        purchases="block_id,customer_id,kind,quantity,amount_paid,purchased_on,expires_on\n"
-                  "h1,c1,hours,2,200.00,2026-01-01,2026-01-20\n"
-                  "v1,c1,value,50.00,45.00,2026-01-02,",
-        rates="hourly_rate\n60", as_of="2026-01-31", reports=True,
-        timelogs=TL + "e1,c1,ann,support,2026-01-05T09:00,90,2026-01-06T08:00,=SUM(A1)\n"
-                      "e2,c1,ann,support,2026-01-07T09:00,45,2026-01-08T08:00,Printer\n"
-                      "e3,c1,bob,support,2026-01-09T09:00,30,,Waiting for approval")
-    wb = load_workbook(out.path / "reports" / "c1" / "prepaid-log.xlsx")
-    assert wb.sheetnames == ["Summary", "Log", "Pending", "Chart data"]
-    summary = [[c.value for c in row] for row in wb["Summary"].iter_rows(min_row=1, max_row=3)]
-    assert summary == [
-        ["Block", "Kind", "Service", "Unit", "Purchased", "Used", "Expired", "Remaining", "Starts on",
-         "Expires on", "Status", "Amount paid", "Breakage"],
-        ["h1", "hours", "any", "hours", 2, 2, 0, 0, datetime(2026, 1, 1), datetime(2026, 1, 20),
+LOG_PURCHASES = ("block_id,customer_id,kind,quantity,amount_paid,purchased_on,expires_on,reorder_point,auto_invoice,"
+                 "invoice_number\n"
+                 "h1,c1,hours,2,200.00,2026-01-01,2026-01-20,,,\n"
+                 "v1,c1,value,50.00,45.00,2026-01-02,,40,true,")
+LOG_TIMELOGS = TL + ("e1,c1,ann,support,2026-01-05T09:00,90,2026-01-06T08:00,=SUM(A1)\n"
+                     "e2,c1,ann,support,2026-01-07T09:00,45,2026-01-08T08:00,Printer\n"
+                     "e3,c1,bob,support,2026-01-09T09:00,30,,Waiting for approval\n"
+                     "e4,c1,bob,network,2026-01-12T14:00,60,2026-01-12T15:00,Switch")
+
+
+def _cells(ws, min_row: int = 1) -> list[list]:
+    return [list(row) for row in ws.iter_rows(min_row=min_row, values_only=True)]
+
+
+def test_prepaid_log__customer_words_local_times_invoices_billed_work_pending(tmp_path):
+    inbox = write_inbox(tmp_path / "inbox", customers="customer_id,name,currency\nc1,Acme,EUR",
+                        purchases=LOG_PURCHASES, rates="hourly_rate\n60", timelogs=LOG_TIMELOGS)
+    run_nightly(inbox, tmp_path / "w.duckdb", tmp_path / "out", date(2026, 1, 31), "Europe/Berlin",
+                reports_enabled=True)
+    wb = load_workbook(tmp_path / "out" / "reports" / "c1" / "prepaid-log.xlsx")
+    assert wb.sheetnames == ["Summary", "Log", "Invoices", "Billed work", "Pending", "Chart data"]
+    assert _cells(wb["Summary"]) == [
+        ["Block", "Kind", "Service", "Unit", "Purchased", "Used", "Expired unused", "Remaining", "Starts on",
+         "Last day of cover", "Status", "Amount paid (EUR)", "Expired unused value (EUR)"],
+        ["h1", "Hours", "any service", "hours", 2, 2, 0, 0, datetime(2026, 1, 1), datetime(2026, 1, 20),
          "expired", 200, 0],
-        ["v1", "value", "any", "money", 50, 15, 0, 35, datetime(2026, 1, 2), None, "active", 45, 0],
-    ]
-    assert wb["Summary"].freeze_panes == "A2"
+        ["v1", "Prepaid value", "any service", "EUR", 50, 50, 0, 0, datetime(2026, 1, 2), None, "used up", 45, 0],
+        [None] * 13,
+        ["Customer", "Acme (c1)"] + [None] * 11, ["As of", datetime(2026, 1, 31)] + [None] * 11,
+        ["Currency", "EUR"] + [None] * 11, ["Time zone", "Europe/Berlin"] + [None] * 11]
     assert wb["Summary"]["L2"].number_format == '"€" #,##0.00;-"€" #,##0.00'
-    log = [[c.value for c in row] for row in wb["Log"].iter_rows(min_row=2)]
-    assert log == [
-        [datetime(2026, 1, 1), "purchase", "h1", "hours · any service", None, None, None, None, None, "hours", 2, 2],
-        [datetime(2026, 1, 2), "purchase", "v1", "value · any service", None, None, None, None, None, "money", 50, 50],
-        [datetime(2026, 1, 6, 8), "deduction", "h1", "hours · any service", "e1", datetime(2026, 1, 5), "ann",
-         "support", "=SUM(A1)", "hours", -1.5, 0.5],
-        [datetime(2026, 1, 8, 8), "deduction", "h1", "hours · any service", "e2", datetime(2026, 1, 7), "ann",
-         "support", "Printer", "hours", -0.5, 0],
-        [datetime(2026, 1, 8, 8), "deduction", "v1", "value · any service", "e2", datetime(2026, 1, 7), "ann",
-         "support", "Printer", "money", -15, 35],
-        [datetime(2026, 1, 21), "expiry", "h1", "hours · any service", None, None, None, None, None, "hours", 0, 0],
-    ]
+    hours, value = "Hours, any service", "Prepaid value, any service"
+    assert _cells(wb["Log"]) == [   # local times of Europe/Berlin (UTC+1): as authorized, not an hour earlier
+        ["Date and time (Europe/Berlin)", "Event", "Block", "Prepaid pool", "Time entry", "Work date", "User",
+         "Service", "Description", "Unit", "Change", "Remaining in pool"],
+        [datetime(2026, 1, 1), "purchase", "h1", hours, None, None, None, None, None, "hours", 2, 2],
+        [datetime(2026, 1, 2), "purchase", "v1", value, None, None, None, None, None, "EUR", 50, 50],
+        [datetime(2026, 1, 6, 8), "work deducted", "h1", hours, "e1", datetime(2026, 1, 5), "ann", "support",
+         "=SUM(A1)", "hours", -1.5, 0.5],
+        [datetime(2026, 1, 8, 8), "work deducted", "h1", hours, "e2", datetime(2026, 1, 7), "ann", "support",
+         "Printer", "hours", -0.5, 0],
+        [datetime(2026, 1, 8, 8), "work deducted", "v1", value, "e2", datetime(2026, 1, 7), "ann", "support",
+         "Printer", "EUR", -15, 35],
+        [datetime(2026, 1, 12, 15), "work deducted", "v1", value, "e4", datetime(2026, 1, 12), "bob", "network",
+         "Switch", "EUR", -35, 0],
+        [datetime(2026, 1, 21), "expired unused", "h1", hours, None, None, None, None, None, "hours", 0, 0]]
     assert wb["Log"]["I4"].value == "=SUM(A1)" and wb["Log"]["I4"].data_type == "s"
-    pending = [[c.value for c in row] for row in wb["Pending"].iter_rows(min_row=2)]
-    assert pending == [["e3", "pending", datetime(2026, 1, 9), "bob", "support", "Waiting for approval", 0.5]]
+    assert _cells(wb["Invoices"], 2) == [
+        ["INV-2026-000001", "invoice", datetime(2026, 1, 31), "work beyond the prepaid cover in 2026-01", None,
+         25, 0, 25, None],
+        ["INV-2026-000002", "top-up invoice", datetime(2026, 1, 31),
+         "Top-up: €50.00 prepaid value (any service), as block v1", None, 45, 0, 45, "not yet paid"]]
+    # e4: 60 minutes cost 60.00, v1 took 35.00, so 25 minutes (25.00) were billed
+    assert _cells(wb["Billed work"], 2) == [
+        ["INV-2026-000001", "invoice", datetime(2026, 1, 31), "e4", datetime(2026, 1, 12), "bob", "network",
+         "Switch", float(Decimal(25) / 60), 60, 25]]
+    assert _cells(wb["Pending"], 2) == [
+        ["e3", "waiting for authorization", datetime(2026, 1, 9), "bob", "support", "Waiting for approval", 0.5]]
     assert not any(c.data_type == "f" for ws in wb for row in ws.iter_rows() for c in row)
+
+
+def test_prepaid_log__purchase_names_the_topup_invoice__listed_as_paid_by_it(tmp_path):
+    inbox = write_inbox(tmp_path / "inbox", customers="customer_id,name,currency\nc1,Acme,EUR",
+                        purchases=LOG_PURCHASES, rates="hourly_rate\n60", timelogs=LOG_TIMELOGS)
+    run_nightly(inbox, tmp_path / "w.duckdb", tmp_path / "out1", date(2026, 1, 31), reports_enabled=True)
+    write_inbox(inbox, customers="customer_id,name,currency\nc1,Acme,EUR", rates="hourly_rate\n60",
+                purchases=LOG_PURCHASES + "\nv2,c1,value,50.00,45.00,2026-02-01,,40,true,INV-2026-000002",
+                timelogs=LOG_TIMELOGS)
+    run_nightly(inbox, tmp_path / "w.duckdb", tmp_path / "out2", date(2026, 2, 1), reports_enabled=True)
+    invoices = load_workbook(tmp_path / "out2" / "reports" / "c1" / "prepaid-log.xlsx")["Invoices"]
+    assert [(r[0], r[8]) for r in invoices.iter_rows(min_row=2, values_only=True)] == [
+        ("INV-2026-000001", None), ("INV-2026-000002", "v2")]
+    # the log as of the day before v2 was purchased: not paid yet then
+    earlier = reports.report_customer(tmp_path / "w.duckdb", "c1", tmp_path / "out3", date(2026, 1, 31))
+    invoices = load_workbook(earlier / "prepaid-log.xlsx")["Invoices"]
+    assert [r[8] for r in invoices.iter_rows(min_row=2, values_only=True)] == [None, "not yet paid"]
+
+
+def test_prepaid_log__labels__one_table_every_key_used(tmp_path):
+    source = Path(reports.__file__).read_text()
+    keys = set(re.findall(r'label\(f?"([a-z_.]+)', source)) | set(re.findall(r'"([a-z_]+\.?[a-z_]*)"', source))
+    prefixes = {"kind.", "unit.", "status.", "event.", "doc.", "pending_status."}
+    unused = {k for k in reports.LABELS if k not in keys and not any(k.startswith(p) for p in prefixes)}
+    assert unused == set()
+    assert reports.pool_label("hours", None) == "Hours, any service"
+    assert reports.pool_label("value", "support") == "Prepaid value, support"
+    assert reports.label("at", zone="Europe/Berlin") == "Date and time (Europe/Berlin)"
 
 
 def test_safe_name__hostile_ids_stay_inside_reports(tmp_path):
@@ -102,7 +151,8 @@ def test_stamp__template_restamped__same_bytes_as_rendering_as_of_that_day():
                "expired_units": 0, "remaining_units": 30, "starts_on": date(2026, 1, 1),
                "expires_on": date(2026, 3, 31), "status": "active", "amount_paid_cents": 20000,
                "breakage_cents": 0}]
-    log = [{"at": datetime(2026, 1, 6, 8), "event": "deduction", "block_id": "h1", "pool": "hours (any)",
+    log = [{"at": datetime(2026, 1, 6, 8), "local": datetime(2026, 1, 6, 8),
+            "event": "deduction", "block_id": "h1", "pool": "hours (any)",
             "entry_id": "e1", "work_date": date(2026, 1, 5), "user": "=cmd|' /C calc'!A0", "service": "support",
             "description": "Work", "kind": "hours", "change": -90, "pool_remaining": 30}]
     as_of = date(2026, 2, 14)
@@ -122,10 +172,12 @@ def test_prepaid_log__numbers_are_the_nearest_double__chart_and_print_layout():
     blocks = [{"block_id": "h1", "kind": "hours", "service": None, "purchased_units": 600, "used_units": 88,
                "expired_units": 0, "remaining_units": 512, "starts_on": date(2026, 1, 1), "expires_on": None,
                "status": "active", "amount_paid_cents": 50000, "breakage_cents": 0}]
-    log = [{"at": datetime(2026, 1, 1), "event": "purchase", "block_id": "h1", "pool": "hours · any service",
+    log = [{"at": datetime(2026, 1, 1), "local": datetime(2026, 1, 1),
+            "event": "purchase", "block_id": "h1", "pool": "hours · any service",
             "entry_id": None, "work_date": None, "user": None, "service": None, "description": None,
             "kind": "hours", "change": 600, "pool_remaining": 600},
-           {"at": datetime(2026, 1, 6, 8), "event": "deduction", "block_id": "h1", "pool": "hours · any service",
+           {"at": datetime(2026, 1, 6, 8), "local": datetime(2026, 1, 6, 8),
+            "event": "deduction", "block_id": "h1", "pool": "hours · any service",
             "entry_id": "e1", "work_date": date(2026, 1, 5), "user": "ann", "service": "support",
             "description": "Work", "kind": "hours", "change": -88, "pool_remaining": 512}]
     xlsx = reports._render_xlsx("c1", "One", "EUR", date(2026, 1, 31), blocks, log, [])
@@ -143,7 +195,7 @@ def test_prepaid_log__numbers_are_the_nearest_double__chart_and_print_layout():
     assert re.search(r'<c r="K2" s="\d+"><v>10</v></c>', log_xml)      # whole numbers without ".0"
     assert re.search(r'<c r="K3" s="\d+"><v>-1.466666666666666666666666667</v></c>', log_xml)  # every digit
     assert "<c:f>'Chart data'!$B$2:$B$3</c:f>" in chart and "<c:f>'Chart data'!$A$2:$A$3</c:f>" in chart
-    assert "<xdr:from><xdr:col>1</xdr:col><xdr:colOff>0</xdr:colOff><xdr:row>8</xdr:row>" in drawing  # B9
+    assert "<xdr:from><xdr:col>1</xdr:col><xdr:colOff>0</xdr:colOff><xdr:row>9</xdr:row>" in drawing  # B10
     assert """<definedName name="_xlnm.Print_Titles" localSheetId="1">Log!$1:$1</definedName>""" in workbook
     for sheet in book.worksheets:
         assert sheet.freeze_panes == "A2" and sheet.page_setup.orientation == "landscape"
@@ -154,7 +206,8 @@ def test_prepaid_log__numbers_are_the_nearest_double__chart_and_print_layout():
 
 def test_prepaid_log__text_longer_than_a_cell__cut_visibly_in_xlsx__whole_in_csv():
     description = "=x" + "é" * 20_000 + "😀" * 10_000          # 40,002 UTF-16 code units
-    log = [{"at": datetime(2026, 1, 6, 8), "event": "deduction", "block_id": "h1", "pool": "hours · any service",
+    log = [{"at": datetime(2026, 1, 6, 8), "local": datetime(2026, 1, 6, 8),
+            "event": "deduction", "block_id": "h1", "pool": "hours · any service",
             "entry_id": "e1", "work_date": date(2026, 1, 5), "user": "ann", "service": "support",
             "description": description, "kind": "hours", "change": -60, "pool_remaining": 0}]
     cell = load_workbook(io.BytesIO(reports._render_xlsx("c1", "One", "EUR", date(2026, 1, 31), [], log, [])))["Log"]["I2"]
@@ -246,3 +299,34 @@ def test_report_customer__one_log_regenerated_read_only(tmp_path):
     assert folder == customer_dir(tmp_path / "again", "c1")
     assert _logs(tmp_path / "again") == {k: v for k, v in _logs(tmp_path / "out").items() if "/c1/" in k}
     assert warehouse.read_bytes() == before
+
+
+def test_prepaid_log__entry_corrected_later__credit_note_listed_with_the_invoice_it_corrects(tmp_path):
+    customers, rates = "customer_id,name,currency\nc1,Acme,EUR", "hourly_rate\n60"
+    inbox = write_inbox(tmp_path / "inbox", customers=customers, purchases=LOG_PURCHASES, rates=rates,
+                        timelogs=LOG_TIMELOGS)
+    run_nightly(inbox, tmp_path / "w.duckdb", tmp_path / "out1", date(2026, 1, 31), reports_enabled=True)
+    shorter = TL + "e4,c1,bob,network,2026-01-12T14:00,45,2026-01-12T15:00,Switch"    # 60 -> 45 minutes
+    write_inbox(inbox, customers=customers, purchases=LOG_PURCHASES, rates=rates,
+                timelogs={"t.csv": LOG_TIMELOGS, "t2.csv": shorter})
+    run_nightly(inbox, tmp_path / "w.duckdb", tmp_path / "out2", date(2026, 2, 1), reports_enabled=True)
+    wb = load_workbook(tmp_path / "out2" / "reports" / "c1" / "prepaid-log.xlsx")
+    assert _cells(wb["Invoices"], 4) == [
+        ["CN-2026-000001", "credit note", datetime(2026, 2, 1), "correction of INV-2026-000001", "INV-2026-000001",
+         -15, 0, -15, None]]
+    (line,) = read_csv(tmp_path / "out2" / "invoice_lines.csv")        # the log shows the document's line
+    assert _cells(wb["Billed work"], 3) == [
+        ["CN-2026-000001", "credit note", datetime(2026, 2, 1), "e4", datetime(2026, 1, 12), "bob", "network",
+         line["description"], -0.25, 60, -15]]
+
+
+def test_report_customer__warehouse_only_ingested__log_written_with_no_documents(tmp_path):
+    from transforms.nightly import run_ingest
+
+    inbox = write_inbox(tmp_path / "inbox", customers=CUSTOMERS, purchases=PURCHASES, timelogs=NIGHT_1)
+    run_ingest(inbox, tmp_path / "w.duckdb")          # no nightly: no documents table yet
+    folder = reports.report_customer(tmp_path / "w.duckdb", "c1", tmp_path / "out", date(2026, 1, 31))
+    wb = load_workbook(folder / "prepaid-log.xlsx")
+    assert len(_cells(wb["Log"])) == 3
+    assert [_cells(wb[name], 2) for name in ("Invoices", "Billed work")] == [
+        [["No documents issued yet."] + [None] * 8], [["No work billed beyond the prepaid cover yet."] + [None] * 10]]

@@ -1,9 +1,7 @@
-"""transforms/xlsx.py: the XLSX files it writes, read back by openpyxl (and LibreOffice, where
-installed), and checked part by part."""
+"""transforms/xlsx.py: the XLSX files it writes, read back by openpyxl and checked part by part,
+and what it refuses to write (LibreOffice reads the project's workbooks in test_libreoffice.py)."""
 
 import io
-import shutil
-import subprocess
 import zipfile
 from datetime import date, datetime
 from decimal import Decimal
@@ -155,6 +153,7 @@ def test_text__longer_than_a_cell__refused():
     ws = book.sheet("S", ["h"], [10])
     ws.row()
     ws.string(0, "x" * xlsx.CELL_LIMIT)
+    ws.row()
     with pytest.raises(ValueError, match="longer than a cell holds"):
         ws.string(0, "😀" * (xlsx.CELL_LIMIT // 2 + 1))
 
@@ -178,17 +177,65 @@ def test_zip__entries_read_back_with_their_compressed_bytes():
         assert parts.read("a.xml") == b"<a/>" * 100 and parts.read("b/c.xml") == "ü".encode()
 
 
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
-def test_libreoffice__reads_the_cells_openpyxl_reads(tmp_path):
-    (tmp_path / "book.xlsx").write_bytes(_book())
-    subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path}/profile", "--headless",
-                    "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(tmp_path / "out"),
-                    str(tmp_path / "book.xlsx")], check=True, capture_output=True, timeout=180)
-    ours, theirs = load_workbook(tmp_path / "book.xlsx"), load_workbook(tmp_path / "out" / "book.xlsx")
-    assert theirs.sheetnames == ours.sheetnames
-    for name in ours.sheetnames:
-        assert [[c.value for c in row] for row in theirs[name].iter_rows()] == \
-               [[c.value for c in row] for row in ours[name].iter_rows()]
-    assert theirs["Summary"]["A2"].data_type == "s"        # still text: LibreOffice did not make it a formula
-    assert [s.val.numRef.f for s in theirs["Summary"]._charts[0].series] == [
-        "'Chart data'!$B$2:$B$3", "'Chart data'!$C$2:$C$3"]
+def _sheet() -> xlsx.Sheet:
+    ws = xlsx.Workbook(date(2026, 1, 31), ["0"]).sheet("S", ["a", "b", "c"], [10, 10, 10])
+    ws.row()
+    return ws
+
+
+def test_sheet__cell_left_of_the_last_one__refused():
+    ws = _sheet()
+    ws.string(1, "b")
+    with pytest.raises(ValueError, match="sheet 'S': cell A2 after B2: the cells of a row go left to right"):
+        ws.number(0, 1, 4)
+
+
+def test_sheet__same_cell_twice__refused():
+    ws = _sheet()
+    ws.number(2, 1, 4)
+    with pytest.raises(ValueError, match="sheet 'S': cell C2 written twice"):
+        ws.string(2, "again")
+
+
+def test_sheet__new_row__starts_again_from_column_a():
+    ws = _sheet()
+    ws.string(2, "c")
+    ws.row()
+    ws.string(0, "a")
+    assert ws.xml[-2:] == ['</row><row r="3">', f'<c r="A3" t="s"><v>{ws.book.strings["a"]}</v></c>']
+
+
+def test_sheet__column_it_does_not_have__refused():
+    with pytest.raises(ValueError, match="sheet 'S': column 3 is outside its 3 columns \\(A to C\\)"):
+        _sheet().string(3, "d")
+
+
+@pytest.mark.parametrize("headers, widths", [([], [10]), (["a"], []), ([], [])])
+def test_sheet__no_columns__refused(headers, widths):
+    with pytest.raises(ValueError, match="sheet 'S': a sheet needs at least one header and one column width"):
+        xlsx.Workbook(date(2026, 1, 31), []).sheet("S", headers, widths)
+
+
+@pytest.mark.parametrize("title", ["", "x" * 32, "a/b", "a[1]", "what?", "'quoted'"])
+def test_workbook__sheet_title_excel_cannot_hold__refused(title):
+    with pytest.raises(ValueError, match="1 to 31 characters"):
+        xlsx.Workbook(date(2026, 1, 31), []).sheet(title, ["h"], [10])
+
+
+def test_workbook__sheet_title_twice_in_any_case__refused():
+    book = xlsx.Workbook(date(2026, 1, 31), [])
+    book.sheet("Log", ["h"], [10])
+    with pytest.raises(ValueError, match="sheet title 'LOG' is used twice"):
+        book.sheet("LOG", ["h"], [10])
+
+
+def test_chart__every_series_has_its_own_solid_line():
+    # LibreOffice draws a series without a line style as no line at all (axes and legend only)
+    with zipfile.ZipFile(io.BytesIO(_book())) as parts:
+        chart = ElementTree.fromstring(parts.read("xl/charts/chart1.xml"))
+    c, a = "{http://schemas.openxmlformats.org/drawingml/2006/chart}", xlsx.DRAWING_MAIN
+    lines = [(ser.find(f"{c}spPr/{{{a}}}ln").get("w"), ser.find(f"{c}spPr/{{{a}}}ln//{{{a}}}srgbClr").get("val"))
+             for ser in chart.iter(f"{c}ser")]
+    assert lines == [("28575", "4472C4"), ("28575", "ED7D31")]
+    assert [child.tag.removeprefix(c) for child in chart.find(f".//{c}ser")] == [
+        "idx", "order", "tx", "spPr", "marker", "cat", "val", "smooth"]     # the schema's order
