@@ -234,8 +234,8 @@ def _phase_progress(path: str | None):
 
     @contextmanager
     def phase(self, name):
-        with original(self, name):
-            yield
+        with original(self, name) as p:    # the phase, for the caller to say what it did
+            yield p
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(json.dumps({"phase": name, "seconds": self.seconds.get(name),
                                  "at": round(time.perf_counter() - start, 3)}) + "\n")

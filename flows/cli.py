@@ -9,6 +9,7 @@ starts for the run (about 10-15 s). `--no-prefect` runs the very same steps with
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from datetime import date
@@ -19,25 +20,36 @@ from flows.defaults import (DEFAULT_CLOSE_OUT, DEFAULT_OUT, DEFAULT_WAREHOUSE, D
 
 EXIT_CANNOT_RUN = 2
 
+log = logging.getLogger(f"prepaid.{__name__}")   # transforms.progress.logger, without importing it here
+
 
 def _date(text: str) -> date:
     try:
+        if len(text) != 10:      # fromisoformat also reads 20260331 and 2026-W13-2
+            raise ValueError(text)
         return date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD (e.g. 2026-03-31), got {text!r}")
 
 
 def _period(text: str) -> str:
     from transforms.close import parse_period
     try:
         return parse_period(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a month as YYYY-MM (e.g. 2026-03), got {text!r}")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="prepaid", description="Nightly reconciler for prepaid time blocks.")
     sub = parser.add_subparsers(dest="command", required=True)
+
+    def verbosity(p):
+        loud = p.add_mutually_exclusive_group()
+        loud.add_argument("-q", "--quiet", action="store_true",
+                          help="print only errors and the final line (no progress, no phase lines)")
+        loud.add_argument("-v", "--verbose", action="store_true",
+                          help="also debug lines, and Prefect's own log lines")
 
     def common(p, inbox=True, tz=True):
         if inbox:
@@ -50,12 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     def orchestration(p):
         p.add_argument("--no-prefect", action="store_true", help="run the same steps without Prefect (fast path)")
-        p.add_argument("-v", "--verbose", action="store_true", help="show Prefect's own log lines")
 
     p = sub.add_parser("ingest", help="ingest and validate the inbox into the warehouse")
+    verbosity(p)
     common(p)
 
     p = sub.add_parser("nightly", help="ingest, reconcile as of a date, issue documents, write outputs")
+    verbosity(p)
     common(p)
     p.add_argument("--out", default=DEFAULT_OUT, help="output folder; {as_of} becomes the run date (default %(default)s)")
     when = p.add_mutually_exclusive_group()
@@ -78,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     orchestration(p)
 
     p = sub.add_parser("close", help="close a month: reconcile, freeze and lock it")
+    verbosity(p)
     common(p)
     p.add_argument("--period", type=_period, required=True, help="the month, YYYY-MM")
     p.add_argument("--force", action="store_true", help="close despite pending entries dated in the period")
@@ -86,18 +100,21 @@ def build_parser() -> argparse.ArgumentParser:
     orchestration(p)
 
     p = sub.add_parser("reopen", help="reopen the last closed month (recorded)")
+    verbosity(p)
     common(p, inbox=False, tz=False)
     p.add_argument("--period", type=_period, required=True, help="the month, YYYY-MM")
     p.add_argument("--reason", default=None, help="why, kept with the reopen record")
     orchestration(p)
 
     p = sub.add_parser("settings", help="show or change the warehouse's settings (time zone, billing cutover)")
+    verbosity(p)
     common(p, inbox=False, tz=False)
     p.add_argument("--tz", default=None, help="new business time zone (IANA name)")
     p.add_argument("--billing-starts", type=_date, default=None, help="new billing cutover date YYYY-MM-DD")
     p.add_argument("--reason", default=None, help="why the setting changes (required to change one)")
 
     p = sub.add_parser("serve", help="run the nightly and month-end schedules (Prefect deployments)")
+    verbosity(p)
     common(p)
     p.add_argument("--out", default=DEFAULT_OUT, help="nightly output folder pattern (default %(default)s)")
     p.add_argument("--close-out", default=DEFAULT_CLOSE_OUT, help="close output folder pattern (default %(default)s)")
@@ -105,14 +122,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--close-cron", default="0 6 1 * *", help="month-end close schedule in --tz (default %(default)r)")
 
     p = sub.add_parser("demo", help="run the nightly job on the embedded demo inbox")
+    verbosity(p)
     p.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE)
     p.add_argument("--out", type=Path, default=Path("data/out/demo"))
     p.add_argument("--prefect", dest="use_prefect", action="store_true", default=None,
                    help="run through the Prefect flow (default: only when PREFECT_API_URL is set)")
     p.add_argument("--no-prefect", dest="use_prefect", action="store_false")
-    p.add_argument("-v", "--verbose", action="store_true", help="show Prefect's own log lines")
 
     p = sub.add_parser("generate", help="write a valid synthetic inbox of any size")
+    verbosity(p)
     p.add_argument("--customers", type=int, required=True)
     p.add_argument("--entries", type=int, required=True)
     p.add_argument("--seed", type=int, default=1)
@@ -125,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("data/out/documents"), help="folder (default %(default)s)")
 
     p = sub.add_parser("report", help="regenerate one customer's prepaid log (read-only on the warehouse)")
+    verbosity(p)
     p.add_argument("--customer", required=True, help="customer_id")
     p.add_argument("--as-of", type=_date, default=None, help="date YYYY-MM-DD (default: the last run's)")
     p.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE, help="DuckDB file (default %(default)s)")
@@ -140,19 +159,28 @@ class UsageError(Exception):
 
 def _cannot_run() -> tuple[type, ...]:
     """Errors that mean the run could not happen at all: one line on stderr, exit 2."""
+    from flows.extras import MissingExtra
     from transforms.errors import Refused
     from transforms.ingest import InboxError
     from transforms.warehouse import WarehouseBusy
-    return (InboxError, WarehouseBusy, FileNotFoundError, Refused, UsageError)
+    return (InboxError, WarehouseBusy, FileNotFoundError, Refused, UsageError, MissingExtra)
+
+
+_QUIET = False   # --quiet: print_report prints only the final line
 
 
 def main(argv: list[str] | None = None) -> int:
+    from transforms.progress import NORMAL, QUIET, VERBOSE, cli_output
+
+    global _QUIET
     args = build_parser().parse_args(argv)
+    _QUIET = getattr(args, "quiet", False)
     try:
         if getattr(args, "tz", None) is not None:
             from transforms.settings import check_zone
             check_zone(args.tz)
-        return COMMANDS[args.command](args)
+        with cli_output(QUIET if _QUIET else VERBOSE if getattr(args, "verbose", False) else NORMAL):
+            return COMMANDS[args.command](args)
     except KeyboardInterrupt:
         print("prepaid: interrupted; nothing was committed", file=sys.stderr)
         return 130
@@ -214,8 +242,8 @@ def use_prefect(verbose: bool) -> None:
         _UI_URL = get_current_settings().ui_url
     else:
         os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-        print("prepaid: no Prefect server configured (PREFECT_API_URL): Prefect starts a temporary "
-              "local one for this run (~15 s); see docs/orchestration.md, or use --no-prefect")
+        log.info("no Prefect server configured (PREFECT_API_URL): Prefect starts a temporary local one "
+                 "for this run (~15 s); see docs/orchestration.md, or use --no-prefect")
 
 
 # --- commands -----------------------------------------------------------------------------
@@ -224,22 +252,23 @@ def cmd_ingest(args) -> int:
     from transforms.nightly import run_ingest
     inbox = args.inbox or default_inbox()
     summary, counts = run_ingest(inbox, args.warehouse, args.tz)
-    print(f"ingested {len(summary.files_ingested)} new file(s) of {summary.files_seen} in {inbox} "
-          f"({len(summary.files_unchanged)} unchanged)")
-    for kind, n in sorted(summary.rows_added.items()):
-        print(f"  {kind}: {n} new row(s)")
-    print(f"accepted: {counts['customers']} customers, {counts['blocks']} blocks, "
-          f"{counts['rates']} rates, {counts['entries']} entries")
+    say(f"ingested {len(summary.files_ingested)} new file(s) of {summary.files_seen} in {inbox} "
+        f"({len(summary.files_unchanged)} unchanged)",
+        *(f"  {kind}: {n} new row(s)" for kind, n in sorted(summary.rows_added.items())),
+        f"accepted: {counts['customers']} customers, {counts['blocks']} blocks, "
+        f"{counts['rates']} rates, {counts['entries']} entries")
     _print_quarantine(counts)
+    if _QUIET:   # the one line of --quiet
+        print(f"ingest of {inbox} committed: {counts['entries']} entries accepted, "
+              f"{counts['quarantined_lines']} input line(s) quarantined")
     return 0
 
 
 def _print_quarantine(counts: dict) -> None:
     """Quarantine in input lines (a file rejected whole counts every line it lost)."""
     total = counts["quarantined_lines"]
-    print(f"quarantined: {total} input line(s)" + (":" if total else ""))
-    for reason, n in counts["quarantine_lines_by_reason"].items():
-        print(f"  {reason}: {n} line(s)")
+    say(f"quarantined: {total} input line(s)" + (":" if total else ""),
+        *(f"  {reason}: {n} line(s)" for reason, n in counts["quarantine_lines_by_reason"].items()))
 
 
 def cmd_nightly(args) -> int:
@@ -285,6 +314,9 @@ def cmd_nightly(args) -> int:
                              shards=args.shards, shard_dir=args.shard_dir, billing_starts=args.billing_starts,
                              archive=args.archive)
     else:
+        if args.shards > 1:
+            from flows.extras import require_dask
+            require_dask()
         preflight(inbox, args.warehouse)
         use_prefect(args.verbose)
         from flows.nightly import nightly_flow
@@ -385,32 +417,25 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def say(*lines: str) -> None:
+    """Print lines on stdout, unless --quiet (which prints only the final line)."""
+    if not _QUIET:
+        for line in lines:
+            print(line)
+
+
 def print_report(report) -> None:
-    c = report.counts
-    s = report.ingest
-    what = f"close of {report.period}" if report.period else "run"
-    print(f"{what} (run {report.run_id}) as of {report.as_of}: outputs in {report.out}")
-    print(f"  files: {len(s.files_ingested)} ingested, {len(s.files_unchanged)} unchanged")
-    print(f"  customers: {c['customers']}; blocks: {c['blocks']} "
-          f"({', '.join(f'{k} {v}' for k, v in c['blocks_by_status'].items())})")
-    print(f"  entries: {c['entries']} ({', '.join(f'{k} {v}' for k, v in c['entries_by_status'].items())})")
-    print(f"  minutes charged {c['minutes_charged']}, covered {c['minutes_covered']}, "
-          f"overage {c['minutes_overage']}; unpriced entries {c['entries_unpriced']}")
-    print(f"  pools in breach: {c['pools_in_breach']}; documents issued: {c['documents_issued']}")
-    _print_quarantine(c)
-    if report.close is not None:
-        k = report.close
-        money = lambda d: ", ".join(f"{cur} {v // 100}.{v % 100:02d}" for cur, v in sorted(d.items()) if cur) or "0.00"
-        print(f"  reconciled pools: {k.pools}; late adjustments: {k.late_adjustments}; "
-              f"deferred revenue: {money(k.deferred_revenue_cents)}; breakage: {money(k.breakage_cents)}")
-        print(f"  period {k.period} is closed" + (f" (forced over {len(k.pending)} pending entries)" if k.forced and k.pending else ""))
-    for warning in report.warnings:
-        print(f"  warning: {warning}")
+    """The run's summary in words (transforms/summary.py), ending with its one-line verdict."""
+    from transforms.summary import final_line, render
+
+    lines = render(report)
+    say(*lines, "")
+    print(final_line(report))
     print_flow_run(report)
 
 
 def print_flow_run(report) -> None:
-    if report.flow_run_id and _UI_URL:
+    if report.flow_run_id and _UI_URL and not _QUIET:
         print(f"  prefect flow run: {_UI_URL}/runs/flow-run/{report.flow_run_id}")
 
 
@@ -421,10 +446,39 @@ def cmd_generate(args) -> int:
     return 0
 
 
+def known_customer(warehouse: Path, wanted: str) -> str:
+    """The customer_id meant by `wanted`: itself, else the one id equal to it in another case;
+    else a one-line error naming the closest ids."""
+    import difflib
+
+    from transforms.warehouse import connect, current_raw
+
+    if not Path(warehouse).exists():
+        raise UsageError(f"no warehouse at {warehouse}: run a nightly first")
+    con = connect(warehouse, read_only=True)
+    try:
+        ids = sorted({str(c) for c in current_raw(con, "customers")["customer_id"].dropna()})
+    finally:
+        con.close()
+    if wanted in ids:
+        return wanted
+    same = [c for c in ids if c.casefold() == wanted.strip().casefold()]
+    if len(same) == 1:
+        return same[0]
+    by_folded = {}
+    for c in ids:
+        by_folded.setdefault(c.casefold(), c)
+    close = [by_folded[c] for c in difflib.get_close_matches(wanted.strip().casefold(), list(by_folded), n=3, cutoff=0.75)]
+    hint = (f"; did you mean {' or '.join(close)}?" if close
+            else f" ({len(ids)} customers; their ids are in customers.csv and balances.csv)")
+    raise UsageError(f"no customer {wanted!r} in the warehouse" + hint)
+
+
 def cmd_report(args) -> int:
     from transforms.reports import report_customer
+    customer = known_customer(args.warehouse, args.customer)
     try:
-        folder = report_customer(args.warehouse, args.customer, args.out, args.as_of, args.tz)
+        folder = report_customer(args.warehouse, customer, args.out, args.as_of, args.tz)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     print(f"wrote {folder / 'prepaid-log.xlsx'} and {folder / 'prepaid-log.csv'}")

@@ -10,6 +10,7 @@ from prefect.runtime import flow_run
 
 from flows import artifacts
 from flows.defaults import DEFAULT_CLOSE_OUT, DEFAULT_WAREHOUSE, close_out, default_inbox
+from flows.logs import to_flow_run_log
 from flows.tasks import prefect_step
 from transforms.close import period_of, previous_period
 from transforms.nightly import ReopenReport, RunReport, business_zone, run_close, run_reopen, today_in
@@ -31,8 +32,9 @@ def close_flow(period: str | None = None, inbox: Path | None = None, warehouse: 
     already is left as it is (the run reports its frozen close).
     """
     period = period or previous_period(period_of(today_in(business_zone(warehouse, tz))))
-    report = run_close(inbox or default_inbox(), warehouse, close_out(out, period), period, tz, force,
-                       reports, step=prefect_step, flow_run_id=flow_run.id)
+    with to_flow_run_log():
+        report = run_close(inbox or default_inbox(), warehouse, close_out(out, period), period, tz, force,
+                           reports, step=prefect_step, flow_run_id=flow_run.id)
     if report.already_closed is not None:
         create_markdown_artifact(key="close-summary", markdown=f"# Close {period}\n\n{report.already_closed}: "
                                  "nothing changed.\n", description=f"Close of {period}: already closed")
@@ -44,7 +46,8 @@ def close_flow(period: str | None = None, inbox: Path | None = None, warehouse: 
 @flow(name="reopen", flow_run_name=lambda: f"reopen-{flow_run.parameters.get('period')}")
 def reopen_flow(period: str, reason: str | None = None, warehouse: Path = DEFAULT_WAREHOUSE) -> ReopenReport:
     """Reopen the last closed period (recorded); corrections then go through documents."""
-    report = run_reopen(warehouse, period, reason, step=prefect_step, flow_run_id=flow_run.id)
+    with to_flow_run_log():
+        report = run_reopen(warehouse, period, reason, step=prefect_step, flow_run_id=flow_run.id)
     create_markdown_artifact(key="reopen", markdown=f"# Reopened {period}\n\nRun {report.run_id} reopened "
                              f"{period} (closed by run {report.closed_by_run_id}). Reason: {reason or '-'}\n",
                              description=f"Reopen of {period}")

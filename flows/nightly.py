@@ -15,6 +15,7 @@ from prefect.runtime import flow_run
 
 from flows import artifacts
 from flows.defaults import DEFAULT_OUT, DEFAULT_WAREHOUSE, default_inbox
+from flows.logs import to_flow_run_log
 from flows.tasks import prefect_step
 from transforms.nightly import (RunReport, backfill, business_zone, check_backfill, last_complete_day, out_for,
                                 run_nightly)
@@ -49,9 +50,10 @@ def nightly_flow(as_of: date | None = None, inbox: Path | None = None, warehouse
     if shards > 1:
         from flows.sharded import dask_executor
         run_shards = dask_executor(address=dask_address)
-    report = run_nightly(inbox or default_inbox(), warehouse, out_for(out, as_of), as_of, tz, reports,
-                         step=prefect_step, flow_run_id=flow_run.id, shards=shards, shard_dir=shard_dir,
-                         run_shards=run_shards, billing_starts=billing_starts, archive=archive)
+    with to_flow_run_log():
+        report = run_nightly(inbox or default_inbox(), warehouse, out_for(out, as_of), as_of, tz, reports,
+                             step=prefect_step, flow_run_id=flow_run.id, shards=shards, shard_dir=shard_dir,
+                             run_shards=run_shards, billing_starts=billing_starts, archive=archive)
     artifacts.publish(report)
     return report
 

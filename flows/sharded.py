@@ -13,8 +13,8 @@ from typing import Callable
 
 from prefect import flow, task
 from prefect.cache_policies import NONE
-from prefect_dask import DaskTaskRunner
 
+from flows.extras import require_dask
 from transforms.shards import compute_shard
 
 
@@ -24,7 +24,10 @@ def compute_shard_task(shard_dir: str, shard_fn: Callable[[Path], Path] = comput
     return str(shard_fn(Path(shard_dir)))
 
 
-def task_runner(address: str | None, workers: int) -> DaskTaskRunner:
+def task_runner(address: str | None, workers: int):
+    require_dask()
+    from prefect_dask import DaskTaskRunner
+
     if address:
         return DaskTaskRunner(address=address)
     return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True,

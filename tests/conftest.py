@@ -92,7 +92,8 @@ def prefect_server():
     saved = os.environ.get("PREFECT_SERVER_ANALYTICS_ENABLED")
     os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"   # no telemetry from the test server
     try:
-        with prefect_test_harness(server_startup_timeout=120):
+        # a loaded 2-core machine took 82 s to start it (Python 3.13, four other test runs going)
+        with prefect_test_harness(server_startup_timeout=300):
             yield
     finally:
         if saved is None:

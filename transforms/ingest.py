@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from transforms import trackers
+from transforms import progress, trackers
 from transforms.csvio import edge_whitespace, decode, parse_text_by_row, read_records, sniff_delimiter
 from transforms.validate import COLUMNS, missing_columns
 
@@ -87,7 +87,7 @@ def ingest(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: int) -> IngestSu
     latest = dict(con.execute(
         "select source_file, arg_max(sha256, file_id) from files group by source_file"
     ).fetchall())
-    for rel, kind, path in files:
+    for rel, kind, path in progress.track(files, describe=lambda f: f[0]):
         data = path.read_bytes()
         digest = hashlib.sha256(data).hexdigest()
         if latest.get(rel) == digest:

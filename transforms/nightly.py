@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import time
+import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
@@ -25,11 +25,16 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pandas as pd
 
-from transforms import archive, close, documents, ingest as ingest_mod, outputs, reports, settings, shards, validate as validate_mod
+from transforms import (archive, close, documents, ingest as ingest_mod, outputs, progress, reports, settings,
+                        shards, validate as validate_mod)
 from transforms import seller as seller_mod
 from transforms.errors import Refused
 from transforms.reconcile import reconcile
+from transforms.summary import (changes_since_previous, ingest_detail, likely_typos, quarantined_lines, summarize,
+                               validate_detail)
 from transforms.warehouse import RAW_KINDS, connect, current_raw, current_raw_issues, sql
+
+log = progress.logger(__name__)
 
 Step = Callable[..., Any]
 """A step executor: `step(fn, *args, **kwargs)` runs one step of a run and returns its result."""
@@ -88,16 +93,21 @@ class ReopenReport:
 
 
 class Timer:
+    """The seconds of each phase (run.json's timings), each phase logged as it ends."""
+
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
+        self.start = progress.clock()
 
     @contextmanager
     def phase(self, name: str):
-        start = time.perf_counter()
+        p = None
         try:
-            yield
+            with progress.phase(name, log) as p:
+                yield p
         finally:
-            self.seconds[name] = round(time.perf_counter() - start, 3)
+            if p is not None:
+                self.seconds[name] = p.seconds
 
 
 # --- the steps ----------------------------------------------------------------------------
@@ -115,8 +125,12 @@ def begin_run(con: duckdb.DuckDBPyConnection, out: Path | None) -> tuple[int, li
 
 def load_inputs(con: duckdb.DuckDBPyConnection, tz: str) -> validate_mod.Validated:
     """Validate every current raw row (quarantine is recomputed each run)."""
-    raw = {kind: current_raw(con, kind) for kind in RAW_KINDS}
-    return validate_mod.validate(raw, tz)
+    reading = progress.track(RAW_KINDS, describe=lambda k: f"reading {k}", steps_after=1)
+    raw = {kind: current_raw(con, kind) for kind in reading}
+    progress.update(description="checking every row")
+    validated = validate_mod.validate(raw, tz)
+    progress.advance()
+    return validated
 
 
 def store_quarantine(con: duckdb.DuckDBPyConnection, inputs: validate_mod.Validated) -> None:
@@ -177,50 +191,6 @@ def _money(cents) -> str:
     return f"{sign}{abs(cents) // 100}.{abs(cents) % 100:02d}"
 
 
-def summarize(con: duckdb.DuckDBPyConnection, run_id: int | None = None) -> dict:
-    q = lambda text, params=None: con.execute(text, params or []).fetchall()
-    by_status = dict(q("select status, count(*) from mart_balances group by status order by status"))
-    entry_status = dict(q("select status, count(*) from mart_entries group by status order by status"))
-    minutes = q("""select coalesce(sum(billable_minutes), 0), coalesce(sum(covered_minutes), 0),
-                          coalesce(sum(overage_minutes), 0), count(*) filter (where unpriced)
-                   from mart_entries where status = 'charged'""")[0]
-    quarantine = dict(q("select reason_code, count(*) from quarantine group by 1 order by 1"))
-    money = q("""select c.currency, sum(e.value_cents), sum(e.overage_cents)
-                 from mart_entries e join stg_customers c using (customer_id)
-                 where e.status = 'charged' group by 1 order by 1""")
-    issued = q("""select currency, kind, count(*), sum(total_cents) from documents
-                  where run_id = ? group by 1, 2 order by 1, 2""", [run_id]) if run_id is not None else []
-    return {
-        "customers": q("select count(*) from stg_customers")[0][0],
-        "blocks": sum(by_status.values()),
-        "blocks_by_status": by_status,
-        "entries": sum(entry_status.values()),
-        "entries_by_status": entry_status,
-        "minutes_charged": int(minutes[0]),
-        "minutes_covered": int(minutes[1]),
-        "minutes_overage": int(minutes[2]),
-        "entries_unpriced": int(minutes[3]),
-        "money_charged": {cur: {"value_used": _money(v), "overage": _money(o)} for cur, v, o in money},
-        "documents_total": {f"{cur} {kind}": {"count": n, "total": _money(t)} for cur, kind, n, t in issued},
-        "pools_in_breach": q("select count(*) from mart_pools where in_breach")[0][0],
-        "quarantined_rows": sum(quarantine.values()),
-        "quarantine_by_reason": quarantine,
-        **quarantined_lines(con),
-    }
-
-
-def quarantined_lines(con: duckdb.DuckDBPyConnection) -> dict:
-    """Input lines in quarantine, in all and by reason: a line with several problems counts
-    once, and a file rejected whole counts every line it lost (never "1 row" for a file)."""
-    lines = """select source_file, line, reason_code, max(lines) as lines from quarantine
-               group by source_file, line, reason_code"""
-    total = con.execute(f"""select coalesce(sum(lines), 0) from (
-                                select source_file, line, max(lines) as lines from ({lines}) group by 1, 2)"""
-                        ).fetchone()[0]
-    by_reason = dict(con.execute(f"select reason_code, sum(lines) from ({lines}) group by 1 order by 1").fetchall())
-    return {"quarantined_lines": int(total), "quarantine_lines_by_reason": {k: int(v) for k, v in by_reason.items()}}
-
-
 # --- the run ------------------------------------------------------------------------------
 
 def execute(job: Job, step: Step = call) -> RunReport:
@@ -240,15 +210,19 @@ def execute(job: Job, step: Step = call) -> RunReport:
             check_forward(con, job.as_of)
         close.check_open(con, job.as_of)
         seller = seller_mod.load(job.inbox)   # a broken seller.toml stops the run here (exit 2)
-        with timer.phase("ingest"):
+        with timer.phase("ingest") as p:
             summary = step(ingest_mod.ingest, con, job.inbox, run_id)
+            p.detail = ingest_detail(summary)
         inputs_seen = current_inputs(con)
-        with timer.phase("validate"):
+        with timer.phase("validate") as p:
             inputs = step(validate_inputs, con, job.tz)
+            p.detail = validate_detail(inputs)
+        typos = likely_typos(inputs)
         if job.period:
             with timer.phase("close_baseline"):
                 step(close.prepare_baseline, con, inputs, run_id, job.period, job.tz)
-        with timer.phase("compute"):
+        with timer.phase("compute") as p:
+            p.detail = f"{len(inputs.entries):,} entries over {len(inputs.blocks):,} blocks"
             if job.shards > 1:
                 shard_folder = shard_folder_of(job, run_id)
                 step(shards.reconcile_sharded, con, inputs, job.as_of, job.tz, job.shards, shard_folder,
@@ -261,13 +235,16 @@ def execute(job: Job, step: Step = call) -> RunReport:
         if job.period:      # a close reconciles and freezes; the next nightly run bills
             issued = []
             step(documents.document_views, con, job.as_of)
+            changes = changes_since_previous(con, run_id)
         else:
-            with timer.phase("documents"):
+            with timer.phase("documents") as p:
                 issued = step(documents.issue_documents, con, job.as_of, job.tz, job.billing_starts, seller)
+                p.detail = f"{len(issued):,} issued"
+            changes = changes_since_previous(con, run_id)   # before persist_marts replaces the last night's
             persist_marts(con)
-        counts = summarize(con, run_id)
+        counts = summarize(con, run_id, changes)
         counts["documents_issued"] = len(issued)
-        report = RunReport(run_id, job.as_of, job.out, summary, counts, timer.seconds, recovered, issued,
+        report = RunReport(run_id, job.as_of, job.out, summary, counts, timer.seconds, recovered + typos, issued,
                            command=job.command, period=job.period, flow_run_id=job.flow_run_id)
         if job.period:
             with timer.phase("close"):
@@ -277,18 +254,24 @@ def execute(job: Job, step: Step = call) -> RunReport:
         staged = outputs.staging_dir(job.out, run_id)
         if staged.exists():
             shutil.rmtree(staged)
-        with timer.phase("write_outputs"):
+        with timer.phase("write_outputs") as p:
             step(write_outputs, con, staged, run_id)
             if job.period:
                 step(close.write_close_outputs, con, staged)
-        with timer.phase("reports"):
+            p.detail = f"machine outputs and {len(issued):,} documents"
+        with timer.phase("reports") as p:
+            p.detail = "skipped (--no-reports)"
             if job.reports_enabled:
-                step(reports.write_reports, con, staged, job.as_of)
+                p.update(description=f"{counts['customers']:,} customers")
+                written = step(reports.write_reports, con, staged, job.as_of)
+                p.detail = f"{written:,} prepaid logs"
         report.warnings += [f"ignored inbox file {name}" for name in summary.ignored]
         if seller is None and job.command == "nightly":   # only nightly runs issue documents
             report.warnings.append(f"no {seller_mod.SELLER_FILE} in the inbox: documents carry no seller "
                                    "details and no e-invoice (XML) is written")
         report.warnings += documents.einvoice_warnings(con, run_id)
+        for warning in report.warnings:
+            log.warning("%s", warning)
         record_run(con, run_id, job, started, "committed", counts=counts, inputs=inputs_seen)
         outputs.write_json(staged / "run.json", {
             "run_id": run_id, "command": job.command, "as_of": job.as_of.isoformat(), "tz": job.tz,
@@ -299,20 +282,30 @@ def execute(job: Job, step: Step = call) -> RunReport:
             "files_ingested": summary.files_ingested, "timings_seconds": timer.seconds,
             "warnings": report.warnings, "documents": issued,
         })
-        outputs.seal(staged, run_id)
-        con.execute("commit")
-        committed = True
+        with timer.phase("commit") as p:
+            outputs.seal(staged, run_id)
+            con.execute("commit")
+            committed = True
+            p.detail = f"run {run_id} in the warehouse"
         if job.shards > 1:
             shutil.rmtree(shard_folder_of(job, run_id), ignore_errors=True)
-        with timer.phase("publish"):
+        with timer.phase("publish") as p:
             if issued:   # into the archive first: OUT is replaced by the next run into it
                 invoices = staged / "invoices"
-                step(archive.store, invoices, archive_dir, sorted(p.name for p in invoices.iterdir()), run_id)
+                step(archive.store, invoices, archive_dir, sorted(f.name for f in invoices.iterdir()), run_id)
             step(outputs.publish, staged, job.out)
+            p.detail = f"outputs in {Path(job.out).absolute()}"
+        log.info("%s run %s as of %s committed in %.2f s", job.command, run_id, job.as_of,
+                 progress.clock() - timer.start)
         return report
     except close.AlreadyClosed as exc:
         _rollback(con)
         record_run(con, run_id, job, started, "already_closed", error=str(exc))
+        # The report keeps the exception, and Prefect keeps the report until the process exits:
+        # without its frames, no DuckDB object (this connection) outlives the run, which nanobind
+        # would report at exit ("leaked 28 instances!", 43 lines).
+        traceback.clear_frames(exc.__traceback__)
+        exc.__traceback__ = None
         return RunReport(run_id, job.as_of, None, None, command=job.command, period=job.period,
                          outcome="already_closed", already_closed=exc, flow_run_id=job.flow_run_id)
     except BaseException as exc:
@@ -566,9 +559,13 @@ def run_ingest(inbox: Path, warehouse: Path, tz: str | None = None) -> tuple[ing
     job = _IngestJob("ingest", tz)
     with _recorded_run(connect(warehouse), job) as run:
         job = with_settings(run.con, run.run_id, job)
-        summary = ingest_mod.ingest(run.con, inbox, run.run_id)
+        with progress.phase("ingest", log) as p:
+            summary = ingest_mod.ingest(run.con, inbox, run.run_id)
+            p.detail = ingest_detail(summary)
         run.inputs = current_inputs(run.con)
-        inputs = validate_inputs(run.con, job.tz)
+        with progress.phase("validate", log) as p:
+            inputs = validate_inputs(run.con, job.tz)
+            p.detail = validate_detail(inputs)
         counts = {
             "customers": len(inputs.customers), "blocks": len(inputs.blocks),
             "rates": len(inputs.rates), "entries": len(inputs.entries),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 from decimal import Decimal
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Callable
 
 import numpy as np
@@ -143,6 +143,13 @@ def validate(raw: dict[str, pd.DataFrame], tz: str) -> Validated:
 
 # --- shared steps -------------------------------------------------------------------------
 
+#: what a cell of these parsers should look like, named in the detail of a cell they cannot read
+EXPECTED = {
+    parse.parse_date: "a date as YYYY-MM-DD",
+    parse.parse_timestamp: "a date and time as YYYY-MM-DDTHH:MM, seconds and a UTC offset optional",
+}
+
+
 def _parse_columns(raw: pd.DataFrame, specs: dict, issues: Issues) -> pd.DataFrame:
     """Parse each column by its spec (parser, required, default); report blanks and bad cells."""
     typed = raw[["file_id", "source_file", "line"]].copy()
@@ -155,8 +162,10 @@ def _parse_columns(raw: pd.DataFrame, specs: dict, issues: Issues) -> pd.DataFra
         values, bad = _text(cells, present) if parser is _text else parser(cells)
         negative = parse.is_negative_number(cells, among=bad)
         issues.add(raw, negative, column, "negative_value", f"{column} must not be negative")
+        expected = EXPECTED.get(parser.func if isinstance(parser, partial) else parser)
+        expected = f" (expected {expected})" if expected else ""
         issues.add(raw, bad & ~negative, column, "unparseable_value",
-                   lambda rows, c=column: f"{c} '" + rows[c].astype("str") + "' cannot be read")
+                   lambda rows, c=column, e=expected: f"{c} '" + rows[c].astype("str") + "' cannot be read" + e)
         if isinstance(values.dtype, pd.DatetimeTZDtype) or values.dtype.kind == "M":
             far = parse.outside_supported_years(values)
             first, last = parse.SUPPORTED_YEARS
@@ -529,7 +538,7 @@ def validate_timelogs(raw: pd.DataFrame, customers: pd.DataFrame, tz: str
                       ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Valid entries (latest version of each entry_id), supersessions and quarantine rows."""
     issues = Issues()
-    ts = lambda s: parse.parse_timestamp(s, tz)
+    ts = partial(parse.parse_timestamp, tz=tz)
     specs = {
         "entry_id": (_text, True, None),
         "user": (_text, True, None),
@@ -629,7 +638,7 @@ def validate_authorizations(raw: pd.DataFrame, entries: pd.DataFrame, tz: str
     issues = Issues()
     specs = {
         "entry_id": (_text, True, None),
-        "authorized_at": (lambda s: parse.parse_timestamp(s, tz), True, None),
+        "authorized_at": (partial(parse.parse_timestamp, tz=tz), True, None),
         "authorized_by": (_text, False, None),
     }
     typed = _parse_columns(raw, specs, issues)

@@ -56,6 +56,41 @@ def test_nightly_flow__demo_inbox__steps_in_order_outputs_as_plain_run_and_artif
     assert summary["documents issued"] == str(len(plain.documents)) == "15"
     assert summary["pools in breach"] == "7" and summary["minutes charged"] == "22098"
     assert "| `unknown_customer` | 1 |" in artifacts["nightly-quarantine"]
+    assert f"Outputs in {tmp_path / 'flow'}:" in artifacts["nightly-report"]
+    assert "   3,772  paid from prepaid value (money) blocks" in artifacts["nightly-report"]
+
+
+def flow_run_log(flow_run_id: str) -> list[str]:
+    """The messages of a flow run's log (its tasks' included), in order, read from the server."""
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.logging.handlers import APILogHandler
+
+    APILogHandler().flush()   # the handler sends in the background
+
+    async def read():
+        async with get_client() as client:
+            response = await client._client.post("/logs/filter", json={
+                "logs": {"flow_run_id": {"any_": [str(flow_run_id)]}}, "sort": "TIMESTAMP_ASC", "limit": 200})
+            return [log["message"] for log in response.json()]
+
+    return asyncio.run(read())
+
+
+def test_nightly_flow__phase_lines_and_summary_in_the_flow_run_log(prefect_server, tmp_path):
+    from flows.nightly import nightly_flow
+    from transforms.summary import final_line
+
+    report = nightly_flow(as_of=date(2026, 1, 31), inbox=write_inbox(tmp_path / "inbox", **NIGHTLY_CUSTOMER),
+                          warehouse=tmp_path / "w.duckdb", out=str(tmp_path / "out"), reports=False)
+    messages = flow_run_log(report.flow_run_id)
+
+    phases = [m.split(":")[0] for m in messages if m.split(":")[0] in (
+        "ingest", "validate", "compute", "documents", "write_outputs", "reports", "publish")]
+    assert phases == ["ingest", "validate", "compute", "documents", "write_outputs", "reports", "publish"]
+    summary = next(m for m in messages if m.startswith("nightly run 1 as of 2026-01-31: committed\n"))
+    assert summary.endswith("\n" + final_line(report))
 
 
 # Three nights of a customer billed nightly: each night issues its own overage invoice.
@@ -127,8 +162,10 @@ def test_cli_close__through_prefect__refused_one_line_exit_2(prefect_server, tmp
     args = ["close", "--period", "2026-02", "--inbox", str(inbox), "--warehouse", str(tmp_path / "w.duckdb"),
             "--out", str(tmp_path / "close"), "--no-reports"]
     assert main(args) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("prepaid: close of 2026-02 refused: 1 pending")
+    err = capsys.readouterr().err.splitlines()
+    # the phases that ran, one line each, then the refusal in one line
+    assert [line.split(" ")[3].rstrip(":") for line in err[:-1]] == ["ingest", "validate", "close_baseline", "compute"]
+    assert err[-1].startswith("prepaid: close of 2026-02 refused: 1 pending")
 
     assert table(tmp_path / "w.duckdb", "select command, outcome from runs") == [("close", "refused")]
     assert not (tmp_path / "close").exists()
