@@ -44,7 +44,9 @@ def test_service_in_no_rate_and_no_block__one_warning_per_service_with_its_entri
     report = run_nightly(inbox, tmp_path / "w.duckdb", tmp_path / "out", date(2026, 1, 31), reports_enabled=False)
 
     assert report.warnings == ["service 'suport' of 2 entries is named by no rate and no block: a typo of "
-                               "'support'? (fix the time log, or name it in rates.csv)"]
+                               "'support'? (fix the time log, or name it in rates.csv)",
+                               "no seller.toml in the inbox: documents carry no seller details and no e-invoice "
+                               "(XML) is written"]
 
 
 def test_unreadable_date_argument__names_the_format_expected(capsys):

@@ -39,7 +39,10 @@ def test_nightly__one_info_line_per_phase_with_counts_and_seconds(tmp_path, capl
             "compute: 4 entries over 3 blocks (0.25 s)",
             "documents: 0 issued (0.25 s)",
             "write_outputs: machine outputs and 0 documents (0.25 s)",
-            "reports: skipped (--no-reports) (0.25 s)",
+            "reports: skipped (--no-reports) (0.25 s)")] + [
+        ("prepaid.transforms.nightly", "WARNING", "no seller.toml in the inbox: documents carry no seller details "
+                                                  "and no e-invoice (XML) is written")] + [
+        ("prepaid.transforms.nightly", "INFO", line) for line in (
             "commit: run 1 in the warehouse (0.25 s)",
             f"publish: outputs in {out} (0.25 s)",
             "nightly run 1 as of 2026-01-31 committed in 4.25 s")]
@@ -90,7 +93,7 @@ def test_cli_default__phase_lines_on_stderr_summary_on_stdout_ending_with_final_
     lines = [TIMESTAMP.sub("", line) for line in err.splitlines()]
     assert [line.split(":")[0] for line in lines[:-1]] == [
         "INFO ingest", "INFO validate", "INFO compute", "INFO documents", "INFO write_outputs", "INFO reports",
-        "INFO commit", "INFO publish"]
+        "WARNING no seller.toml in the inbox", "INFO commit", "INFO publish"]
     assert re.fullmatch(r"INFO nightly run 1 as of 2026-01-31 committed in \d+\.\d\d s", lines[-1])
     assert out.splitlines()[0] == "nightly run 1 as of 2026-01-31: committed"
     assert out.splitlines()[-1] == (f"nightly run 1 as of 2026-01-31 committed: 0 documents issued, "

@@ -87,7 +87,9 @@ def test_render__every_output_by_absolute_path_and_final_line(tmp_path):
     listed = text[text.index(f"Outputs in {tmp_path / 'out'}:") + 1:]
     assert listed == [f"  {tmp_path / 'out' / name}" for name in
                       ("balances.csv", "breaches.csv", "entries.csv", "invoice_lines.csv", "invoices.csv",
-                       "ledger.csv", "quarantine.csv", "run.json", "supersessions.csv")]
+                       "ledger.csv", "quarantine.csv", "run.json", "supersessions.csv")] + [
+        "", "Warnings (1):", "  no seller.toml in the inbox: documents carry no seller details and no e-invoice "
+                             "(XML) is written"]
     assert final_line(report) == (f"nightly run 1 as of 2026-01-31 committed: 0 documents issued, "
                                   f"0 input lines quarantined; outputs in {tmp_path / 'out'}")
 

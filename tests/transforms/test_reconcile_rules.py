@@ -6,10 +6,11 @@ transforms/. The ledger and rerun tests concern outputs only the engine writes.
 """
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 
-from tests.conftest import DEFAULT_CUSTOMERS
+from tests.conftest import DEFAULT_CUSTOMERS, Out
 from tests.reference import read_inbox, reconcile_reference
 
 ENTRY_COLS = ("status", "billable_minutes", "covered_minutes", "value_amount", "overage_minutes",
@@ -17,28 +18,17 @@ ENTRY_COLS = ("status", "billable_minutes", "covered_minutes", "value_amount", "
 TL = "entry_id,customer_id,user,service,started_at,duration_minutes,authorized_at,incident_id\n"
 
 
-class ReferenceOut:
+class ReferenceOut(Out):
     """The reference's rows, read like the engine's OUT (tests/conftest.py `Out`)."""
 
     def __init__(self, rows: dict[str, list[dict[str, str]]]) -> None:
+        super().__init__(Path())
         blank = {"entries": "document_numbers", "breaches": "topup_invoice_number"}
         self._rows = {name: [dict(r, **({blank[name]: ""} if name in blank else {})) for r in found]
                       for name, found in rows.items()}
 
     def rows(self, name: str) -> list[dict[str, str]]:
         return self._rows[name]
-
-    def entry(self, entry_id: str, *keys: str) -> dict[str, str]:
-        row = next(r for r in self.rows("entries") if r["entry_id"] == entry_id)
-        return {k: row[k] for k in keys} if keys else row
-
-    def balance(self, block_id: str, *keys: str) -> dict[str, str]:
-        row = next(r for r in self.rows("balances") if r["block_id"] == block_id)
-        return {k: row[k] for k in keys} if keys else row
-
-    @property
-    def breaches(self) -> list[dict[str, str]]:
-        return self.rows("breaches")
 
 
 @pytest.fixture(params=["engine", "reference"])
