@@ -185,18 +185,24 @@ def _incidents(ledger: _Ledger, window: list[int], p: Posting, rem: int) -> list
     return [Part(p.entry_id, ledger.blocks[fresh].block_id, rem, 0, 1)]
 
 
-def _hours(ledger: _Ledger, window: list[int], p: Posting, rem: int) -> list[Part]:
-    """Each hours block in turn takes min(minutes left of the entry, minutes left in it)."""
+def _draw(ledger: _Ledger, window: list[int], kind: str, wanted: int, part) -> tuple[list[Part], int]:
+    """Blocks of `kind` in window order each give min(what is still wanted, what they have
+    left); `part(block_id, taken)` records it. Returns the parts and what is still wanted."""
     parts = []
     for i in window:
-        if rem == 0:
+        if wanted == 0:
             break
-        if ledger.blocks[i].kind == "hours" and ledger.left[i] > 0:
-            take = min(rem, ledger.left[i])
+        if ledger.blocks[i].kind == kind and ledger.left[i] > 0:
+            take = min(wanted, ledger.left[i])
             ledger.left[i] -= take
-            parts.append(Part(p.entry_id, ledger.blocks[i].block_id, take, 0, 0))
-            rem -= take
-    return parts
+            parts.append(part(ledger.blocks[i].block_id, take))
+            wanted -= take
+    return parts, wanted
+
+
+def _hours(ledger: _Ledger, window: list[int], p: Posting, rem: int) -> list[Part]:
+    """Each hours block in turn takes min(minutes left of the entry, minutes left in it)."""
+    return _draw(ledger, window, "hours", rem, lambda block_id, take: Part(p.entry_id, block_id, take, 0, 0))[0]
 
 
 def _value(ledger: _Ledger, window: list[int], p: Posting, rem: int
@@ -206,16 +212,8 @@ def _value(ledger: _Ledger, window: list[int], p: Posting, rem: int
     Returns (parts, value taken, overage minutes, overage cents, unpriced)."""
     if p.rate_cents is None:
         return [], 0, rem, None, True
-    cost = money = cost_cents(rem, p.rate_cents)
-    parts = []
-    for i in window:
-        if money == 0:
-            break
-        if ledger.blocks[i].kind == "value" and ledger.left[i] > 0:
-            take = min(money, ledger.left[i])
-            ledger.left[i] -= take
-            parts.append(Part(p.entry_id, ledger.blocks[i].block_id, 0, take, 0))
-            money -= take
+    cost = cost_cents(rem, p.rate_cents)
+    parts, money = _draw(ledger, window, "value", cost, lambda block_id, take: Part(p.entry_id, block_id, 0, take, 0))
     taken = cost - money
     overage_minutes = rem if taken == 0 else rem - (rem * taken) // cost
     return parts, taken, overage_minutes, money, False

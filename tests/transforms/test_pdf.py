@@ -7,21 +7,13 @@ from types import SimpleNamespace as NS
 import pypdf
 import pytest
 
-from transforms.pdf import LONG_LINE_CHARS, PARALLEL_FROM, render_pdf, render_pdfs, view_data
+from transforms.pdf import DEFAULT_LABELS, LONG_LINE_CHARS, PARALLEL_FROM, render_pdf, render_pdfs, view_data
 
 HOSTILE = '#import "x.typ": * <script>alert(1)</script> *bold* $x$ 東京 😀 שלום مرحبا \u202e Łódź'
 
-LABELS = {
-    "title_overage": "Invoice", "title_topup": "Invoice", "title_credit_note": "Credit note",
-    "number": "Number", "issued_on": "Issued on", "due_on": "Due on", "period": "Period",
-    "corrects": "Corrects", "currency": "Currency", "seller": "From", "bill_to": "Bill to",
-    "vat_id": "VAT ID", "company_id": "Company ID", "customer": "Customer",
-    "buyer_reference": "Your reference", "date": "Date", "user": "User", "service": "Service",
-    "description": "Description", "quantity": "Quantity", "rate": "Rate", "amount": "Amount",
-    "net": "Net", "tax": "VAT", "total": "Total", "payment": "Payment", "iban": "IBAN", "bic": "BIC",
-    "reference": "Reference", "page": "Page", "of": "of", "reason": "Reason", "continued": "continued",
-    "email": "Email", "phone": "Phone", "terms": "Terms", "tax_category": "VAT category", "tax_rate": "Rate",
-}
+# every label the view needs: the renderer's English defaults, plus the three titles
+LABELS = {"title_overage": "Invoice", "title_topup": "Invoice", "title_credit_note": "Credit note",
+          **DEFAULT_LABELS}
 
 
 def view(n_lines: int = 5, kind: str = "overage", seller: bool = True, hostile: bool = False) -> NS:
