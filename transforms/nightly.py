@@ -590,8 +590,7 @@ def run_settings(warehouse: Path, changes: dict[str, object], reason: str) -> di
     done = {}
     with _recorded_run(connect(warehouse), job) as run:
         for name, value in changes.items():
-            new = settings._text(name, value)
-            done[name] = (settings.change(run.con, run.run_id, name, value, reason), new)
+            done[name] = settings.change(run.con, run.run_id, name, value, reason)
         record_run(run.con, run.run_id, job, run.started, "committed",
                    counts={name: {"old": old, "new": new} for name, (old, new) in done.items()})
     return done

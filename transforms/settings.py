@@ -87,14 +87,15 @@ def resolve(con: duckdb.DuckDBPyConnection, run_id: int, given: dict[str, object
     return resolved
 
 
-def change(con: duckdb.DuckDBPyConnection, run_id: int, name: str, value, reason: str) -> str | None:
-    """Record a new value of a setting (the explicit command); returns the old value."""
+def change(con: duckdb.DuckDBPyConnection, run_id: int, name: str, value, reason: str
+           ) -> tuple[str | None, str | None]:
+    """Record a new value of a setting (the explicit command); returns (old value, new value)."""
     value = _text(name, value)
     if name == TZ:
         check_zone(value)
     old = current(con).get(name, (None,))[0]
     _record(con, run_id, name, value, reason)
-    return old
+    return old, value
 
 
 def _record(con: duckdb.DuckDBPyConnection, run_id: int, name: str, value: str | None, reason: str) -> None:
