@@ -65,6 +65,7 @@ class Job:
     run_shards: Callable | None = None  # shard executor (default: serially, in this process)
     billing_starts: date | None = None  # cutover: None = the warehouse's (none on its first run)
     archive: Path | None = None       # document archive (default <warehouse name>-documents beside it)
+    recompute: bool = False           # ignore what earlier runs kept (validated rows, folds): all from scratch
 
 
 @dataclass
@@ -429,11 +430,12 @@ def last_complete_day(tz: str) -> date:
 def run_nightly(inbox: Path, warehouse: Path, out: Path, as_of: date, tz: str | None = None,
                 reports_enabled: bool = True, step: Step = call, flow_run_id: str | None = None,
                 shards: int = 1, shard_dir: Path | None = None, run_shards: Callable | None = None,
-                billing_starts: date | None = None, archive: Path | None = None) -> RunReport:
+                billing_starts: date | None = None, archive: Path | None = None,
+                recompute: bool = False) -> RunReport:
     """Ingest, validate, reconcile, issue documents and write OUT, all or nothing."""
     return execute(Job("nightly", Path(inbox), Path(warehouse), Path(out), as_of, tz, reports_enabled,
                        flow_run_id=flow_run_id, shards=shards, shard_dir=shard_dir, run_shards=run_shards,
-                       billing_starts=billing_starts, archive=archive), step)
+                       billing_starts=billing_starts, archive=archive, recompute=recompute), step)
 
 
 def run_close(inbox: Path, warehouse: Path, out: Path, period: str, tz: str | None = None, force: bool = False,
