@@ -189,8 +189,7 @@ def goals(results: list[dict]) -> list[dict]:
             add(19, "memory_10m", goal, f"completed in {_s(s['nightly_seconds'])} s, peak **{peak / GiB:.2f} GiB**",
                 "met" if peak < RSS_10M_LIMIT else "not met")
         else:
-            how = (f"failed (exit {s.get('exit_code')})" if s.get("failed")
-                   else f"timed out after {_s(s.get('timed_out_after_seconds'))} s")
+            how = outcome_of(s)
             reached = s.get("watched_peak_rss_mib")
             add(19, "memory_10m", goal, f"{how}; memory reached {reached / GiB:.2f} GiB" if reached else how,
                 "not met")
@@ -279,12 +278,7 @@ def detail_tables(results: list[dict]) -> list[str]:
               "|---|---|---:|---:|---:|---:|"]
     for r in results:
         s = r["summary"]
-        if "nightly_seconds" in s:
-            outcome = f"finished in {_s(s['nightly_seconds'])} s"
-        elif s.get("failed"):
-            outcome = f"failed (exit {s.get('exit_code')})"
-        else:
-            outcome = f"timed out after {_s(s.get('timed_out_after_seconds'))} s"
+        outcome = outcome_of(s)
         lines.append(f"| {r['size']} | {outcome} | {_mib(s.get('peak_rss_mib'))} | "
                      f"{_mib(s.get('peak_tree_rss_mib'))} | {_mib(s.get('watched_peak_rss_mib'))} | "
                      f"{_mib(s.get('peak_rss_mib_after_compute'))} |")
@@ -322,6 +316,17 @@ def detail_tables(results: list[dict]) -> list[str]:
 
 
 INCREMENTAL_PHASES = ("ingest", "validate", "compute", "documents", "write_outputs", "reports", "commit", "publish")
+
+
+def outcome_of(s: dict) -> str:
+    """How a full run ended, in words."""
+    if "nightly_seconds" in s:
+        return f"finished in {_s(s['nightly_seconds'])} s"
+    if s.get("stopped_over_rss_limit_mib"):
+        return f"stopped by the bench when it passed {s['stopped_over_rss_limit_mib'] / GiB:.1f} GiB (`--rss-limit`)"
+    if s.get("failed"):
+        return f"failed (exit {s.get('exit_code')})"
+    return f"timed out after {_s(s.get('timed_out_after_seconds'))} s"
 
 
 def _x(v) -> str:

@@ -290,17 +290,25 @@ class MeasurementFailed(RuntimeError):
     pass
 
 
-def measure(spec: dict, timeout: float, log: Path, allow_failure: bool = False) -> dict:
+#: the measurements' memory limit (MiB, process tree); bench.run's --rss-limit sets it
+RSS_LIMIT_MIB = 8 * 1024
+
+
+def measure(spec: dict, timeout: float, log: Path, allow_failure: bool = False,
+            rss_limit_mib: float | None = None) -> dict:
     """Run bench.measure in a fresh interpreter; its JSON result plus the process wall time.
 
     The measurement's process tree is watched from here too (`watched_peak_rss_mib`), so a run
     that times out or dies (out of memory at 10M) still says how much memory it reached. With
     allow_failure, a failed measurement is returned as {"failed": ..., "exit_code": ...}
-    instead of stopping the bench.
+    instead of stopping the bench. A measurement whose process tree passes rss_limit_mib
+    (default RSS_LIMIT_MIB) is stopped and reported as failed, with the memory it reached.
     """
     import signal
 
     from bench.measure import TreeSampler
+
+    rss_limit_mib = RSS_LIMIT_MIB if rss_limit_mib is None else rss_limit_mib
 
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
@@ -308,17 +316,34 @@ def measure(spec: dict, timeout: float, log: Path, allow_failure: bool = False) 
     load_before = load_average()
     proc = subprocess.Popen([sys.executable, "-m", "bench.measure", json.dumps(spec)], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = started + timeout
+    stopped = None
     with TreeSampler(interval=0.5, root=proc.pid) as watcher:
-        try:
-            stdout, stderr = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)     # its own session: the workers go too
-            stdout, stderr = proc.communicate()
-            _append_log(log, spec, stdout, stderr)
-            return {"kind": spec["kind"], "timed_out_after_seconds": timeout,
-                    "watched_peak_rss_mib": round(watcher.peak_rss_kib / 1024, 1),
-                    "progress": _read_progress(spec.get("progress"))}
+        while True:
+            try:
+                stdout, stderr = proc.communicate(timeout=1)
+                break
+            except subprocess.TimeoutExpired:
+                over = rss_limit_mib and watcher.peak_rss_kib / 1024 > rss_limit_mib
+                if over or time.perf_counter() > deadline:
+                    # the machine is shared: a run past the limit is stopped before the
+                    # kernel's OOM killer picks a process, maybe someone else's
+                    stopped = "rss_limit" if over else "timeout"
+                    os.killpg(proc.pid, signal.SIGKILL)     # its own session: the workers go too
+                    stdout, stderr = proc.communicate()
+                    break
     watched = round(watcher.peak_rss_kib / 1024, 1)
+    if stopped is not None:
+        _append_log(log, spec, stdout, stderr)
+        result = {"kind": spec["kind"], "watched_peak_rss_mib": watched,
+                  "progress": _read_progress(spec.get("progress")),
+                  "process_seconds": round(time.perf_counter() - started, 3)}
+        if stopped == "timeout":
+            result["timed_out_after_seconds"] = timeout
+        else:
+            result.update({"failed": f"stopped: its memory passed --rss-limit ({rss_limit_mib:,.0f} MiB)",
+                           "exit_code": None, "stopped_over_rss_limit_mib": rss_limit_mib})
+        return result
     _append_log(log, spec, stdout, stderr)
     if proc.returncode != 0:
         tail = (stderr or "").strip().splitlines()[-5:]
@@ -558,6 +583,7 @@ def summarize_reps(reps: list[dict]) -> dict:
         if "failed" in rep["nightly"]:
             summary["failed"] = rep["nightly"]["failed"]
             summary["exit_code"] = rep["nightly"].get("exit_code")
+            summary["stopped_over_rss_limit_mib"] = rep["nightly"].get("stopped_over_rss_limit_mib")
         summary["watched_peak_rss_mib"] = rep["nightly"].get("watched_peak_rss_mib")
         summary["phases_finished_before_timeout"] = {p["phase"]: p["seconds"] for p in rep["nightly"].get("progress", [])}
         return summary
@@ -747,6 +773,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--with-10m", action="store_true", help="add the 10M-entry size")
     p.add_argument("--reps", type=int, default=0, help="repetitions per size (default 5 / 3 / 1 by size)")
     p.add_argument("--timeout", type=float, default=3600, help="seconds per measurement (default %(default)s)")
+    p.add_argument("--rss-limit", type=float, default=RSS_LIMIT_MIB / 1024,
+                   help="GiB; a measurement whose processes pass it is stopped and recorded as failed, "
+                        "with the memory reached (default %(default)s; 0: no limit)")
     p.add_argument("--no-reports", action="store_true", help="run nightly with reports_enabled=False")
     p.add_argument("--no-incremental", action="store_true")
     p.add_argument("--no-close", action="store_true")
@@ -765,6 +794,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    global RSS_LIMIT_MIB
+    RSS_LIMIT_MIB = args.rss_limit * 1024
     sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
     if args.with_10m and 10_000_000 not in sizes:
         sizes.append(10_000_000)
