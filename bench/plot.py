@@ -29,11 +29,12 @@ def plot(results: list[dict], path: Path) -> None:
     both = [r for r in finished if "floor_in_out_seconds" in r["summary"]]
     if both:
         ax.plot([r["entries"] for r in both], [10 * r["summary"]["floor_in_out_seconds"] for r in both],
-                color="grey", linestyle=":", label="10× (input + output floor), the goal")
+                color="red", linestyle=":", marker="_", markersize=14,
+                label="10× (input + output floor), the goal")
     recon = [r for r in finished if r["summary"].get("reconciliation_seconds") is not None]
     if recon:
         ax.plot([r["entries"] for r in recon], [r["summary"]["reconciliation_seconds"] for r in recon],
-                marker="s", color="tab:brown", linestyle="--", label="reconciliation (night − documents' files)")
+                marker="s", color="tab:cyan", linestyle="--", label="reconciliation (night − documents' files)")
     inc = [r for r in finished if "nightly_seconds" in r.get("incremental", {}).get("summary", {})]
     if inc:
         ax.plot([r["entries"] for r in inc], [r["incremental"]["summary"]["nightly_seconds"] for r in inc],

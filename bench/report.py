@@ -138,7 +138,7 @@ def goals(results: list[dict]) -> list[dict]:
             add(19, "reconciliation", "… the reconciliation: the same night without writing documents' files",
                 f"{r['size']}: {_s(s['reconciliation_seconds'])} s = **{s['reconciliation_ratio_to_floor_in_out']:.1f}×** "
                 f"the floor; documents' files {_s(s['documents_files_seconds'])} s "
-                f"({s['documents_files_share']:.0%} of the night, {_s(s.get('documents_per_second'))} documents/s)",
+                f"({s['documents_files_share']:.0%} of the night, {s.get('documents_per_second') or 0:.0f} documents/s)",
                 verdict(s["reconciliation_ratio_to_floor_in_out"] <= FULL_NIGHT_LIMIT, at, r["size"]))
 
     # 2. the incremental night
@@ -340,7 +340,7 @@ def _pct(v) -> str:
 def goals_table(results: list[dict], plans: dict[str, str]) -> list[str]:
     lines = ["| issue | goal | measured | verdict | what it would take |", "|---|---|---|---|---|"]
     for g in goals(results):
-        plan = plans.get(g["key"], MISSING_PLAN) if g["verdict"] != "met" else ""
+        plan = plans.get(g["key"], MISSING_PLAN) if "not met" in g["verdict"] else ""
         lines.append(f"| {g['issue']} | {g['goal']} | {g['measured']} | **{g['verdict']}** | {plan} |")
     return lines
 

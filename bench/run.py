@@ -772,7 +772,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sizes", default="10k,100k,1m", help="entry counts, e.g. 10k,100k,1m (default %(default)s)")
     p.add_argument("--with-10m", action="store_true", help="add the 10M-entry size")
     p.add_argument("--reps", type=int, default=0, help="repetitions per size (default 5 / 3 / 1 by size)")
-    p.add_argument("--timeout", type=float, default=3600, help="seconds per measurement (default %(default)s)")
+    p.add_argument("--timeout", type=float, default=5400, help="seconds per measurement (default %(default)s)")
     p.add_argument("--rss-limit", type=float, default=RSS_LIMIT_MIB / 1024,
                    help="GiB; a measurement whose processes pass it is stopped and recorded as failed, "
                         "with the memory reached (default %(default)s; 0: no limit)")
