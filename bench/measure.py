@@ -353,7 +353,8 @@ def nightly(spec: dict) -> dict:
 
 def reference(spec: dict) -> dict:
     """tests/reference.py on the inbox (bench/naive.py reads it): read + reconcile, timed;
-    then, untimed, its rows compared with the engine's OUT of the same inbox."""
+    then, untimed, its rows compared with the engine's OUT of the same inbox. "grain":
+    "customer" (default) calls the reference once per customer, "inbox" once for everything."""
     from datetime import date
 
     t = time.perf_counter()
@@ -363,12 +364,17 @@ def reference(spec: dict) -> dict:
         t = time.perf_counter()
         inputs, adapted = naive.read(Path(spec["inbox"]), spec.get("tz", "UTC"))
         read_seconds = time.perf_counter() - t
-        from tests.reference import reconcile_reference
-        result = reconcile_reference(*inputs, date.fromisoformat(spec["as_of"]), spec.get("tz", "UTC"))
+        as_of, tz = date.fromisoformat(spec["as_of"]), spec.get("tz", "UTC")
+        if spec.get("grain", "customer") == "customer":
+            result = naive.reconcile_per_customer(*inputs, as_of, tz)
+        else:                       # one call over the whole inbox (quadratic: small sizes only)
+            from tests.reference import reconcile_reference
+            result = reconcile_reference(*inputs, as_of, tz)
         total = time.perf_counter() - t
     rss = peak_rss()
     out = {"seconds": round(total, 4), "read_seconds": round(read_seconds, 4),
            "reconcile_seconds": round(total - read_seconds, 4), "import_seconds": round(imported, 4),
+           "grain": spec.get("grain", "customer"),
            "rows": {name: len(rows) for name, rows in result.items()}, "adapted": adapted,
            **sampler.result(), **rss}
     if spec.get("engine_out"):
@@ -434,7 +440,15 @@ def prefect(spec: dict) -> dict:
             "second_flow_seconds": round(second, 3)}
 
 
-KINDS = {"floor": floor, "output_floor": output_floor, "ingest": ingest_run, "nightly": nightly,
+def hold(spec: dict) -> dict:
+    """Hold `mib` MiB for `seconds`: a known load for checking bench.run's memory watcher."""
+    block = bytearray(int(spec["mib"] * 2**20))
+    block[::4096] = b"x" * len(block[::4096])     # touch every page, so it is resident
+    time.sleep(spec["seconds"])
+    return {"seconds": spec["seconds"], "held_mib": spec["mib"]}
+
+
+KINDS = {"hold": hold, "floor": floor, "output_floor": output_floor, "ingest": ingest_run, "nightly": nightly,
          "reference": reference, "close": close, "prefect": prefect}
 
 

@@ -65,12 +65,40 @@ def read(inbox: Path, tz: str) -> tuple[tuple[list, list, list, list], dict]:
     return (customers, blocks, rates, kept), adapted
 
 
-def reconcile(inbox: Path, as_of: date, tz: str) -> tuple[dict, dict]:
-    """The reference's result for the inbox (rows as strings, SPEC §7) and what was adapted."""
+def reconcile_per_customer(customers: list, blocks: list, rates: list, entries: list, as_of: date,
+                           tz: str) -> dict:
+    """`reconcile_reference` once per customer, with that customer's blocks, entries and the
+    rates that can apply to it (its own and those naming no customer); rows merged in the
+    reference's order.
+
+    Customers are independent (SPEC §4 posts each customer's entries against its own blocks),
+    so the rows are the same as one call over the whole inbox. One call over the whole inbox
+    is quadratic: for every charged entry the reference scans every block and every rate of
+    every customer (100k entries: 111 s against 2 s at 10k, under the same load), so at 1M it
+    would take hours. Called per customer, it is the naive algorithm at its natural grain.
+    """
     from tests.reference import reconcile_reference
 
-    inputs, adapted = read(inbox, tz)
-    return reconcile_reference(*inputs, as_of, tz), adapted
+    by_customer: dict[str, tuple[list, list]] = {c["customer_id"]: ([], []) for c in customers}
+    for block in blocks:
+        if block["customer_id"] in by_customer:
+            by_customer[block["customer_id"]][0].append(block)
+    for entry in entries:       # read() kept only entries of known customers
+        by_customer[entry["customer_id"]][1].append(entry)
+    rates_of: dict[str | None, list] = {}
+    for rate in rates:
+        rates_of.setdefault(rate["customer_id"], []).append(rate)
+    merged: dict[str, list] = {"entries": [], "balances": [], "breaches": []}
+    for customer in customers:
+        own_blocks, own_entries = by_customer[customer["customer_id"]]
+        own_rates = rates_of.get(None, []) + rates_of.get(customer["customer_id"], [])
+        result = reconcile_reference([customer], own_blocks, own_rates, own_entries, as_of, tz)
+        for name in merged:
+            merged[name].extend(result[name])
+    merged["entries"].sort(key=lambda row: row["entry_id"])
+    merged["balances"].sort(key=lambda row: (row["customer_id"], row["block_id"]))
+    merged["breaches"].sort(key=lambda row: (row["customer_id"], row["kind"], row["service"]))
+    return merged
 
 
 def agreement(result: dict, out: Path) -> dict:

@@ -549,7 +549,8 @@ def floors_of(summary: dict, output: dict) -> dict:
 
 def bench_reference(inbox: Path, engine_out: Path | None, runs: Path, args, log: Path) -> dict:
     """tests/reference.py on the same inbox in a fresh process (bench/naive.py adapts the inbox)."""
-    spec = {"kind": "reference", "inbox": str(inbox), "as_of": AS_OF_FULL.isoformat(), "tz": TZ}
+    spec = {"kind": "reference", "inbox": str(inbox), "as_of": AS_OF_FULL.isoformat(), "tz": TZ,
+            "grain": args.reference_grain}
     if engine_out is not None:
         spec["engine_out"] = str(engine_out)
     result = measure(spec, args.timeout, log, allow_failure=True)
@@ -781,6 +782,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-close", action="store_true")
     p.add_argument("--no-prefect", action="store_true", help="skip measuring Prefect start-up")
     p.add_argument("--no-reference", action="store_true", help="skip tests/reference.py on the same inbox")
+    p.add_argument("--reference-grain", choices=("customer", "inbox"), default="customer",
+                   help="call tests/reference.py once per customer (default) or once for the whole inbox "
+                        "(quadratic in the number of customers: hours at 1M)")
     p.add_argument("--reference-max", type=parse_size, default=1_000_000,
                    help="largest size the reference runs at (default 1m; it holds every row as Python objects)")
     p.add_argument("--profile", action="store_true", help="one extra full run per size under pyinstrument")

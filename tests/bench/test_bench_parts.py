@@ -38,12 +38,17 @@ def test_naive_read__alias_and_authorizations__resolved_like_the_engine(tmp_path
 
 
 def test_measure__process_tree_over_rss_limit__stopped_and_recorded(tmp_path):
-    inbox = write(tmp_path / "inbox")
-    result = run.measure({"kind": "floor", "groups": run.input_groups(inbox)}, 120, tmp_path / "log",
-                         allow_failure=True, rss_limit_mib=1)
-    assert result["stopped_over_rss_limit_mib"] == 1
-    assert result["watched_peak_rss_mib"] > 1
-    assert "seconds" not in result
+    result = run.measure({"kind": "hold", "mib": 200, "seconds": 60}, 120, tmp_path / "log",
+                         allow_failure=True, rss_limit_mib=150)
+    assert result["stopped_over_rss_limit_mib"] == 150
+    assert result["watched_peak_rss_mib"] > 150
+    assert "seconds" not in result and result["process_seconds"] < 60
+
+
+def test_measure__process_under_rss_limit__result_with_the_memory_watched(tmp_path):
+    result = run.measure({"kind": "hold", "mib": 100, "seconds": 2}, 120, tmp_path / "log", rss_limit_mib=1024)
+    assert result["held_mib"] == 100
+    assert 100 < result["watched_peak_rss_mib"] < 1024
 
 
 def test_would_take__lines_of_its_section_only__by_key(tmp_path):
@@ -53,3 +58,22 @@ def test_would_take__lines_of_its_section_only__by_key(tmp_path):
                      encoding="utf-8")
     assert report.would_take(notes) == {"full_night": "lazy PDFs"}
     assert report.notes_without_plans(notes.read_text()) == "## Analysis\n- `full_night`: not this one\n### Later\n- `memory_1m`: nor this"
+
+
+def test_reference_per_customer__two_customers_sharing_a_global_rate__same_rows_as_one_call():
+    from datetime import date
+
+    from tests.reference import read_inbox, reconcile_reference
+
+    inputs = read_inbox(
+        "UTC",
+        customers="customer_id,currency,requires_authorization\nc1,EUR,false\nc2,EUR,false\n",
+        purchases=("block_id,customer_id,kind,quantity,amount_paid,purchased_on,reorder_point\n"
+                   "b1,c1,hours,1,100.00,2025-01-01,2\nb2,c2,value,50.00,50.00,2025-01-01,\n"),
+        rates="customer_id,service,user,hourly_rate\n,,,60.00\nc2,,,90.00\n",
+        timelogs=("entry_id,customer_id,user,service,started_at,duration_minutes\n"
+                  "e1,c1,ann,support,2025-01-02T09:00,90\ne2,c2,bob,support,2025-01-02T09:00,60\n"
+                  "e3,c1,ann,support,2025-01-03T09:00,30\n"))
+    whole = reconcile_reference(*inputs, date(2025, 1, 31), "UTC")
+    assert naive.reconcile_per_customer(*inputs, date(2025, 1, 31), "UTC") == whole
+    assert [r["overage_amount"] for r in whole["entries"]] == ["30.00", "40.00", "30.00"]
