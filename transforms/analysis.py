@@ -24,12 +24,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
-from math import ceil, floor
+from math import ceil
 
 import duckdb
 import pandas as pd
 
 from transforms.parse import day_start_epoch
+from transforms.units import cents_to_decimal, round_half_up
 
 UNIT_OF_KIND = {"hours": "minutes", "unlimited": "minutes", "value": "money", "incidents": "incidents"}
 
@@ -343,7 +344,7 @@ def _frame(rows: list[dict], columns: list[str], ints: tuple[str, ...] = (),
 
 
 def _money(cents: int | None) -> Decimal | None:
-    return None if cents is None else Decimal(int(cents)).scaleb(-2)
+    return None if cents is None else cents_to_decimal(cents)
 
 
 def _in_unit(kind: str, units: int | Decimal | None) -> int | Decimal | None:
@@ -354,7 +355,8 @@ def _in_unit(kind: str, units: int | Decimal | None) -> int | Decimal | None:
 
 
 def _round_half_up(value: Fraction) -> Decimal:
-    return Decimal(floor(value * 100 + Fraction(1, 2))).scaleb(-2)
+    """To two places, half up."""
+    return cents_to_decimal(round_half_up(value * 100))
 
 
 def _currencies(con: duckdb.DuckDBPyConnection, run: LastRun) -> dict[str, str]:
