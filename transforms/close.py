@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -354,8 +353,8 @@ def write_workbook(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         for col, value in enumerate(units, start=5):
             ws.number(col, in_unit(kind, value), count if kind == "incidents" else number)
         ws.string(10, currency or "")
-        ws.number(11, _amount(deferred), number)
-        ws.number(12, _amount(breakage), number)
+        ws.number(11, cents_to_decimal(deferred), number)
+        ws.number(12, cents_to_decimal(breakage), number)
         total = totals.setdefault(currency or "", [0, 0])
         total[0] += deferred or 0
         total[1] += breakage or 0
@@ -365,8 +364,8 @@ def write_workbook(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         ws.row()
         ws.string(1, f"Total {currency}", xlsx.BOLD)
         ws.string(10, currency)
-        ws.number(11, _amount(deferred), number)
-        ws.number(12, _amount(breakage), number)
+        ws.number(11, cents_to_decimal(deferred), number)
+        ws.number(12, cents_to_decimal(breakage), number)
 
     ws = book.sheet("Balances", [
         "Customer ID", "Customer", "Block", "Kind", "Service", "Unit", "Purchased", "Used", "Expired unused",
@@ -384,8 +383,8 @@ def write_workbook(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         ws.number(11, expires_on, day)
         ws.string(12, label(f"status.{status}"))
         ws.string(13, currency)
-        ws.number(14, _amount(paid), number)
-        ws.number(15, _amount(breakage), number)
+        ws.number(14, cents_to_decimal(paid), number)
+        ws.number(15, cents_to_decimal(breakage), number)
 
     ws = book.sheet("Breaches", [
         "Customer ID", "Customer", "Kind", "Service", "Unit", "Remaining", "Reorder point", "Top-up invoice"],
@@ -413,9 +412,9 @@ def write_workbook(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         ws.string(5, reason)
         ws.number(6, in_unit("hours", covered), number)
         ws.string(7, currency or "")
-        ws.number(8, _amount(value), number)
+        ws.number(8, cents_to_decimal(value), number)
         ws.number(9, in_unit("hours", overage), number)
-        ws.number(10, _amount(overage_cents), number)
+        ws.number(10, cents_to_decimal(overage_cents), number)
 
     ws = book.sheet("Close", ["Item", "Value"], [30, 100])
     for item, value in (
@@ -437,7 +436,3 @@ def write_workbook(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(book.bytes())
     tmp.replace(path)
-
-
-def _amount(cents: int | None) -> Decimal | None:
-    return None if cents is None else cents_to_decimal(cents)

@@ -465,7 +465,8 @@ def document_views(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
 def format_money(cents: int, currency: str) -> str:
     """Amount in the customer's currency, e.g. '€1,234.50' or '-€5.00'."""
     sign = "-" if cents < 0 else ""
-    return f"{sign}{CURRENCY_SYMBOLS.get(currency, f'{currency} ')}{grouped_text(abs(cents))}"
+    symbol = CURRENCY_SYMBOLS.get(currency, f"{currency} ")
+    return f"{sign}{symbol}{grouped_text(abs(cents))}"
 
 
 def spreadsheet_safe(text: str | None) -> str:

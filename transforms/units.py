@@ -39,9 +39,9 @@ def grouped_text(cents: int) -> str:
     return f"{sign}{whole:,}.{frac:02d}"
 
 
-def cents_to_decimal(cents: int) -> Decimal:
-    """An amount with exactly two places: 1200 -> Decimal('12.00')."""
-    return Decimal(int(cents)).scaleb(-2)
+def cents_to_decimal(cents: int | None) -> Decimal | None:
+    """An amount with exactly two places: 1200 -> Decimal('12.00'); None stays None."""
+    return None if cents is None else Decimal(int(cents)).scaleb(-2)
 
 
 def cents_to_number(cents: int) -> Decimal:
