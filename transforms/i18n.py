@@ -3,8 +3,8 @@ dates and numbers in en, de, fr or nl.
 
 Formats come from Babel (CLDR data), not from hand-written patterns: currency symbols and
 their placement ('€ 1.234,50' in Dutch, '1.234,50 €' in German, '¥1,235' for yen) are
-CLDR's. Amounts are integer cents everywhere in the project; they become `Decimal` here,
-never floats.
+CLDR's. Amounts are integer cents everywhere in the project; they become `Decimal` here
+(`units.cents_to_decimal`), never floats.
 """
 
 from __future__ import annotations

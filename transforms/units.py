@@ -52,8 +52,9 @@ def cents_to_number(cents: int) -> Decimal:
 
 
 def round_half_up(value: Decimal | Fraction | int) -> int:
-    """To a whole number, halves away from zero (2.5 -> 3, -2.5 -> -3): the project's one
-    rounding rule for money (tax, priced minutes) and for durations (minutes to seconds)."""
+    """To a whole number, halves away from zero (2.5 -> 3, -2.5 -> -3): how money is rounded to
+    cents (tax, priced minutes) and decimal minutes to seconds. (Billable minutes follow each
+    customer's rounding_mode instead, in SQL.)"""
     if isinstance(value, Fraction):
         whole = floor(abs(value) + Fraction(1, 2))
         return whole if value >= 0 else -whole
