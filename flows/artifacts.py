@@ -8,6 +8,7 @@ turns them into Prefect artifacts of the current flow run.
 from __future__ import annotations
 
 from transforms.nightly import RunReport
+from transforms.units import cents_text
 
 
 #: the parts of the charged minutes beyond the two figures the table always had
@@ -46,8 +47,8 @@ def summary_rows(report: RunReport) -> list[dict]:
         rows += [("period closed", s.period), ("reconciled pools", s.pools),
                  ("late adjustments", s.late_adjustments),
                  ("pending entries (forced)" if s.forced else "pending entries", len(s.pending))]
-        rows += [(f"deferred revenue ({cur})", _money(v)) for cur, v in sorted(s.deferred_revenue_cents.items())]
-        rows += [(f"breakage of the period ({cur})", _money(v)) for cur, v in sorted(s.breakage_cents.items())]
+        rows += [(f"deferred revenue ({cur})", cents_text(v)) for cur, v in sorted(s.deferred_revenue_cents.items())]
+        rows += [(f"breakage of the period ({cur})", cents_text(v)) for cur, v in sorted(s.breakage_cents.items())]
     return [{"figure": name, "value": "" if value is None else str(value)} for name, value in rows]
 
 
@@ -66,11 +67,6 @@ def quarantine_markdown(report: RunReport) -> str:
              f"of `{report.out}`.", "", "| reason code | rows |", "|---|---:|"]
     lines += [f"| `{r['reason_code']}` | {r['rows']} |" for r in rows]
     return "\n".join(lines) + "\n"
-
-
-def _money(cents: int) -> str:
-    sign = "-" if cents < 0 else ""
-    return f"{sign}{abs(cents) // 100}.{abs(cents) % 100:02d}"
 
 
 def reconciliation_rows(report: RunReport) -> list[dict]:

@@ -33,7 +33,7 @@ def _date(text: str) -> date:
 
 
 def _period(text: str) -> str:
-    from transforms.close import parse_period
+    from transforms.units import parse_period
     try:
         return parse_period(text)
     except ValueError:

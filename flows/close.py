@@ -12,8 +12,8 @@ from flows import artifacts
 from flows.defaults import DEFAULT_CLOSE_OUT, DEFAULT_WAREHOUSE, close_out, default_inbox
 from flows.logs import to_flow_run_log
 from flows.tasks import prefect_step
-from transforms.close import period_of, previous_period
 from transforms.nightly import ReopenReport, RunReport, business_zone, run_close, run_reopen, today_in
+from transforms.units import period_of, previous_period
 
 
 def _close_name() -> str:

@@ -24,12 +24,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
-from math import ceil, floor
+from math import ceil
 
 import duckdb
 import pandas as pd
 
 from transforms.parse import day_start_epoch
+from transforms.units import cents_to_decimal, round_half_up
 
 UNIT_OF_KIND = {"hours": "minutes", "unlimited": "minutes", "value": "money", "incidents": "incidents"}
 
@@ -93,7 +94,7 @@ def balances(con: duckdb.DuckDBPyConnection, customer_id: str | None = None,
         "starts_on": r["starts_on"], "expires_on": r["expires_on"],
         "purchased_on": r["purchased_on"], "status": r["status"],
         "currency": currency.get(r["customer_id"]),
-        "amount_paid": _money(r["amount_paid_cents"]), "breakage": _money(r["breakage_cents"]),
+        "amount_paid": cents_to_decimal(r["amount_paid_cents"]), "breakage": cents_to_decimal(r["breakage_cents"]),
     } for r in rows], BALANCE_COLUMNS)
 
 
@@ -135,7 +136,7 @@ def prepaid_log(con: duckdb.DuckDBPyConnection, customer_id: str | None = None) 
             "block_id": r["block_id"], "kind": kind, "service": r["service"],
             "unit": UNIT_OF_KIND[kind], "entry_id": r["entry_id"], "work_date": r["work_date"],
             "user": r["user"], "description": r["description"], "minutes": r["minutes"],
-            "amount": _money(r["cents"]), "incidents": r["incidents"], "remaining": remaining,
+            "amount": cents_to_decimal(r["cents"]), "incidents": r["incidents"], "remaining": remaining,
         })
     frame = _frame(out, LOG_COLUMNS, nullable_ints=("minutes", "incidents"))
     frame["at"] = pd.to_datetime(frame["at"].astype("int64"), unit="s", utc=True).dt.tz_convert(run.tz)
@@ -260,8 +261,8 @@ def expiring_blocks(con: duckdb.DuckDBPyConnection, days: int = 90) -> pd.DataFr
             "days_left": (r["expires_on"] - run.as_of).days,
             "purchased": _in_unit(kind, quantity), "remaining": _in_unit(kind, left),
             "currency": currency.get(r["customer_id"]),
-            "amount_paid": _money(r["amount_paid_cents"]),
-            "expiring_amount": _money(breakage_cents),
+            "amount_paid": cents_to_decimal(r["amount_paid_cents"]),
+            "expiring_amount": cents_to_decimal(breakage_cents),
         })
     return _frame(out, EXPIRING_COLUMNS, ints=("days_left",))
 
@@ -310,7 +311,7 @@ def overage_by_month(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """, [run.tz])
     out = [{
         "month": r["month"], "customer_id": r["customer_id"], "entries": r["entries"],
-        "overage_minutes": r["overage_minutes"], "overage_amount": _money(r["overage_cents"]),
+        "overage_minutes": r["overage_minutes"], "overage_amount": cents_to_decimal(r["overage_cents"]),
         "unpriced_entries": r["unpriced_entries"], "currency": currency.get(r["customer_id"]),
     } for r in rows]
     return _frame(out, OVERAGE_COLUMNS, ints=("entries", "overage_minutes", "unpriced_entries"))
@@ -342,19 +343,16 @@ def _frame(rows: list[dict], columns: list[str], ints: tuple[str, ...] = (),
     return frame
 
 
-def _money(cents: int | None) -> Decimal | None:
-    return None if cents is None else Decimal(int(cents)).scaleb(-2)
-
-
 def _in_unit(kind: str, units: int | Decimal | None) -> int | Decimal | None:
     """A quantity in integer units (minutes, cents, counts) in the block's unit."""
     if units is None:
         return None
-    return _money(units) if kind == "value" else int(units)
+    return cents_to_decimal(units) if kind == "value" else int(units)
 
 
 def _round_half_up(value: Fraction) -> Decimal:
-    return Decimal(floor(value * 100 + Fraction(1, 2))).scaleb(-2)
+    """To two places, half up."""
+    return cents_to_decimal(round_half_up(value * 100))
 
 
 def _currencies(con: duckdb.DuckDBPyConnection, run: LastRun) -> dict[str, str]:

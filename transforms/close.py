@@ -23,15 +23,15 @@ Rules (docs/orchestration.md):
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 
 from transforms.errors import Refused  # noqa: F401  (re-exported: close.Refused)
+from transforms.units import parse_period  # noqa: F401  (re-exported: close.parse_period)
+from transforms.units import cents_to_decimal, in_unit, next_period, period_end, period_start, previous_period
 from transforms.warehouse import sql
 
 PENDING_SHOWN = 5
@@ -47,35 +47,6 @@ class AlreadyClosed(Exception):
         super().__init__(f"period {period} is already closed (run {run_id}, "
                          f"{at.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC); its figures are frozen")
         self.period, self.run_id, self.at, self.out = period, run_id, at, out
-
-
-# --- periods ------------------------------------------------------------------------------
-
-def parse_period(text: str) -> str:
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text or ""):
-        raise ValueError(f"not a period (YYYY-MM): {text!r}")
-    return text
-
-
-def period_start(period: str) -> date:
-    return date(int(period[:4]), int(period[5:7]), 1)
-
-
-def period_end(period: str) -> date:
-    start = period_start(period)
-    return date(start.year + start.month // 12, start.month % 12 + 1, 1) - timedelta(days=1)
-
-
-def period_of(day: date) -> str:
-    return f"{day.year:04d}-{day.month:02d}"
-
-
-def previous_period(period: str) -> str:
-    return period_of(period_start(period) - timedelta(days=1))
-
-
-def next_period(period: str) -> str:
-    return period_of(period_end(period) + timedelta(days=1))
 
 
 # --- state of the books -------------------------------------------------------------------
@@ -361,12 +332,6 @@ def write_workbook(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     def unit(kind: str, currency: str | None) -> str:
         return {"value": currency or "", "incidents": "incidents"}.get(kind, "hours")
 
-    def quantity(kind: str, units) -> Decimal | int | None:
-        """Block units as the Unit column says: minutes as hours, cents as money."""
-        if units is None:
-            return None
-        return Decimal(units) / {"value": 100, "incidents": 1}.get(kind, 60)
-
     def customer(ws: xlsx.Sheet, customer_id: str) -> None:
         text_cell(ws, 0, customer_id)
         text_cell(ws, 1, names.get(customer_id))
@@ -386,10 +351,10 @@ def write_workbook(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         customer(ws, customer_id)
         pool(ws, 2, kind, service, currency)
         for col, value in enumerate(units, start=5):
-            ws.number(col, quantity(kind, value), count if kind == "incidents" else number)
+            ws.number(col, in_unit(kind, value), count if kind == "incidents" else number)
         ws.string(10, currency or "")
-        ws.number(11, _money(deferred), number)
-        ws.number(12, _money(breakage), number)
+        ws.number(11, cents_to_decimal(deferred), number)
+        ws.number(12, cents_to_decimal(breakage), number)
         total = totals.setdefault(currency or "", [0, 0])
         total[0] += deferred or 0
         total[1] += breakage or 0
@@ -399,8 +364,8 @@ def write_workbook(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         ws.row()
         ws.string(1, f"Total {currency}", xlsx.BOLD)
         ws.string(10, currency)
-        ws.number(11, _money(deferred), number)
-        ws.number(12, _money(breakage), number)
+        ws.number(11, cents_to_decimal(deferred), number)
+        ws.number(12, cents_to_decimal(breakage), number)
 
     ws = book.sheet("Balances", [
         "Customer ID", "Customer", "Block", "Kind", "Service", "Unit", "Purchased", "Used", "Expired unused",
@@ -413,13 +378,13 @@ def write_workbook(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         text_cell(ws, 2, block_id)
         pool(ws, 3, kind, service, currency)
         for col, value in enumerate((purchased, used, expired, remaining), start=6):
-            ws.number(col, quantity(kind, value), count if kind == "incidents" else number)
+            ws.number(col, in_unit(kind, value), count if kind == "incidents" else number)
         ws.number(10, starts_on, day)
         ws.number(11, expires_on, day)
         ws.string(12, label(f"status.{status}"))
         ws.string(13, currency)
-        ws.number(14, _money(paid), number)
-        ws.number(15, _money(breakage), number)
+        ws.number(14, cents_to_decimal(paid), number)
+        ws.number(15, cents_to_decimal(breakage), number)
 
     ws = book.sheet("Breaches", [
         "Customer ID", "Customer", "Kind", "Service", "Unit", "Remaining", "Reorder point", "Top-up invoice"],
@@ -429,8 +394,8 @@ def write_workbook(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         customer(ws, customer_id)
         pool(ws, 2, kind, service, currency)
         style = count if kind == "incidents" else number
-        ws.number(5, quantity(kind, remaining), style)
-        ws.number(6, quantity(kind, reorder_point), style)
+        ws.number(5, in_unit(kind, remaining), style)
+        ws.number(6, in_unit(kind, reorder_point), style)
         if topup:
             ws.string(7, topup)
 
@@ -445,11 +410,11 @@ def write_workbook(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         ws.number(3, work_date, day)
         ws.number(4, posted_on, day)
         ws.string(5, reason)
-        ws.number(6, quantity("hours", covered), number)
+        ws.number(6, in_unit("hours", covered), number)
         ws.string(7, currency or "")
-        ws.number(8, _money(value), number)
-        ws.number(9, quantity("hours", overage), number)
-        ws.number(10, _money(overage_cents), number)
+        ws.number(8, cents_to_decimal(value), number)
+        ws.number(9, in_unit("hours", overage), number)
+        ws.number(10, cents_to_decimal(overage_cents), number)
 
     ws = book.sheet("Close", ["Item", "Value"], [30, 100])
     for item, value in (
@@ -471,7 +436,3 @@ def write_workbook(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(book.bytes())
     tmp.replace(path)
-
-
-def _money(cents: int | None) -> Decimal | None:
-    return None if cents is None else Decimal(cents).scaleb(-2)

@@ -13,13 +13,14 @@ import csv
 import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
 
 import duckdb
 import pandas as pd
 from transforms import archive, docview, ubl
+from transforms.units import cents_text, grouped_text, hours_text, period_end, round_half_up
 from transforms.warehouse import sql
 
 #: first characters that make spreadsheet programs evaluate a cell (= + - @, TAB, CR)
@@ -75,13 +76,7 @@ class Draft:
 
 def tax_of(net_cents: int, rate_percent: Decimal) -> int:
     """round_half_up(net × rate / 100, 2) in cents (half away from zero for credits)."""
-    return int((Decimal(net_cents) * rate_percent / 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
-def month_end(period: str) -> date:
-    year, month = int(period[:4]), int(period[5:7])
-    first_next = date(year + month // 12, month % 12 + 1, 1)
-    return date.fromordinal(first_next.toordinal() - 1)
+    return round_half_up(Decimal(net_cents) * rate_percent / 100)
 
 
 # --- planning (pure) ----------------------------------------------------------------------
@@ -108,7 +103,7 @@ def plan_overage(rows: list[dict], prior_lines: dict[str, list[dict]], customers
         minutes = row["target_minutes"] - row["billed_minutes"]
         if diff > 0:
             if customer["invoice_cadence"] == "monthly":
-                if month_end(row["period"]) > as_of:
+                if period_end(row["period"]) > as_of:
                     continue
                 key = (row["customer_id"], row["period"])
             else:
@@ -185,8 +180,7 @@ def topup_text(pool: dict, currency: str) -> str:
     units = pool["quantity_units"]
     scope = pool["service"] or "any service"
     if pool["kind"] == "hours":
-        hours = (Decimal(units) / 60).normalize()
-        quantity = f"{hours:f} hours"
+        quantity = f"{hours_text(units)} hours"
     elif pool["kind"] == "value":
         quantity = f"{format_money(units, currency)} prepaid value"
     else:
@@ -471,17 +465,8 @@ def document_views(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
 def format_money(cents: int, currency: str) -> str:
     """Amount in the customer's currency, e.g. '€1,234.50' or '-€5.00'."""
     sign = "-" if cents < 0 else ""
-    whole, frac = divmod(abs(cents), 100)
     symbol = CURRENCY_SYMBOLS.get(currency, f"{currency} ")
-    return f"{sign}{symbol}{whole:,}.{frac:02d}"
-
-
-def money_text(cents: int | None) -> str:
-    if cents is None:
-        return ""
-    sign = "-" if cents < 0 else ""
-    whole, frac = divmod(abs(cents), 100)
-    return f"{sign}{whole}.{frac:02d}"
+    return f"{sign}{symbol}{grouped_text(abs(cents))}"
 
 
 def spreadsheet_safe(text: str | None) -> str:
@@ -504,16 +489,16 @@ def write_documents(con: duckdb.DuckDBPyConnection, target: Path, run_id: int) -
         writer.writerow(INVOICE_COLUMNS)
         for d in docs:
             writer.writerow([d["number"], d["kind"], spreadsheet_safe(d["customer_id"]), d["issued_on"].isoformat(),
-                             d["currency"], money_text(d["net_cents"]), money_text(d["tax_cents"]),
-                             money_text(d["total_cents"]), d["corrects"] or ""])
+                             d["currency"], cents_text(d["net_cents"]), cents_text(d["tax_cents"]),
+                             cents_text(d["total_cents"]), d["corrects"] or ""])
     with open(target / "invoice_lines.csv", "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(LINE_COLUMNS)
         for l in lines:
             writer.writerow([l["number"], l["line_no"], spreadsheet_safe(l["entry_id"]),
                              spreadsheet_safe(l["description"]),
-                             "" if l["minutes"] is None else l["minutes"], money_text(l["rate_cents"]),
-                             money_text(l["amount_cents"]),
+                             "" if l["minutes"] is None else l["minutes"], cents_text(l["rate_cents"]),
+                             cents_text(l["amount_cents"]),
                              l["work_date"].isoformat() if l["work_date"] else "",
                              spreadsheet_safe(l["user"]), spreadsheet_safe(l["service"]),
                              spreadsheet_safe(l["block_id"]), l["corrects"] or ""])

@@ -15,6 +15,8 @@ from datetime import date, timedelta
 from operator import itemgetter
 from pathlib import Path
 
+from transforms.units import cents_text, hours_text
+
 CUSTOMER_COLUMNS = (
     "customer_id", "name", "aliases", "currency", "rounding_increment_minutes", "rounding_mode",
     "minimum_entry_minutes", "requires_authorization", "invoice_cadence", "tax_rate_percent",
@@ -144,15 +146,6 @@ def _write(path: Path, header: tuple[str, ...], rows) -> int:
     return count
 
 
-def _money(cents: int) -> str:
-    return f"{cents // 100}.{cents % 100:02d}"
-
-
-def _hours(quarters: int) -> str:
-    """Quarter hours as an exact decimal number of hours: 30 → '7.5', 49 → '12.25'."""
-    return f"{quarters // 4}" + ("", ".25", ".5", ".75")[quarters % 4]
-
-
 def _make_customers(rng: random.Random, count: int) -> list[dict]:
     """Customer rows plus the per-customer choices the entry loop needs (precomputed once)."""
     width = max(6, len(str(count)))
@@ -213,16 +206,16 @@ def _purchase_rows(rng: random.Random, custs: list[dict], start: date, days: int
             quantity = reorder = ""
             if kind == "hours":
                 quarters = rng.choice((20, 40, 40, 80, 80, 160, 30, 49))
-                quantity = _hours(quarters)
+                quantity = hours_text(quarters * 15)
                 amount = quarters * rng.choice((8000, 9000, 9500, 11000)) // 4
                 if rng.random() < 0.35:
-                    reorder = _hours(max(1, quarters // 5))
+                    reorder = hours_text(max(1, quarters // 5) * 15)
             elif kind == "value":
                 cents = rng.choice((100000, 250000, 500000, 1000000))
-                quantity = _money(cents)
+                quantity = cents_text(cents)
                 amount = cents * rng.choice((100, 95, 90)) // 100
                 if rng.random() < 0.35:
-                    reorder = _money(cents // 5)
+                    reorder = cents_text(cents // 5)
             elif kind == "incidents":
                 count = rng.choice((5, 10, 20))
                 quantity = str(count)
@@ -233,7 +226,7 @@ def _purchase_rows(rng: random.Random, custs: list[dict], start: date, days: int
                 amount = rng.choice((150000, 300000, 450000))
             auto = "true" if reorder and rng.random() < 0.4 else ""
             yield (
-                f"PB-{c['id'][2:]}-{j + 1}", c["id"], kind, service, quantity, _money(amount),
+                f"PB-{c['id'][2:]}-{j + 1}", c["id"], kind, service, quantity, cents_text(amount),
                 purchased.isoformat(), starts.isoformat() if starts else "",
                 expires.isoformat() if expires else "", reorder, auto, "",
                 rng.choice(_REMARKS) if rng.random() < 0.1 else "",
@@ -252,12 +245,12 @@ def _rate_rows(rng: random.Random, custs: list[dict], start: date, days: int):
     for c in custs:
         roll = rng.random()
         if c["currency"] != "EUR" or roll < 0.1:
-            yield (c["id"], "", "", _money(rng.choice((9000, 11000, 12500, 15000))), "", "")
+            yield (c["id"], "", "", cents_text(rng.choice((9000, 11000, 12500, 15000))), "", "")
         if roll < 0.2:
-            rate = _money(rng.choice((7500, 7900, 9900)))
+            rate = cents_text(rng.choice((7500, 7900, 9900)))
             yield (c["id"], rng.choice(c["services"]), "", rate, "", "")
         if roll < 0.05:
-            rate = _money(rng.choice((14000, 16500)))
+            rate = cents_text(rng.choice((14000, 16500)))
             yield (c["id"], c["services"][0], c["team"][0], rate, "", "")
 
 

@@ -3,8 +3,8 @@ dates and numbers in en, de, fr or nl.
 
 Formats come from Babel (CLDR data), not from hand-written patterns: currency symbols and
 their placement ('€ 1.234,50' in Dutch, '1.234,50 €' in German, '¥1,235' for yen) are
-CLDR's. Amounts are integer cents everywhere in the project; they become `Decimal` here,
-never floats.
+CLDR's. Amounts are integer cents everywhere in the project; they become `Decimal` here
+(`units.cents_to_decimal`), never floats.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from functools import lru_cache
 from babel import Locale
 from babel.dates import format_date as _babel_date
 from babel.numbers import format_currency, format_decimal, get_currency_precision
+
+from transforms.units import cents_to_decimal, period_start
 
 LANGUAGES = ("en", "de", "fr", "nl")
 DEFAULT_LANGUAGE = "en"
@@ -46,7 +48,7 @@ def money(cents: int, currency: str, language: str = DEFAULT_LANGUAGE) -> str:
 
 def babel_money(cents: int, currency: str, language: str = DEFAULT_LANGUAGE) -> str:
     """Babel's own formatting of an amount (what `money` gives, at about 0.4 ms a call)."""
-    amount = Decimal(cents) / 100
+    amount = cents_to_decimal(cents)
     if _precision(currency) == 0 and cents % 100 != 0:
         return format_currency(amount, currency, locale=locale(language), currency_digits=False,
                                format="¤#,##0.00")
@@ -93,8 +95,7 @@ def day(value: date | None, language: str = DEFAULT_LANGUAGE) -> str:
 
 def month(period: str, language: str = DEFAULT_LANGUAGE) -> str:
     """'2026-03' as 'March 2026' / 'März 2026'."""
-    year, mon = int(period[:4]), int(period[5:7])
-    return _babel_date(date(year, mon, 1), format="LLLL y", locale=locale(language))
+    return _babel_date(period_start(period), format="LLLL y", locale=locale(language))
 
 
 def duration(minutes: int | None) -> str:

@@ -192,12 +192,6 @@ def current_inputs(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     ).fetchall())
 
 
-def _money(cents) -> str:
-    cents = int(cents or 0)
-    sign = "-" if cents < 0 else ""
-    return f"{sign}{abs(cents) // 100}.{abs(cents) % 100:02d}"
-
-
 # --- the run ------------------------------------------------------------------------------
 
 def execute(job: Job, step: Step = call) -> RunReport:
@@ -376,10 +370,11 @@ def shard_folder_of(job: Job, run_id: int) -> Path:
 
 
 def _close_json(summary: close.CloseSummary) -> dict:
+    from transforms.units import cents_text
     return {"period": summary.period, "pools": summary.pools, "late_adjustments": summary.late_adjustments,
             "pending_entries": summary.pending, "forced": summary.forced,
-            "deferred_revenue": {c: _money(v) for c, v in sorted(summary.deferred_revenue_cents.items())},
-            "breakage": {c: _money(v) for c, v in sorted(summary.breakage_cents.items())}}
+            "deferred_revenue": {c: cents_text(v) for c, v in sorted(summary.deferred_revenue_cents.items())},
+            "breakage": {c: cents_text(v) for c, v in sorted(summary.breakage_cents.items())}}
 
 
 def _rollback(con: duckdb.DuckDBPyConnection) -> None:

@@ -9,13 +9,15 @@ money becomes integer cents, durations integer seconds, decimals `Decimal`.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import duckdb
 import numpy as np
 import pandas as pd
+
+from transforms.units import round_half_up
 
 TRUE_WORDS = frozenset({"true", "yes", "1"})
 FALSE_WORDS = frozenset({"false", "no", "0"})
@@ -231,7 +233,7 @@ def day_start_epoch(day: np.datetime64 | pd.Timestamp, tz: str) -> int:
 
 def minutes_to_seconds(value: Decimal) -> int:
     """Decimal minutes to whole seconds, half up."""
-    return int((value * 60).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return round_half_up(value * 60)
 
 
 def to_decimal(text: str) -> Decimal | None:

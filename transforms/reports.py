@@ -24,7 +24,6 @@ from concurrent.futures import ProcessPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from decimal import Decimal
 from itertools import groupby
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -35,13 +34,12 @@ import pandas as pd
 from transforms import xlsx
 from transforms.warehouse import sql
 from transforms.documents import CURRENCY_SYMBOLS, FORMULA_STARTS, spreadsheet_safe
+from transforms.units import UNIT_OF_KIND, cents_to_number, in_unit, minutes_to_hours, unit_text
 
 PARALLEL_FROM = 200      # customers; below this, process start-up costs more than it saves
 MAX_WORKERS = 8
 CELL_LIMIT = xlsx.CELL_LIMIT
 CUT_MARK = " … [cut at the 32,767 characters a spreadsheet cell holds; prepaid-log.csv has the full text]"
-UNIT_OF_KIND = {"hours": "hours", "unlimited": "hours", "value": "money", "incidents": "incidents"}
-
 #: every text of the XLSX log a customer reads, by key (one table, so that it can be translated);
 #: {currency} and {zone} are filled in
 LABELS = {
@@ -247,17 +245,6 @@ class Formats:
 def money_format(currency: str) -> str:
     symbol = CURRENCY_SYMBOLS.get(currency, currency + " ").strip()
     return f'"{symbol}" #,##0.00;-"{symbol}" #,##0.00'
-
-
-def in_unit(kind: str, units: int | None) -> Decimal | int | None:
-    """Quantities as shown to people: hours for hours/unlimited, money, incident counts."""
-    if units is None:
-        return None
-    if kind in ("hours", "unlimited"):
-        return Decimal(units) / 60
-    if kind == "value":
-        return Decimal(units) / 100
-    return units
 
 
 def write_reports(con: duckdb.DuckDBPyConnection, target: Path, as_of: date,
@@ -527,8 +514,8 @@ def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
         ws.number(8, b["starts_on"], day)
         ws.number(9, b["expires_on"], day)
         ws.string(10, label(f"status.{b['status']}"))
-        ws.number(11, Decimal(b["amount_paid_cents"]) / 100, money)
-        ws.number(12, Decimal(b["breakage_cents"]) / 100, money)
+        ws.number(11, cents_to_number(b["amount_paid_cents"]), money)
+        ws.number(12, cents_to_number(b["breakage_cents"]), money)
     info = len(blocks) + 3          # Excel's row of "Customer", after a blank row
     ws.row(at=info)
     ws.string(0, label("customer"), xlsx.BOLD)
@@ -582,7 +569,7 @@ def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
         if d["corrects"]:
             ws.string(4, d["corrects"])
         for col, key in ((5, "net_cents"), (6, "tax_cents"), (7, "total_cents")):
-            ws.number(col, Decimal(d[key]) / 100, money)
+            ws.number(col, cents_to_number(d[key]), money)
         if d["kind"] == "topup":
             if d["paid_by"]:
                 text_cell(ws, 8, d["paid_by"])
@@ -604,9 +591,9 @@ def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
         text_cell(ws, 5, line["user"])
         text_cell(ws, 6, line["service"])
         text_cell(ws, 7, line["description"])
-        ws.number(8, None if line["minutes"] is None else Decimal(line["minutes"]) / 60, hours)
-        ws.number(9, None if line["rate_cents"] is None else Decimal(line["rate_cents"]) / 100, money)
-        ws.number(10, Decimal(line["amount_cents"]) / 100, money)
+        ws.number(8, None if line["minutes"] is None else minutes_to_hours(line["minutes"]), hours)
+        ws.number(9, None if line["rate_cents"] is None else cents_to_number(line["rate_cents"]), money)
+        ws.number(10, cents_to_number(line["amount_cents"]), money)
 
     _none(ws, billed, "none.billed")
 
@@ -621,7 +608,7 @@ def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
         text_cell(ws, 3, p["user"])
         text_cell(ws, 4, p["service"])
         text_cell(ws, 5, p["description"])
-        ws.number(6, Decimal(p["billable_minutes"]) / 60, hours)
+        ws.number(6, minutes_to_hours(p["billable_minutes"]), hours)
 
     _none(ws, pending, "none.pending")
 
@@ -695,13 +682,13 @@ def _log_csv(log: list[dict]) -> bytes:
         writer.writerow(LOG_CSV_COLUMNS)
         for row in log:
             unit = UNIT_OF_KIND[row["kind"]]
-            fmt = (lambda v: "" if v is None else (f"{Decimal(v) / 100:.2f}" if unit == "money" else str(v)))
             writer.writerow([
                 row["at"].strftime("%Y-%m-%dT%H:%M:%SZ"), row["event"], spreadsheet_safe(row["block_id"]),
                 spreadsheet_safe(row["pool"]), spreadsheet_safe(row["entry_id"]),
                 row["work_date"].isoformat() if row["work_date"] else "", spreadsheet_safe(row["user"]),
                 spreadsheet_safe(row["service"]), spreadsheet_safe(row["description"]),
-                "minutes" if unit == "hours" else unit, fmt(row["change"]), fmt(row["pool_remaining"]),
+                "minutes" if unit == "hours" else unit, unit_text(row["kind"], row["change"]),
+                unit_text(row["kind"], row["pool_remaining"]),
             ])
         return fh.getvalue().encode("utf-8")
 

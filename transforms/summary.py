@@ -19,22 +19,16 @@ from pathlib import Path
 
 import duckdb
 
+from transforms.units import cents_text, grouped_text, to_cents
+
 
 class InvariantViolation(AssertionError):
     """Figures that must agree do not: a bug, never bad input. The run fails."""
 
 
-def money_text(cents) -> str:
-    """Cents as exact decimal text, the counts' format: 123456 -> '1234.56'."""
-    cents = int(cents or 0)
-    sign = "-" if cents < 0 else ""
-    return f"{sign}{abs(cents) // 100}.{abs(cents) % 100:02d}"
-
-
 def money_display(amount: str | int | Decimal) -> str:
-    """Decimal text or cents for people: thousands grouped, two decimals ('1,234.56')."""
-    value = Decimal(amount) if isinstance(amount, (str, Decimal)) else Decimal(int(amount)) / 100
-    return f"{value:,.2f}"
+    """Decimal text (the counts' '1234.56') or cents for people: thousands grouped ('1,234.56')."""
+    return grouped_text(to_cents(amount) if isinstance(amount, (str, Decimal)) else amount)
 
 
 def minute_split(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
@@ -75,7 +69,7 @@ def summarize(con: duckdb.DuckDBPyConnection, run_id: int | None = None, changes
     split = minute_split(con)
     unpriced_entries = q("select count(*) from mart_entries where status = 'charged' and unpriced")[0][0]
     quarantine = dict(q("select reason_code, count(*) from quarantine group by 1 order by 1"))
-    money = {cur: {"value_used": money_text(v), "overage": money_text(o), "breakage": money_text(b)}
+    money = {cur: {"value_used": cents_text(v), "overage": cents_text(o), "breakage": cents_text(b)}
              for cur, v, o, b in q("""
         with used as (select c.currency, sum(e.value_cents) as v, sum(e.overage_cents) as o
                       from mart_entries e join stg_customers c using (customer_id)
@@ -89,7 +83,7 @@ def summarize(con: duckdb.DuckDBPyConnection, run_id: int | None = None, changes
                   where run_id = ? group by 1, 2 order by 1, 2""", [run_id]) if run_id is not None else []
     documents: dict[str, dict] = {}
     for cur, kind, n, net, total in issued:
-        documents.setdefault(cur, {})[kind] = {"count": n, "net": money_text(net), "total": money_text(total)}
+        documents.setdefault(cur, {})[kind] = {"count": n, "net": cents_text(net), "total": cents_text(total)}
     breach = q("""select count(*), count(*) filter (where auto_invoice) from mart_pools where in_breach""")[0]
     return {
         "customers": q("select count(*) from stg_customers")[0][0],

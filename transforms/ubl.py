@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from types import SimpleNamespace
 
 from transforms.docview import exemption_reason, loads, service_dates, tax_category
+from transforms.units import cents_text, round_half_up
 
 NS = {
     "Invoice": "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2",
@@ -140,12 +141,7 @@ class _Builder:
         return ET.SubElement(parent, f"{{{NS['cac']}}}{name}")
 
     def amount(self, parent: ET.Element, name: str, cents: int) -> ET.Element:
-        return self.cbc(parent, name, money(cents), currencyID=self.currency)
-
-
-def money(cents: int) -> str:
-    sign = "-" if cents < 0 else ""
-    return f"{sign}{abs(cents) // 100}.{abs(cents) % 100:02d}"
+        return self.cbc(parent, name, cents_text(cents), currencyID=self.currency)
 
 
 def _iso(value) -> str:
@@ -217,7 +213,7 @@ def _line(b: _Builder, root: ET.Element, line: dict, shown: SimpleNamespace, sig
         # minutes priced; where prepaid value paid part, all of them (the value is the allowance)
         quantity, unit = abs(detail.get("minutes", line["minutes"])), "MIN"
         price = line["rate_cents"]
-        gross = int((Decimal(quantity) * price / 60).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        gross = round_half_up(Decimal(quantity) * price / 60)
         base = 60
     else:
         quantity, unit = (1 if amount >= 0 else -1), "C62"
