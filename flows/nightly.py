@@ -1,7 +1,7 @@
 """The nightly flow (ingest → validate → reconcile → documents → reports → publish) and backfill.
 
-The steps and their order live in `transforms.nightly.execute`; this flow runs them as Prefect
-tasks (flows/tasks.py) and shows the run in the UI as artifacts (flows/artifacts.py).
+The steps and their order live in `transforms.nightly.nightly` and `close_month`; this flow
+runs them as Prefect tasks (flows/tasks.py) and shows the run in the UI as artifacts (flows/artifacts.py).
 """
 
 from __future__ import annotations

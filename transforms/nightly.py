@@ -1,12 +1,13 @@
-"""The steps of a run, and the one sequence that runs them.
+"""The steps of a run, and the sequences that run them.
 
-`execute` is the sequence of a run, written once: ingest → validate → reconcile → documents →
-outputs → reports → publish, plus the close steps for a month-end close. It takes a `step`
-executor, `step(fn, *args)`: `call` runs each step in place (tests, `--no-prefect`), and
-flows/ passes one that runs each step as its Prefect task. Either way the steps run one after
-the other in this process, on one connection: one run is one warehouse transaction, and
-everything lands or nothing. A run that fails or is refused is recorded in `runs` afterwards,
-in a transaction of its own.
+`nightly(run, as_of)` and `close_month(run, period)` are the two jobs, each a short sequence of
+named steps; `Run` owns what every run shares: the warehouse connection (the lock), the one
+transaction, the run's id and record, the timed phases, the staging folder and publishing.
+Steps go through a `step` executor, `step(fn, *args)`: `call` runs each step in place (tests,
+`--no-prefect`), and flows/ passes one that runs each step as its Prefect task. Either way the
+steps run one after the other in this process, on one connection: one run is one warehouse
+transaction, and everything lands or nothing. A run that fails or is refused is recorded in
+`runs` afterwards, in a transaction of its own.
 """
 
 from __future__ import annotations
@@ -194,132 +195,209 @@ def current_inputs(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 
 # --- the run ------------------------------------------------------------------------------
 
-def execute(job: Job, step: Step = call) -> RunReport:
-    """Run one nightly run or close, all or nothing; see the module docstring."""
-    timer = Timer()
-    con = connect(job.warehouse)
-    run_id, started, inputs_seen, staged, committed = None, datetime.now(timezone.utc), None, None, False
-    try:
-        run_id, recovered = begin_run(con, job.out)
-        archive_dir = job.archive or archive.default_archive(job.warehouse)
-        recovered += archive.recover(con, archive_dir)
-        con.execute("begin transaction")
-        job = with_settings(con, run_id, job)
-        if job.period:
-            close.check_closable(con, job.period, job.today or today_in(job.tz))
-        else:
-            check_forward(con, job.as_of)
-        close.check_open(con, job.as_of)
-        seller = seller_mod.load(job.inbox)   # a broken seller.toml stops the run here (exit 2)
-        with timer.phase("ingest") as p:
-            summary = step(ingest_mod.ingest, con, job.inbox, run_id)
+class Run:
+    """One run of a job: the warehouse connection (which is the lock), one transaction, the run's
+    id and its row in `runs`, the timed phases, the staging folder, and publishing.
+
+    `with Run(job, step) as run:` opens it (recovering what killed runs left, allocating the id,
+    beginning the transaction, fixing the warehouse's settings); `run.commit(report)` seals and
+    commits it, then publishes; leaving the block by an exception before that rolls everything
+    back, removes the staging folder and records the failure in a transaction of its own.
+    """
+
+    def __init__(self, job: Job, step: Step = call) -> None:
+        self.job, self.step = job, step
+        self.timer = Timer()
+        self.started = datetime.now(timezone.utc)
+        self.con = connect(job.warehouse)
+        self.run_id: int | None = None
+        self.inputs_seen: dict | None = None
+        self.staged: Path | None = None
+        self.committed = False
+        self.recovered: list[str] = []
+        self.archive = job.archive or archive.default_archive(job.warehouse)
+
+    def __enter__(self) -> Run:
+        try:
+            self.run_id, self.recovered = begin_run(self.con, self.job.out)
+            self.recovered += archive.recover(self.con, self.archive)
+            self.con.execute("begin transaction")
+            self.job = with_settings(self.con, self.run_id, self.job)
+        except BaseException as exc:
+            self.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        return self
+
+    def __exit__(self, kind, exc, tb) -> bool:
+        try:
+            if exc is not None and not self.committed:
+                self.abandon(exc)
+        finally:
+            self.con.close()
+        return False
+
+    def abandon(self, exc: BaseException, outcome: str | None = None) -> None:
+        """Roll the run back and record why (`outcome`: default from the exception)."""
+        _rollback(self.con)
+        if self.staged is not None and self.staged.exists():
+            shutil.rmtree(self.staged, ignore_errors=True)
+        if self.run_id is not None:
+            if outcome is None:
+                record_failure(self.con, self.run_id, self.job, self.started, exc, self.inputs_seen)
+            else:
+                record_run(self.con, self.run_id, self.job, self.started, outcome, error=str(exc))
+
+    # the steps every job shares, each a timed phase
+
+    def ingest(self) -> ingest_mod.IngestSummary:
+        with self.timer.phase("ingest") as p:
+            summary = self.step(ingest_mod.ingest, self.con, self.job.inbox, self.run_id)
             p.detail = ingest_detail(summary)
-        inputs_seen = current_inputs(con)
-        with timer.phase("validate") as p:
-            inputs = step(validate_inputs, con, job.tz, job.recompute)
+        self.inputs_seen = current_inputs(self.con)
+        return summary
+
+    def validate(self) -> validate_mod.Validated:
+        with self.timer.phase("validate") as p:
+            inputs = self.step(validate_inputs, self.con, self.job.tz, self.job.recompute)
             p.detail = validate_detail(inputs)
-        typos = likely_typos(inputs)
-        if job.period:
-            with timer.phase("close_baseline"):
-                step(close.prepare_baseline, con, inputs, run_id, job.period, job.tz)
-        with timer.phase("compute") as p:
+        return inputs
+
+    def reconcile(self, inputs: validate_mod.Validated, as_of: date) -> None:
+        job = self.job
+        with self.timer.phase("compute") as p:
             p.detail = f"{len(inputs.entries):,} entries over {len(inputs.blocks):,} blocks"
             if job.shards > 1:
-                shard_folder = shard_folder_of(job, run_id)
-                step(shards.reconcile_sharded, con, inputs, job.as_of, job.tz, job.shards, shard_folder,
-                     job.run_shards or shards.run_serially)
+                self.step(shards.reconcile_sharded, self.con, inputs, as_of, job.tz, job.shards,
+                          shard_folder_of(job, self.run_id), job.run_shards or shards.run_serially)
             else:
-                step(reconcile, con, inputs, job.as_of, job.tz, kept=True, reuse=not job.recompute)
-        del inputs   # the validated frames (over 1 GB at 1M entries) are staged: later phases reuse their memory
-        if job.period:
-            pending = step(close.check_pending, con, job.period, job.force)
-        if job.period:      # a close reconciles and freezes; the next nightly run bills
-            issued = []
-            step(documents.document_views, con, job.as_of)
-            changes = changes_since_previous(con, run_id)
-        else:
-            with timer.phase("documents") as p:
-                issued = step(documents.issue_documents, con, job.as_of, job.tz, job.billing_starts, seller)
-                p.detail = f"{len(issued):,} issued"
-            changes = changes_since_previous(con, run_id)   # before persist_marts replaces the last night's
-            persist_marts(con)
-        counts = summarize(con, run_id, changes)
+                self.step(reconcile, self.con, inputs, as_of, job.tz, kept=True, reuse=not job.recompute)
+
+    def report(self, as_of: date, changes: dict, issued: list[str], warnings: list[str]) -> RunReport:
+        counts = summarize(self.con, self.run_id, changes)
         counts["documents_issued"] = len(issued)
-        report = RunReport(run_id, job.as_of, job.out, summary, counts, timer.seconds, recovered + typos, issued,
-                           command=job.command, period=job.period, flow_run_id=job.flow_run_id)
-        if job.period:
-            with timer.phase("close"):
-                report.close = step(close.close_period, con, run_id, job.period, job.out, job.force, pending)
-            if pending:
-                report.warnings.append(f"closed with --force over {len(pending)} pending entries")
-        staged = outputs.staging_dir(job.out, run_id)
-        if staged.exists():
-            shutil.rmtree(staged)
-        with timer.phase("write_outputs") as p:
-            step(write_outputs, con, staged, run_id)
-            if job.period:
-                step(close.write_close_outputs, con, staged)
-            p.detail = f"machine outputs and {len(issued):,} documents"
-        with timer.phase("reports") as p:
+        job = self.job
+        return RunReport(self.run_id, as_of, job.out, None, counts, self.timer.seconds,
+                         self.recovered + warnings, issued, command=job.command, period=job.period,
+                         flow_run_id=job.flow_run_id)
+
+    def write(self, report: RunReport, extra: Callable[[Path], None] | None = None) -> None:
+        """The outputs into the staging folder: the machine contract and the documents, the
+        close's files (`extra`), the prepaid logs."""
+        self.staged = outputs.staging_dir(self.job.out, self.run_id)
+        if self.staged.exists():
+            shutil.rmtree(self.staged)
+        with self.timer.phase("write_outputs") as p:
+            self.step(write_outputs, self.con, self.staged, self.run_id)
+            if extra is not None:
+                extra(self.staged)
+            p.detail = f"machine outputs and {len(report.documents):,} documents"
+        with self.timer.phase("reports") as p:
             p.detail = "skipped (--no-reports)"
-            if job.reports_enabled:
-                p.update(description=f"{counts['customers']:,} customers")
-                written = step(reports.write_reports, con, staged, job.as_of)
+            if self.job.reports_enabled:
+                p.update(description=f"{report.counts['customers']:,} customers")
+                written = self.step(reports.write_reports, self.con, self.staged, report.as_of)
                 p.detail = f"{written:,} prepaid logs"
+
+    def commit(self, report: RunReport, seller: dict | None) -> RunReport:
+        """Record the run, seal and commit it, then archive its documents and publish OUT."""
+        job, con, summary = self.job, self.con, report.ingest
         report.warnings += [f"ignored inbox file {name}" for name in summary.ignored]
         if seller is None and job.command == "nightly":   # only nightly runs issue documents
             report.warnings.append(f"no {seller_mod.SELLER_FILE} in the inbox: documents carry no seller "
                                    "details and no e-invoice (XML) is written")
-        report.warnings += documents.einvoice_warnings(con, run_id)
+        report.warnings += documents.einvoice_warnings(con, self.run_id)
         for warning in report.warnings:
             log.warning("%s", warning)
-        record_run(con, run_id, job, started, "committed", counts=counts, inputs=inputs_seen)
-        outputs.write_json(staged / "run.json", {
-            "run_id": run_id, "command": job.command, "as_of": job.as_of.isoformat(), "tz": job.tz,
+        record_run(con, self.run_id, job, self.started, "committed", counts=report.counts, inputs=self.inputs_seen)
+        outputs.write_json(self.staged / "run.json", {
+            "run_id": self.run_id, "command": job.command, "as_of": report.as_of.isoformat(), "tz": job.tz,
             "period": job.period, "outcome": "committed", "flow_run_id": job.flow_run_id,
-            "started_at": started.isoformat(), "inputs": inputs_seen,
-            "inputs_sha256": inputs_digest(con), "counts": counts,
+            "started_at": self.started.isoformat(), "inputs": self.inputs_seen,
+            "inputs_sha256": inputs_digest(con), "counts": report.counts,
             "close": None if report.close is None else _close_json(report.close),
-            "files_ingested": summary.files_ingested, "timings_seconds": timer.seconds,
-            "warnings": report.warnings, "documents": issued,
+            "files_ingested": summary.files_ingested, "timings_seconds": self.timer.seconds,
+            "warnings": report.warnings, "documents": report.documents,
         })
-        with timer.phase("commit") as p:
-            outputs.seal(staged, run_id)
+        with self.timer.phase("commit") as p:
+            outputs.seal(self.staged, self.run_id)
             con.execute("commit")
-            committed = True
-            p.detail = f"run {run_id} in the warehouse"
+            self.committed = True
+            p.detail = f"run {self.run_id} in the warehouse"
         if job.shards > 1:
-            shutil.rmtree(shard_folder_of(job, run_id), ignore_errors=True)
-        with timer.phase("publish") as p:
-            if issued:   # into the archive first: OUT is replaced by the next run into it
-                invoices = staged / "invoices"
-                step(archive.store, invoices, archive_dir, sorted(f.name for f in invoices.iterdir()), run_id)
-            step(outputs.publish, staged, job.out)
+            shutil.rmtree(shard_folder_of(job, self.run_id), ignore_errors=True)
+        with self.timer.phase("publish") as p:
+            if report.documents:   # into the archive first: OUT is replaced by the next run into it
+                invoices = self.staged / "invoices"
+                self.step(archive.store, invoices, self.archive, sorted(f.name for f in invoices.iterdir()),
+                          self.run_id)
+            self.step(outputs.publish, self.staged, job.out)
             p.detail = f"outputs in {Path(job.out).absolute()}"
-        log.info("%s run %s as of %s committed in %.2f s", job.command, run_id, job.as_of,
-                 progress.clock() - timer.start)
+        log.info("%s run %s as of %s committed in %.2f s", job.command, self.run_id, report.as_of,
+                 progress.clock() - self.timer.start)
         return report
-    except close.AlreadyClosed as exc:
-        _rollback(con)
-        record_run(con, run_id, job, started, "already_closed", error=str(exc))
-        # The report keeps the exception, and Prefect keeps the report until the process exits:
-        # without its frames, no DuckDB object (this connection) outlives the run, which nanobind
-        # would report at exit ("leaked 28 instances!", 43 lines).
-        traceback.clear_frames(exc.__traceback__)
-        exc.__traceback__ = None
-        return RunReport(run_id, job.as_of, None, None, command=job.command, period=job.period,
-                         outcome="already_closed", already_closed=exc, flow_run_id=job.flow_run_id)
-    except BaseException as exc:
-        if committed:      # publishing failed after the commit: the next run publishes it
-            raise
-        _rollback(con)
-        if staged is not None and staged.exists():
-            shutil.rmtree(staged, ignore_errors=True)
-        if run_id is not None:
-            record_failure(con, run_id, job, started, exc, inputs_seen)
-        raise
-    finally:
-        con.close()
+
+
+def nightly(run: Run, as_of: date) -> RunReport:
+    """One night: guard, ingest, validate, reconcile, issue documents, write, commit, publish."""
+    check_forward(run.con, as_of)
+    close.check_open(run.con, as_of)
+    seller = seller_mod.load(run.job.inbox)   # a broken seller.toml stops the run here (exit 2)
+    summary = run.ingest()
+    inputs = run.validate()
+    typos = likely_typos(inputs)
+    run.reconcile(inputs, as_of)
+    del inputs   # the validated frames (over 1 GB at 1M entries) are staged: later phases reuse their memory
+    with run.timer.phase("documents") as p:
+        issued = run.step(documents.issue_documents, run.con, as_of, run.job.tz, run.job.billing_starts, seller)
+        p.detail = f"{len(issued):,} issued"
+    changes = changes_since_previous(run.con, run.run_id)   # before persist_marts replaces the last night's
+    persist_marts(run.con)
+    report = run.report(as_of, changes, issued, typos)
+    report.ingest = summary
+    run.write(report)
+    return run.commit(report, seller)
+
+
+def close_month(run: Run, period: str) -> RunReport:
+    """A month-end close: the night of the period's last day without documents, then the
+    period's reconciliation, frozen and locked (SPEC §7)."""
+    job, as_of = run.job, close.period_end(period)
+    close.check_closable(run.con, period, job.today or today_in(job.tz))
+    close.check_open(run.con, as_of)
+    seller = seller_mod.load(job.inbox)
+    summary = run.ingest()
+    inputs = run.validate()
+    typos = likely_typos(inputs)
+    with run.timer.phase("close_baseline"):
+        run.step(close.prepare_baseline, run.con, inputs, run.run_id, period, job.tz)
+    run.reconcile(inputs, as_of)
+    del inputs
+    pending = run.step(close.check_pending, run.con, period, job.force)
+    run.step(documents.document_views, run.con, as_of)   # a close issues nothing: the next night bills
+    report = run.report(as_of, changes_since_previous(run.con, run.run_id), [], typos)
+    report.ingest = summary
+    with run.timer.phase("close"):
+        report.close = run.step(close.close_period, run.con, run.run_id, period, job.out, job.force, pending)
+    if pending:
+        report.warnings.append(f"closed with --force over {len(pending)} pending entries")
+    run.write(report, extra=lambda staged: run.step(close.write_close_outputs, run.con, staged))
+    return run.commit(report, seller)
+
+
+def execute(job: Job, step: Step = call) -> RunReport:
+    """Run one nightly run or close, all or nothing; see the module docstring."""
+    with Run(job, step) as run:
+        try:
+            return close_month(run, job.period) if job.period else nightly(run, job.as_of)
+        except close.AlreadyClosed as exc:
+            run.abandon(exc, outcome="already_closed")
+            # The report keeps the exception, and Prefect keeps the report until the process exits:
+            # without its frames, no DuckDB object (this connection) outlives the run, which nanobind
+            # would report at exit ("leaked 28 instances!", 43 lines).
+            traceback.clear_frames(exc.__traceback__)
+            exc.__traceback__ = None
+            return RunReport(run.run_id, job.as_of, None, None, command=job.command, period=job.period,
+                             outcome="already_closed", already_closed=exc, flow_run_id=job.flow_run_id)
 
 
 def with_settings(con: duckdb.DuckDBPyConnection, run_id: int, job):
