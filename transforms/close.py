@@ -123,9 +123,11 @@ def prepare_baseline(con: duckdb.DuckDBPyConnection, inputs, run_id: int, period
     set_params(con, run_id, period, tz)
     previous = con.execute("select previous_close_run_id from close_params").fetchone()[0]
     if previous is None:
-        reconcile(con, inputs, period_start(period) - timedelta(days=1), tz)
+        day_before = period_start(period) - timedelta(days=1)
+        reconcile(con, inputs, day_before, tz)
         con.execute(f"create or replace temp table close_baseline as "
-                    f"select * exclude (deferred_revenue_cents) from ({sql('close/pool_cumulative.sql')})")
+                    f"select * exclude (deferred_revenue_cents) from ({sql('close/pool_cumulative.sql')})",
+                    {"as_of": day_before})
     else:
         con.execute("""
             create or replace temp table close_baseline as
@@ -208,8 +210,9 @@ def reconcile_pools(now: dict[PoolKey, Cumulative], before: dict[PoolKey, Cumula
     return rows
 
 
-def _cumulatives(con: duckdb.DuckDBPyConnection, query: str) -> dict[PoolKey, Cumulative]:
-    cur = con.execute(query)
+def _cumulatives(con: duckdb.DuckDBPyConnection, query: str, params: dict | None = None
+                 ) -> dict[PoolKey, Cumulative]:
+    cur = con.execute(query, params or {})
     names = [d[0] for d in cur.description]
     out = {}
     for values in cur.fetchall():
@@ -235,7 +238,7 @@ class CloseSummary:
 def close_period(con: duckdb.DuckDBPyConnection, run_id: int, period: str, out: Path,
                  forced: bool, pending: list[str]) -> CloseSummary:
     """Freeze the period's reconciliation and late adjustments, and lock the period."""
-    now = _cumulatives(con, sql("close/pool_cumulative.sql"))
+    now = _cumulatives(con, sql("close/pool_cumulative.sql"), {"as_of": period_end(period)})
     before = _cumulatives(con, "select * from close_baseline")
     rows = reconcile_pools(now, before)
     con.executemany(   # DuckDB refuses an empty list: a close with no pools inserts nothing

@@ -7,6 +7,7 @@ the given connection and leaves the marts `mart_balances`, `mart_entries`, `mart
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import groupby
 
@@ -30,15 +31,28 @@ RESULT_TABLES = ("int_entries", "int_blocks", "alloc_parts", "alloc_results",
                  "mart_balances", "mart_pools", "mart_entries", "mart_ledger")
 
 
+@dataclass(frozen=True)
+class AsOf:
+    """The date a computation is as of, in the business time zone. Models that depend on it
+    take it as query parameters (`$as_of`, `$charge_cutoff_epoch`), never from a table."""
+
+    day: date
+    tz: str
+
+    def params(self) -> dict:
+        cutoff = parse.day_start_epoch(pd.Timestamp(self.day + timedelta(days=1)), self.tz)
+        return {"as_of": self.day, "charge_cutoff_epoch": cutoff}
+
+
 def reconcile(con: duckdb.DuckDBPyConnection, inputs: Validated, as_of: date, tz: str,
               kept: bool = False, reuse: bool = True) -> None:
-    stage(con, inputs, as_of, tz)
-    compute(con, kept, reuse)
+    stage(con, inputs, tz)
+    compute(con, AsOf(as_of, tz), kept, reuse)
     run_audits(con)
 
 
-def compute(con: duckdb.DuckDBPyConnection, kept: bool = False, reuse: bool = True) -> None:
-    """intermediate → allocation fold → marts, from the staging tables and run_params.
+def compute(con: duckdb.DuckDBPyConnection, as_of: AsOf, kept: bool = False, reuse: bool = True) -> None:
+    """intermediate → allocation fold → marts, from the staging tables, as of `as_of`.
 
     `kept`: the fold is kept in the warehouse (transforms/sql/fold/) and, with `reuse`, only
     the customers whose charged entries or blocks changed since the kept fold are folded again
@@ -46,8 +60,8 @@ def compute(con: duckdb.DuckDBPyConnection, kept: bool = False, reuse: bool = Tr
     their parts. Without `kept` (shards, the close's baseline) every customer is folded here.
     """
     con.execute(sql("macros.sql"))
-    _model(con, "int_entries", "intermediate/int_entries.sql")
-    _model(con, "int_blocks", "intermediate/int_blocks.sql")
+    _model(con, "int_entries", "intermediate/int_entries.sql", as_of)
+    _model(con, "int_blocks", "intermediate/int_blocks.sql", as_of)
     _model(con, "cur_postings", "fold/cur_postings.sql")
     _model(con, "cur_blocks", "fold/cur_blocks.sql")
     if kept:
@@ -75,7 +89,7 @@ def compute(con: duckdb.DuckDBPyConnection, kept: bool = False, reuse: bool = Tr
         con.execute("create or replace temp table alloc_parts as "
                     "select entry_id, block_id, seq, minutes, cents, incidents, customer_id from new_parts")
         con.execute("create or replace temp table alloc_results as select * exclude (customer_id) from new_results")
-    _model(con, "mart_balances", "marts/balances.sql")
+    _model(con, "mart_balances", "marts/balances.sql", as_of)
     _model(con, "mart_pools", "marts/breaches.sql")
     _model(con, "mart_entries", "marts/entries.sql")
     _model(con, "mart_ledger", "marts/ledger.sql")
@@ -150,15 +164,9 @@ CUSTOMER_BILLING = ("street", "city", "postal_code", "country", "vat_id", "compa
                     "buyer_reference", "language", "tax_category", "tax_exemption_reason")
 
 
-def stage(con: duckdb.DuckDBPyConnection, inputs: Validated, as_of: date, tz: str) -> None:
+def stage(con: duckdb.DuckDBPyConnection, inputs: Validated, tz: str) -> None:
     """Register the validated inputs as typed staging tables with epoch-second instants."""
     con.execute(sql("macros.sql"))
-    cutoff = parse.day_start_epoch(pd.Timestamp(as_of + timedelta(days=1)), tz)
-    con.execute(
-        "create or replace temp table run_params as "
-        "select ?::date as as_of, ?::bigint as charge_cutoff_epoch, ?::varchar as tz",
-        [as_of, cutoff, tz],
-    )
     c = inputs.customers
     _register(con, "stg_customers", pd.DataFrame({
         "customer_id": c["customer_id"], "name": c["name"], "aliases": c["aliases"],
@@ -234,8 +242,11 @@ def _register(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame, ty
     con.unregister(view)
 
 
-def _model(con: duckdb.DuckDBPyConnection, name: str, path: str) -> None:
-    con.execute(f"create or replace temp table {name} as {sql(path)}")
+def _model(con: duckdb.DuckDBPyConnection, name: str, path: str, as_of: AsOf | None = None) -> None:
+    """Build table `name` from its model file (with the as-of parameters the model uses)."""
+    query = sql(path)
+    params = {k: v for k, v in (as_of.params() if as_of else {}).items() if f"${k}" in query}
+    con.execute(f"create or replace temp table {name} as {query}", params)
 
 
 def _postings(con: duckdb.DuckDBPyConnection) -> list[Posting]:

@@ -247,7 +247,7 @@ def money_format(currency: str) -> str:
     return f'"{symbol}" #,##0.00;-"{symbol}" #,##0.00'
 
 
-def write_reports(con: duckdb.DuckDBPyConnection, target: Path, as_of: date,
+def write_reports(con: duckdb.DuckDBPyConnection, target: Path, as_of: date, tz: str,
                   customer_ids: list[str] | None = None, use_cache: bool = True) -> int:
     """Write every customer's prepaid log (or only `customer_ids`); returns how many.
 
@@ -265,7 +265,7 @@ def write_reports(con: duckdb.DuckDBPyConnection, target: Path, as_of: date,
     if not con.execute("select count(*) from duckdb_tables() where table_name = 'document_lines'").fetchall()[0][0]:
         # a warehouse that never issued documents (it only ever ingested): its logs list none
         con.execute(sql("documents_schema.sql").replace("create table", "create temp table"))
-    _fingerprint_logs(con, where, params)
+    _fingerprint_logs(con, as_of, tz, where, params)
     workers = min(os.cpu_count() or 1, MAX_WORKERS)
     # spawned processes only render files; they never touch the warehouse connection
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) \
@@ -273,7 +273,7 @@ def write_reports(con: duckdb.DuckDBPyConnection, target: Path, as_of: date,
     try:
         rendering = iter(())
         for start in range(0, len(customers), BATCH_CUSTOMERS):
-            jobs = _jobs(con, target, as_of, customers[start:start + BATCH_CUSTOMERS], use_cache)
+            jobs = _jobs(con, target, as_of, tz, customers[start:start + BATCH_CUSTOMERS], use_cache)
             _finish(con, rendering, use_cache)
             rendering = pool.map(_write_customer, jobs, chunksize=max(1, len(jobs) // (workers * 8))) \
                 if pool else map(_write_customer, jobs)
@@ -314,36 +314,43 @@ LOG_DOCUMENTS = ("""
             where l.number = d.number and d.kind = 'topup') as topup_text,
            (select string_agg(b.block_id, ', ' order by b.block_id) from stg_blocks b
             where b.invoice_number = d.number and b.customer_id = d.customer_id
-              and b.purchased_on <= (select as_of from run_params)) as paid_by
+              and b.purchased_on <= $as_of) as paid_by
     from documents d
-    where d.issued_on <= (select as_of from run_params)""", "issued_on, number")
+    where d.issued_on <= $as_of""", "issued_on, number")
 #: the lines of overage invoices and credit notes: the work billed, with its document
 LOG_BILLED = ("""
     select d.customer_id, d.number, d.kind, d.issued_on, l.line_no, l.entry_id,
            l.work_date, l."user", l.service, l.description, l.minutes, l.rate_cents, l.amount_cents
     from documents d join document_lines l using (number)
-    where d.kind <> 'topup' and d.issued_on <= (select as_of from run_params)""", "issued_on, number, line_no")
+    where d.kind <> 'topup' and d.issued_on <= $as_of""", "issued_on, number, line_no")
 LOG_QUERIES = (LOG_BLOCKS, LOG_EVENTS, LOG_PENDING, LOG_DOCUMENTS, LOG_BILLED)
 
 
-def _fingerprint_logs(con: duckdb.DuckDBPyConnection, where: str = "", params: list | None = None) -> None:
+def _at(query: str, as_of: date) -> str:
+    """A log query as of a date: the date is written into the query as a literal."""
+    return query.replace("$as_of", f"date '{as_of.isoformat()}'")
+
+
+def _fingerprint_logs(con: duckdb.DuckDBPyConnection, as_of: date, tz: str, where: str = "",
+                      params: list | None = None) -> None:
     """Temp table `log_fingerprints`: per customer (of stg_customers `where`), the SHA-256 of
     everything its log shows except the as-of date (name, currency, language, the business time zone,
     and the rows of LOG_QUERIES in their order, each row as JSON) and of RENDERER_VERSION."""
     parts = [f"""left join (select customer_id, string_agg(row_json, chr(10) order by {order}, row_json) as t{i}
-                           from (select to_json(r) as row_json, r.* from ({query}) r {where}) group by customer_id)
+                           from (select to_json(r) as row_json, r.* from ({_at(query, as_of)}) r {where})
+                           group by customer_id)
                  using (customer_id)""" for i, (query, order) in enumerate(LOG_QUERIES)]
     texts = ", ".join(f"coalesce(t{i}, '')" for i in range(len(LOG_QUERIES)))
     con.execute(f"""
         create or replace temp table log_fingerprints as
         select customer_id, sha256(concat_ws(chr(29), ?::varchar, to_json(name), to_json(currency),
                                              to_json(coalesce(language, 'en')),
-                                             (select tz from run_params), {texts})) as fingerprint
+                                             ?::varchar, {texts})) as fingerprint
         from (select * from stg_customers {where}) {" ".join(parts)}""",
-                [RENDERER_VERSION, *(params or []) * (len(LOG_QUERIES) + 1)])
+                [RENDERER_VERSION, tz, *(params or []) * (len(LOG_QUERIES) + 1)])
 
 
-def _jobs(con: duckdb.DuckDBPyConnection, target: Path, as_of: date, customers: list[tuple],
+def _jobs(con: duckdb.DuckDBPyConnection, target: Path, as_of: date, tz: str, customers: list[tuple],
           use_cache: bool) -> list[tuple]:
     """One job per customer of a batch: its rows to render, or its cached log to restamp."""
     batch = [[cid for cid, *_ in customers]]
@@ -355,9 +362,8 @@ def _jobs(con: duckdb.DuckDBPyConnection, target: Path, as_of: date, customers: 
         where f.customer_id in (select unnest(?::varchar[]))""", [use_cache, *batch]).fetchall()}
     changed = [[cid for cid, *_ in customers if cached[cid][1] is None]]
     rows = [{} if not changed[0] else _grouped(con, f"""
-        select * from ({query}) where customer_id in (select unnest(?::varchar[]))
+        select * from ({_at(query, as_of)}) where customer_id in (select unnest(?::varchar[]))
         order by customer_id, {order}""", changed) for query, order in LOG_QUERIES]
-    tz = con.execute("select tz from run_params").fetchall()[0][0]
     folder = (target / "reports").resolve()
     return [(customer_dir(target, cid, folder), as_of, cached[cid][0],
              None if cached[cid][1] is not None else
@@ -716,7 +722,7 @@ def report_customer(warehouse: Path, customer_id: str, out: Path, as_of: date | 
         if customer_id not in set(inputs.customers["customer_id"]):
             raise ValueError(f"no customer {customer_id!r} in the warehouse")
         reconcile(con, inputs, as_of, tz)
-        write_reports(con, out, as_of, customer_ids=[customer_id], use_cache=False)
+        write_reports(con, out, as_of, tz, customer_ids=[customer_id], use_cache=False)
         return customer_dir(out, customer_id)
     finally:
         con.close()

@@ -9,15 +9,18 @@ as in a single-process run. Global rates (no customer) go to every shard.
 
 from __future__ import annotations
 
+import json
 import shutil
+from datetime import date
 from pathlib import Path
 
 import duckdb
 
-from transforms.reconcile import RESULT_TABLES, compute, run_audits, stage
+from transforms.reconcile import RESULT_TABLES, AsOf, compute, run_audits, stage
 
-STAGING_TABLES = ("run_params", "stg_customers", "stg_blocks", "stg_rates", "stg_entries")
+STAGING_TABLES = ("stg_customers", "stg_blocks", "stg_rates", "stg_entries")
 RESULTS = "results"
+AS_OF_FILE = "as_of.json"   # the date and time zone a shard is computed as of
 
 
 def shard_sql(n: int) -> str:
@@ -33,8 +36,9 @@ def _path(path: Path) -> str:
     return str(path).replace("'", "''")
 
 
-def export_shards(con: duckdb.DuckDBPyConnection, n: int, folder: Path) -> list[Path]:
-    """Write each shard's staging tables as Parquet; returns the shard folders in order."""
+def export_shards(con: duckdb.DuckDBPyConnection, n: int, folder: Path, as_of: AsOf) -> list[Path]:
+    """Write each shard's staging tables as Parquet, and the date it is computed as of;
+    returns the shard folders in order."""
     if n < 1:
         raise ValueError("shards must be at least 1")
     if folder.exists():
@@ -46,10 +50,9 @@ def export_shards(con: duckdb.DuckDBPyConnection, n: int, folder: Path) -> list[
         mine = f"customer_id in (select customer_id from _shard_of where shard = {k})"
         shard_dir = folder / f"shard-{k:03d}"
         shard_dir.mkdir(parents=True)
+        (shard_dir / AS_OF_FILE).write_text(json.dumps({"as_of": as_of.day.isoformat(), "tz": as_of.tz}))
         for table in STAGING_TABLES:
-            if table == "run_params":
-                where = ""
-            elif table == "stg_rates":
+            if table == "stg_rates":
                 where = f"where customer_id is null or {mine}"
             else:
                 where = f"where {mine}"
@@ -72,7 +75,8 @@ def compute_shard(shard_dir: Path) -> Path:
     try:
         for table in STAGING_TABLES:
             con.execute(f"create temp table {table} as select * from read_parquet('{_path(shard_dir / table)}.parquet')")
-        compute(con)
+        given = json.loads((shard_dir / AS_OF_FILE).read_text())
+        compute(con, AsOf(date.fromisoformat(given["as_of"]), given["tz"]))
         floats = con.execute(
             "select table_name, column_name, data_type from duckdb_columns() "
             "where table_name in (select unnest(?::varchar[])) and data_type in ('FLOAT', 'DOUBLE', 'HUGEINT')",
@@ -106,8 +110,8 @@ def reconcile_sharded(con: duckdb.DuckDBPyConnection, inputs, as_of, tz: str, n:
     `run_shards(shard_dirs) -> result_dirs` computes the shards (serially here, on a Dask
     cluster from flows/sharded.py); audits run on the union, in this connection.
     """
-    stage(con, inputs, as_of, tz)
-    dirs = export_shards(con, n, Path(folder))
+    stage(con, inputs, tz)
+    dirs = export_shards(con, n, Path(folder), AsOf(as_of, tz))
     results = run_shards(dirs)
     if [Path(r).parent for r in results] != dirs:
         raise RuntimeError("shard executor returned results for other shards than it was given")

@@ -14,7 +14,7 @@ customers as (
 ),
 
 params as (
-    select * from run_params
+    select $as_of::date as as_of
 ),
 
 blocks as (

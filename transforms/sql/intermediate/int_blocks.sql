@@ -6,7 +6,7 @@ with blocks as (
 ),
 
 params as (
-    select * from run_params
+    select $as_of::date as as_of
 ),
 
 known as (

@@ -9,7 +9,7 @@ customers as (
 ),
 
 params as (
-    select * from run_params
+    select $charge_cutoff_epoch::bigint as charge_cutoff_epoch
 ),
 
 rate_candidates as (
