@@ -132,8 +132,8 @@ WHITESPACE_CLASS = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in WHITESPACE) + "]"
 _QUOTED_CELL = re.compile(r'"[^"]*(?:""[^"]*)*"')
 
 
-#: smaller files are read by Python: DuckDB's reader costs ~40 ms per file whatever its size,
-#: Python's ~4 µs per row (measured on the bench inboxes), so DuckDB pays from ~10,000 rows
+#: smaller files are read by Python: DuckDB's reader has a fixed cost per file that only
+#: pays off on larger ones (figures in docs/decisions.md, "Reading large plain files")
 PLAIN_CSV_FROM_BYTES = 1 << 20
 
 
@@ -166,8 +166,8 @@ def _insert_plain_csv(con: duckdb.DuckDBPyConnection, kind: str, file_id: int, r
     positions = {name: header.index(name) for name in COLUMNS[kind] if name in header}
     trim = edge_whitespace(delimiter).search(text) is not None
     edges = f"'^{WHITESPACE_CLASS}+|{WHITESPACE_CLASS}+$'"
-    # the regular expression only where the first or last character is whitespace (a DuckDB
-    # read of the 200k hostile log, one cell in nine to trim: 0.8 s -> 0.5 s)
+    # the regular expression only where the first or last character is whitespace: most cells
+    # have none, and the regular expression is most of the read's cost
     edge = (lambda i: f"(contains('{WHITESPACE}', c{i}[1]) or contains('{WHITESPACE}', c{i}[-1]))")
     stripped = (lambda i: f"case when {edge(i)} then regexp_replace(c{i}, {edges}, '', 'g') else c{i} end") \
         if trim else (lambda i: f"c{i}")

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from transforms import progress
-from transforms.validate import ENTRY_CONTENT_COLUMNS, TypedTimelogs, type_timelogs
+from transforms.validate import ENTRY_CONTENT_COLUMNS, TYPED_TIMELOG_COLUMNS, TypedTimelogs, type_timelogs
 from transforms.warehouse import raw_rows, sql
 
 log = progress.logger(__name__)
@@ -27,10 +27,7 @@ RULES = 1
 TEXT = ["entry_id", "user", "service", "incident_id", "project", "task", "description"]
 INSTANTS = ["started_at", "ended_at", "authorized_at"]
 FLAGS = ["billable", "billed_elsewhere"]
-#: the columns of `type_timelogs`' rows, in its order
-COLUMNS = ["file_id", "source_file", "line", "entry_id", "user", "service", "started_at", "ended_at", "billable",
-           "incident_id", "authorized_at", "project", "task", "description", "billed_elsewhere",
-           "duration_seconds", "local_ok", "customer_id", "currency"]
+COLUMNS = TYPED_TIMELOG_COLUMNS
 ISSUE_COLUMNS = ["file_id", "source_file", "line", "column", "value", "reason_code", "detail"]
 
 

@@ -346,7 +346,7 @@ def nightly(run: Run, as_of: date) -> RunReport:
     inputs = run.validate()
     typos = likely_typos(inputs)
     run.reconcile(inputs, as_of)
-    del inputs   # the validated frames (over 1 GB at 1M entries) are staged: later phases reuse their memory
+    del inputs   # the validated frames are staged now: later phases reuse their memory
     with run.timer.phase("documents") as p:
         issued = run.step(documents.issue_documents, run.con, as_of, run.job.tz, run.job.billing_starts, seller)
         p.detail = f"{len(issued):,} issued"

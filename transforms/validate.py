@@ -578,6 +578,11 @@ def timelog_specs(tz: str) -> dict:
     }
 
 
+#: the columns of `type_timelogs`' rows, in order
+TYPED_TIMELOG_COLUMNS = (["file_id", "source_file", "line", *timelog_specs("UTC"), "duration_seconds", "local_ok",
+                          "customer_id", "currency"])
+
+
 def type_timelogs(raw: pd.DataFrame, tz: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """What each time-log row says on its own: a function of its file version and the time zone,
     which a run keeps per file version (transforms/kept.py) so that a night types new files only.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import duckdb
@@ -24,6 +25,15 @@ def sql(name: str) -> str:
     return (SQL_DIR / name).read_text(encoding="utf-8")
 
 
+#: DuckDB's share of a run's memory: above it DuckDB spills to disk (its default is 80% of RAM,
+#: which it takes when it can, beside the Python side of the run). PREPAID_DUCKDB_MEMORY overrides.
+DUCKDB_MEMORY = "1GB"
+
+
+def memory_limit() -> str:
+    return os.environ.get("PREPAID_DUCKDB_MEMORY", DUCKDB_MEMORY)
+
+
 def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the warehouse. A run opens it read-write, which locks out every other process.
 
@@ -35,7 +45,7 @@ def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnect
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        con = duckdb.connect(str(path), read_only=read_only)
+        con = duckdb.connect(str(path), read_only=read_only, config={"memory_limit": memory_limit()})
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise WarehouseBusy(
