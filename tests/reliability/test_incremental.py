@@ -11,14 +11,16 @@ re-exports, late authorizations, backdated and changed purchases, and broken lin
 from __future__ import annotations
 
 import csv
+import os
 import shutil
+import zipfile
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
 from hypothesis import HealthCheck, Phase, given, settings, strategies as st
 
-from tests.reliability.helpers import mart_differences, out_differences
+from tests.reliability.helpers import mart_differences, out_differences, read_csv
 from transforms.generate import KINDS, SERVICES, _write, generate_inbox
 from transforms.nightly import run_nightly
 
@@ -26,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 START, DAYS = date(2026, 3, 11), 20
 FIRST_NIGHT = START + timedelta(days=DAYS - 1)     # the generated history's last day
 USERS = ("ann", "bob")
-HOURS = {"hours": ("2", "5", "12.5", "40"), "value": ("100.00", "900.00", "2500.00"), "incidents": ("1", "3", "12")}
+QUANTITIES = {"hours": ("2", "5", "12.5", "40"), "value": ("100.00", "900.00", "2500.00"), "incidents": ("1", "3", "12")}
 
 
 # --- the inbox, night by night --------------------------------------------------------------
@@ -38,7 +40,8 @@ class Inbox:
 
     files: dict[str, tuple[list[str], list[list[str]]]]
     broken: dict[str, list[str]] = field(default_factory=dict)
-    entries: dict[str, str] = field(default_factory=dict)   # entry_id -> file of its latest version
+    entries: dict[str, dict[str, str]] = field(default_factory=dict)   # entry_id -> latest version sent
+    sent: dict[str, list[tuple]] = field(default_factory=dict)         # file -> its versions written, in order
 
     @classmethod
     def generated(cls, folder: Path, customers: int, entries: int, seed: int) -> Inbox:
@@ -50,24 +53,47 @@ class Inbox:
             files[path.relative_to(folder).as_posix()] = (header, rows)
         inbox = cls(files)
         for rel in inbox.timelogs():
-            inbox.entries.update({row[0]: rel for row in files[rel][1]})
+            inbox.entries.update({row["entry_id"]: row | {"file": rel} for row in inbox.rows(rel)})
         return inbox
 
     def timelogs(self) -> list[str]:
         return sorted(rel for rel in self.files if rel.startswith("timelogs/"))
 
+    def customers(self) -> list[str]:
+        return [r["customer_id"] for r in self.rows("customers.csv")]
+
     def rows(self, rel: str) -> list[dict[str, str]]:
         header, rows = self.files[rel]
         return [dict(zip(header, row)) for row in rows]
 
+    def new_file(self, rel: str) -> None:
+        self.files[rel] = (list(self.files[self.timelogs()[0]][0]), [])
+
     def add(self, rel: str, row: dict[str, str]) -> None:
         header, rows = self.files[rel]
         rows.append([row.get(c, "") for c in header])
+        if rel.startswith("timelogs/"):
+            self.entries[row["entry_id"]] = row | {"file": rel}
 
-    def replace(self, rel: str, key: str, row: dict[str, str]) -> None:
-        """Replace the row whose first cell is `key` (a re-export with a changed row)."""
+    def replace(self, rel: str, row: dict[str, str]) -> None:
+        """Replace the row with the same id (first cell) in `rel`, or add it (a re-export)."""
         header, rows = self.files[rel]
-        rows[[r[0] for r in rows].index(key)] = [row.get(c, "") for c in header]
+        cells = [row.get(c, "") for c in header]
+        ids = [r[0] for r in rows]
+        if cells[0] in ids:
+            rows[ids.index(cells[0])] = cells
+        else:
+            rows.append(cells)
+        if rel.startswith("timelogs/"):
+            self.entries[row["entry_id"]] = row | {"file": rel}
+
+    def restore(self, rel: str, version: tuple) -> None:
+        """Send an earlier version of `rel` again: its rows become the latest versions."""
+        header, rows, broken = version
+        self.files[rel] = (list(header), [list(r) for r in rows])
+        self.broken[rel] = list(broken)
+        if rel.startswith("timelogs/"):
+            self.entries.update({row["entry_id"]: row | {"file": rel} for row in self.rows(rel)})
 
     def write(self, folder: Path) -> None:
         """The whole inbox into `folder`, rewriting only the files whose bytes changed."""
@@ -79,6 +105,9 @@ class Inbox:
             _write(path, tuple(header), rows)
             with open(path, "a", encoding="utf-8", newline="") as fh:
                 fh.writelines(line + "\n" for line in self.broken.get(rel, []))
+            version = (tuple(header), tuple(map(tuple, rows)), tuple(self.broken.get(rel, [])))
+            if not self.sent.get(rel) or self.sent[rel][-1] != version:
+                self.sent.setdefault(rel, []).append(version)
         shutil.copy(ROOT / "data" / "demo" / "seller.toml", scratch / "seller.toml")
         for path in sorted(p for p in scratch.rglob("*") if p.is_file()):
             target = folder / path.relative_to(scratch)
@@ -95,50 +124,42 @@ class Inbox:
 def new_entries(inbox: Inbox, night: int, k: int, as_of: date, entries: tuple) -> None:
     """A new time-log file: entries of today or backdated, pending, authorized on their day or today."""
     rel = f"timelogs/night-{night}-{k}.csv"
-    inbox.files[rel] = (list(inbox.files[inbox.timelogs()[0]][0]), [])
-    customers = [r["customer_id"] for r in inbox.rows("customers.csv")]
+    inbox.new_file(rel)
+    customers = inbox.customers()
     for i, (customer, days_back, slot, minutes, authorized, incident) in enumerate(entries):
         day = as_of - timedelta(days=days_back)
-        entry_id = f"N{night}-{k}-{i:02d}"
         inbox.add(rel, {
-            "entry_id": entry_id, "customer_id": customers[customer % len(customers)],
+            "entry_id": f"N{night}-{k}-{i:02d}", "customer_id": customers[customer % len(customers)],
             "user": USERS[slot % 2], "service": SERVICES[slot % len(SERVICES)],
             "started_at": f"{day}T{8 + slot % 9:02d}:{15 * (slot % 4):02d}", "duration_minutes": str(minutes),
             "billable": "true", "incident_id": f"INC-{incident}" if incident else "",
             "authorized_at": ("", f"{day}T19:00", f"{as_of}T12:00")[authorized], "description": "work",
         })
-        inbox.entries[entry_id] = rel
 
 
 def supersede(inbox: Inbox, night: int, k: int, as_of: date, which: int, change: int, value: int,
               in_place: bool) -> None:
-    """A new version of an earlier entry: its own file re-exported, or a correction file."""
-    entry_id = sorted(inbox.entries)[which % len(inbox.entries)]
-    rel = inbox.entries[entry_id]
-    row = next(r for r in inbox.rows(rel) if r["entry_id"] == entry_id)
+    """A new version of an earlier entry: its file re-exported with it changed, or a correction file."""
+    row = dict(inbox.entries[sorted(inbox.entries)[which % len(inbox.entries)]])
     if change == 0:
         row.update(ended_at="", duration_minutes=str(5 + 15 * value))
     elif change == 1:
         row["service"] = SERVICES[(SERVICES.index(row["service"]) + 1 + value % 3) % len(SERVICES)] \
             if row["service"] in SERVICES else SERVICES[value % len(SERVICES)]
     else:
-        customers = [r["customer_id"] for r in inbox.rows("customers.csv")]
-        row["customer_id"] = customers[value % len(customers)]
+        row["customer_id"] = inbox.customers()[value % len(inbox.customers())]
     if in_place:
-        inbox.replace(rel, entry_id, row)
+        inbox.replace(row["file"], row)
     else:
-        rel = f"timelogs/night-{night}-{k}-fix.csv"
-        inbox.files[rel] = (list(inbox.files[inbox.entries[entry_id]][0]), [])
-        inbox.add(rel, row)
-        inbox.entries[entry_id] = rel
+        inbox.new_file(f"timelogs/night-{night}-{k}-fix.csv")
+        inbox.add(f"timelogs/night-{night}-{k}-fix.csv", row)
 
 
 def authorize(inbox: Inbox, night: int, k: int, as_of: date, which: int, days_back: int) -> None:
-    """A late authorization in authorizations.csv, of a pending entry if there is one."""
+    """A late authorization in authorizations.csv (today or backdated), of a pending entry if any."""
     authorized = {r["entry_id"] for r in inbox.rows("authorizations.csv")}
-    current = {e: next(r for r in inbox.rows(rel) if r["entry_id"] == e) for e, rel in inbox.entries.items()}
-    pending = sorted(e for e, r in current.items() if not r["authorized_at"] and e not in authorized)
-    choices = pending or sorted(current)
+    pending = sorted(e for e, r in inbox.entries.items() if not r["authorized_at"] and e not in authorized)
+    choices = pending or sorted(inbox.entries)
     inbox.add("authorizations.csv", {"entry_id": choices[which % len(choices)],
                                      "authorized_at": f"{as_of - timedelta(days=days_back)}T10:30",
                                      "authorized_by": "m.keller"})
@@ -147,41 +168,49 @@ def authorize(inbox: Inbox, night: int, k: int, as_of: date, which: int, days_ba
 def purchase(inbox: Inbox, night: int, k: int, as_of: date, customer: int, kind: int, days_back: int,
              reorder: bool) -> None:
     """A purchase recorded late: purchased (and starting) in the past."""
-    customers = [r["customer_id"] for r in inbox.rows("customers.csv")]
     kind = KINDS[kind % len(KINDS)]
     bought = as_of - timedelta(days=days_back)
     inbox.add("purchases.csv", {
-        "block_id": f"PB-N{night}-{k}", "customer_id": customers[customer % len(customers)], "kind": kind,
-        "quantity": HOURS.get(kind, ("",))[0], "amount_paid": "900.00", "purchased_on": bought.isoformat(),
+        "block_id": f"PB-N{night}-{k}", "customer_id": inbox.customers()[customer % len(inbox.customers())],
+        "kind": kind, "quantity": QUANTITIES.get(kind, ("",))[0], "amount_paid": "900.00",
+        "purchased_on": bought.isoformat(),
         "expires_on": (bought + timedelta(days=89)).isoformat() if kind == "unlimited" else "",
-        "reorder_point": HOURS[kind][0] if reorder and kind != "unlimited" else "",
+        "reorder_point": QUANTITIES[kind][0] if reorder and kind != "unlimited" else "",
         "auto_invoice": "true" if reorder and kind != "unlimited" else "",
     })
 
 
 def change_block(inbox: Inbox, night: int, k: int, as_of: date, which: int, change: int, value: int) -> None:
-    """A new version of purchases.csv that changes one block."""
+    """A new version of purchases.csv that changes one block's quantity, expiry or price."""
     block = inbox.rows("purchases.csv")[which % len(inbox.files["purchases.csv"][1])]
     first_day = date.fromisoformat(block["starts_on"] or block["purchased_on"])
-    if change == 0 and block["kind"] != "unlimited":
-        block["quantity"] = HOURS[block["kind"]][value % 3 + 1]
-    elif change == 1 or block["kind"] == "unlimited":
+    if change == 0 and block["kind"] in QUANTITIES:
+        block["quantity"] = QUANTITIES[block["kind"]][value % 3 + 1]
+    elif change == 1 or block["kind"] not in QUANTITIES:
         block["expires_on"] = (first_day + timedelta(days=(10, 60, 400)[value % 3])).isoformat()
     else:
         block["amount_paid"] = ("0.00", "750.00", "1234.56")[value % 3]
-    inbox.replace("purchases.csv", block["block_id"], block)
+    inbox.replace("purchases.csv", block)
+
+
+def revert(inbox: Inbox, night: int, k: int, as_of: date, which: int) -> None:
+    """A file sent again as an earlier night sent it (a tracker re-export of an older state)."""
+    changed = sorted(rel for rel, versions in inbox.sent.items() if len(versions) > 1)
+    if changed:
+        rel = changed[which % len(changed)]
+        inbox.restore(rel, inbox.sent[rel][0])
 
 
 def broken(inbox: Inbox, night: int, k: int, as_of: date, where: int) -> None:
     """Lines that must be quarantined: wrong field count, invalid values, unknown references."""
     if where == 0:
         rel = f"timelogs/night-{night}-{k}-broken.csv"
-        inbox.files[rel] = (list(inbox.files[inbox.timelogs()[0]][0]), [])
+        inbox.new_file(rel)
         inbox.add(rel, {"entry_id": f"B{night}-{k}", "customer_id": "nobody", "user": "ann", "service": "support",
-                        "started_at": f"{as_of}T09:00", "duration_minutes": "30"})
-        inbox.add(rel, {"entry_id": f"B{night}-{k}-2", "customer_id": inbox.rows("customers.csv")[0]["customer_id"],
-                        "user": "ann", "service": "support", "started_at": f"{as_of}T10:00",
-                        "duration_minutes": "abc"})
+                        "started_at": f"{as_of}T09:00", "duration_minutes": "30", "authorized_at": ""})
+        inbox.add(rel, {"entry_id": f"B{night}-{k}-2", "customer_id": inbox.customers()[0], "user": "ann",
+                        "service": "support", "started_at": f"{as_of}T10:00", "duration_minutes": "abc",
+                        "authorized_at": ""})
     else:
         rel = ("purchases.csv", "authorizations.csv")[where % 2]
         inbox.add(rel, {"block_id": f"PB-B{night}-{k}", "customer_id": "nobody", "kind": "weekly",
@@ -189,7 +218,7 @@ def broken(inbox: Inbox, night: int, k: int, as_of: date, where: int) -> None:
     inbox.broken.setdefault(rel, []).append(f"broken-{night}-{k},only,three")
 
 
-ACTIONS = {f.__name__: f for f in (new_entries, supersede, authorize, purchase, change_block, broken)}
+ACTIONS = {f.__name__: f for f in (new_entries, supersede, authorize, purchase, change_block, revert, broken)}
 
 
 def apply(inbox: Inbox, night: int, as_of: date, actions: list[tuple]) -> None:
@@ -222,15 +251,18 @@ action = st.one_of(
     st.tuples(st.just("authorize"), st.integers(0, 999), st.sampled_from([0, 0, 2, 9])),
     st.tuples(st.just("purchase"), st.integers(0, 5), st.integers(0, 3), st.integers(1, 60), st.booleans()),
     st.tuples(st.just("change_block"), st.integers(0, 99), st.integers(0, 2), st.integers(0, 2)),
+    st.tuples(st.just("revert"), st.integers(0, 9)),
     st.tuples(st.just("broken"), st.integers(0, 2)),
 )
 
 
-@settings(max_examples=15, deadline=None, derandomize=True, database=None,
-          phases=[Phase.explicit, Phase.generate],   # no shrinking: an example costs seconds
+# A few examples keep the file near a minute on a 2-core machine (each night is two full runs);
+# INCREMENTAL_EXAMPLES=200 searches deeper, e.g. once after a change to the incremental engine.
+@settings(max_examples=int(os.environ.get("INCREMENTAL_EXAMPLES", "6")), deadline=None, derandomize=True,
+          database=None, phases=[Phase.explicit, Phase.generate],   # no shrinking: an example costs seconds
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(customers=st.integers(3, 6), entries=st.integers(10, 40), seed=st.integers(0, 2**16),
-       nights=st.lists(st.lists(action, min_size=0, max_size=3), min_size=2, max_size=5))
+       nights=st.lists(st.lists(action, min_size=1, max_size=3), min_size=2, max_size=5))
 def test_incremental_night__random_nights__outputs_equal_a_from_scratch_run(tmp_path_factory, customers,
                                                                              entries, seed, nights):
     tmp = tmp_path_factory.mktemp("nights")
@@ -238,15 +270,39 @@ def test_incremental_night__random_nights__outputs_equal_a_from_scratch_run(tmp_
 
 
 def test_incremental_night__new_day_backdated_purchase_superseded_entry_late_authorization__equal(tmp_path):
-    nights = [
-        [],
-        [("new_entries", ((0, 0, 3, 45, 2, 0), (1, 0, 5, 30, 0, 0), (2, 4, 7, 90, 1, 0)))],   # a new day
-        [("purchase", 3, 0, 30, False)],                    # hours block bought 30 days ago
-        [("supersede", 1, 0, 3, False)],                    # an entry's duration corrected in a new file
-        [("authorize", 0, 0)],                              # the pending entry of night 2 authorized
-    ]
     inbox = Inbox.generated(tmp_path / "generated", customers=4, entries=24, seed=7)
-    run_both(tmp_path, inbox, nights)
+    run_both(tmp_path, inbox, [
+        [],                                                 # 30 March: 20 days of history
+        [("new_entries", ((0, 0, 3, 45, 2, 0), (1, 0, 5, 30, 0, 0), (2, 4, 7, 90, 1, 0)))],   # 31 March, billed
+        [("purchase", 3, 0, 30, False)],                    # 2 h for C-000004, bought on 2 March
+        [("supersede", 14, 0, 3, False)],                   # T-000012 (invoiced overage) cut to 50 min
+        [("authorize", 0, 0)],                              # N2-0-01, pending since night 2, authorized
+    ])
     out = tmp_path / "recompute" / "out"
-    assert (out / "supersessions.csv").read_text().count("\nentry,") == 1
-    assert "PB-N3-0" in (out / "balances.csv").read_text()
+    assert [(r["id"], r["superseded_by_file"], r["changed_columns"]) for r in read_csv(out / "supersessions.csv")] \
+        == [("T-000012", "timelogs/night-4-0-fix.csv", "ended_at|duration_minutes")]
+    assert [(r["used"], r["status"]) for r in read_csv(out / "balances.csv") if r["block_id"] == "PB-N3-0"] \
+        == [("120", "exhausted")]
+    entries = {r["entry_id"]: r for r in read_csv(out / "entries.csv")}
+    # billed as overage for March, then credited: the backdated block covers it, and 45 min instead of 195
+    assert (entries["T-000006"]["block_ids"], entries["T-000006"]["document_numbers"]) \
+        == ("PB-N3-0", "INV-2026-000002|CN-2026-000001")
+    assert (entries["T-000012"]["overage_minutes"], entries["T-000012"]["document_numbers"]) \
+        == ("45", "INV-2026-000001|CN-2026-000002")
+    assert entries["N2-0-01"]["status"] == "charged"
+
+
+def test_out_differences__changed_line_zip_member_and_missing_file__each_named(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    for side, remaining, cell, started in ((a, "10", "1", "09:00"), (b, "11", "2", "09:01")):
+        (side / "reports" / "c1").mkdir(parents=True)
+        (side / "balances.csv").write_text(f"block_id,remaining\nb0,5\nb1,{remaining}\n")
+        (side / "run.json").write_text(f'{{"counts": 1, "started_at": "{started}", "timings_seconds": {{}}}}')
+        with zipfile.ZipFile(side / "reports" / "c1" / "prepaid-log.xlsx", "w") as book:
+            book.writestr("xl/sheet1.xml", f"<sheet><row><c>{cell}</c></row></sheet>")
+    (b / "extra.csv").write_text("x\n")
+    assert out_differences(a, b) == [
+        "extra.csv: only in tmp_path/b".replace("tmp_path", tmp_path.name),
+        "balances.csv: line 3: b'b1,10' != b'b1,11'",
+        "reports/c1/prepaid-log.xlsx: member xl/sheet1.xml, line 3: b'<c>1</c>' != b'<c>2</c>'",
+    ]
