@@ -21,6 +21,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, Phase, given, settings, strategies as st
 
 from tests.reliability.helpers import mart_differences, out_differences, read_csv
+# the generator's CSV writer writes the files the way generated inboxes are written
 from transforms.generate import KINDS, SERVICES, _write, generate_inbox
 from transforms.nightly import run_nightly
 
@@ -28,7 +29,9 @@ ROOT = Path(__file__).resolve().parents[2]
 START, DAYS = date(2026, 3, 11), 20
 FIRST_NIGHT = START + timedelta(days=DAYS - 1)     # the generated history's last day
 USERS = ("ann", "bob")
-QUANTITIES = {"hours": ("2", "5", "12.5", "40"), "value": ("100.00", "900.00", "2500.00"), "incidents": ("1", "3", "12")}
+#: quantities of a new block (the first) and of a changed one, per kind
+QUANTITIES = {"hours": ("2", "5", "12.5", "40"), "value": ("100.00", "900.00", "2500.00"),
+              "incidents": ("1", "3", "12")}
 
 
 # --- the inbox, night by night --------------------------------------------------------------
@@ -302,7 +305,7 @@ def test_out_differences__changed_line_zip_member_and_missing_file__each_named(t
             book.writestr("xl/sheet1.xml", f"<sheet><row><c>{cell}</c></row></sheet>")
     (b / "extra.csv").write_text("x\n")
     assert out_differences(a, b) == [
-        "extra.csv: only in tmp_path/b".replace("tmp_path", tmp_path.name),
+        f"extra.csv: only in {tmp_path.name}/b",
         "balances.csv: line 3: b'b1,10' != b'b1,11'",
         "reports/c1/prepaid-log.xlsx: member xl/sheet1.xml, line 3: b'<c>1</c>' != b'<c>2</c>'",
     ]
