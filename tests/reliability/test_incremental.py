@@ -30,8 +30,8 @@ START, DAYS = date(2026, 3, 11), 20
 FIRST_NIGHT = START + timedelta(days=DAYS - 1)     # the generated history's last day
 USERS = ("ann", "bob")
 #: quantities of a new block (the first) and of a changed one, per kind
-QUANTITIES = {"hours": ("2", "5", "12.5", "40"), "value": ("100.00", "900.00", "2500.00"),
-              "incidents": ("1", "3", "12")}
+QUANTITIES = {"hours": ("2", "5", "12.5", "40"), "value": ("100.00", "900.00", "2500.00", "40.50"),
+              "incidents": ("1", "3", "12", "20")}
 
 
 # --- the inbox, night by night --------------------------------------------------------------
@@ -185,7 +185,8 @@ def purchase(inbox: Inbox, night: int, k: int, as_of: date, customer: int, kind:
 
 def change_block(inbox: Inbox, night: int, k: int, as_of: date, which: int, change: int, value: int) -> None:
     """A new version of purchases.csv that changes one block's quantity, expiry or price."""
-    block = inbox.rows("purchases.csv")[which % len(inbox.files["purchases.csv"][1])]
+    blocks = [r for r in inbox.rows("purchases.csv") if r["purchased_on"]]   # not the broken ones
+    block = blocks[which % len(blocks)]
     first_day = date.fromisoformat(block["starts_on"] or block["purchased_on"])
     if change == 0 and block["kind"] in QUANTITIES:
         block["quantity"] = QUANTITIES[block["kind"]][value % 3 + 1]
