@@ -243,7 +243,7 @@ def run_both(tmp: Path, inbox: Inbox, nights: list[list[tuple]]) -> None:
                         reports_enabled=True, recompute=recompute)
         problems = out_differences(tmp / "incremental" / "out", tmp / "recompute" / "out")
         problems += mart_differences(tmp / "incremental" / "w.duckdb", tmp / "recompute" / "w.duckdb")
-        assert not problems, f"night {n} (as of {as_of}), {actions}:\n" + "\n".join(problems)
+        assert not problems, f"night {n} (as of {as_of}, in {tmp}), {actions}:\n" + "\n".join(problems)
 
 
 entry_draws = st.tuples(st.integers(0, 5), st.sampled_from([0, 0, 1, 3, 12]), st.integers(0, 40),
