@@ -265,3 +265,81 @@ def snapshot(path: Path) -> dict[str, list[tuple]]:
             return out
         finally:
             con.close()
+
+
+# --- comparing two runs' results ----------------------------------------------------------
+
+#: run.json fields that differ between two runs of the same inputs: wall-clock times and the
+#: Prefect flow run
+RUN_JSON_VOLATILE = ("started_at", "timings_seconds", "flow_run_id")
+#: warehouse tables of a run's results besides the `last_*` marts
+RESULT_TABLES = ("quarantine", "supersessions", "documents", "document_lines")
+
+
+def out_differences(a: Path, b: Path) -> list[str]:
+    """Each file that differs between two OUT folders, with its first differing line; run.json
+    is compared without RUN_JSON_VOLATILE."""
+    import json
+
+    files = {side: {p.relative_to(side).as_posix() for p in side.rglob("*") if p.is_file()} for side in (a, b)}
+    problems = [f"{rel}: only in {side.parent.name}/{side.name}"
+                for side, other in ((a, b), (b, a)) for rel in sorted(files[side] - files[other])]
+    for rel in sorted(files[a] & files[b]):
+        left, right = (a / rel).read_bytes(), (b / rel).read_bytes()
+        if rel == "run.json":
+            left, right = (json.loads(x) for x in (left, right))
+            for volatile in RUN_JSON_VOLATILE:
+                left.pop(volatile, None), right.pop(volatile, None)
+            left, right = (json.dumps(x, indent=2, sort_keys=True).encode() for x in (left, right))
+        if left != right:
+            problems.append(f"{rel}: {first_difference(left, right)}")
+    return problems
+
+
+def first_difference(left: bytes, right: bytes) -> str:
+    """Where two different files first differ: a line of text, a line of a zip member's XML
+    (XLSX) split at its tags, or a byte offset."""
+    import io
+    import zipfile
+
+    if left[:2] == right[:2] == b"PK":
+        with zipfile.ZipFile(io.BytesIO(left)) as za, zipfile.ZipFile(io.BytesIO(right)) as zb:
+            names_a, names_b = za.namelist(), zb.namelist()
+            if names_a != names_b:
+                return f"zip members {names_a} != {names_b}"
+            for name in names_a:
+                ma, mb = za.read(name), zb.read(name)
+                if ma != mb:
+                    return f"member {name}, " + first_difference(ma.replace(b"><", b">\n<"), mb.replace(b"><", b">\n<"))
+            return "same members, different zip metadata (times, order, compression)"
+    lines_a, lines_b = left.split(b"\n"), right.split(b"\n")
+    for n, (la, lb) in enumerate(zip(lines_a, lines_b), start=1):
+        if la != lb:
+            offset = next(i for i, (x, y) in enumerate(zip(la + b"\0", lb + b"\1")) if x != y)
+            return f"line {n}: {la[max(0, offset - 80):offset + 80]!r} != {lb[max(0, offset - 80):offset + 80]!r}"
+    return f"{len(lines_a)} lines != {len(lines_b)} lines"
+
+
+def mart_differences(a: Path, b: Path) -> list[str]:
+    """Each result table (`last_*` marts and RESULT_TABLES) that differs between two
+    warehouses, with its first differing row (rows sorted)."""
+    contents = []
+    for path in (a, b):
+        con = duckdb.connect(str(path), read_only=True)
+        try:
+            tables = {t for (t,) in con.execute("select table_name from information_schema.tables where "
+                                                "table_schema = 'main' and table_type = 'BASE TABLE'").fetchall()}
+            tables = sorted(t for t in tables if t.startswith("last_") or t in RESULT_TABLES)
+            contents.append({t: con.execute(f'select * from "{t}" order by all').fetchall() for t in tables})
+        finally:
+            con.close()
+    left, right = contents
+    problems = [f"table {t}: only in {p.parent.name}/{p.name}"
+                for p, x, y in ((a, left, right), (b, right, left)) for t in sorted(x.keys() - y.keys())]
+    for table in sorted(left.keys() & right.keys()):
+        if left[table] != right[table]:
+            rows = [(x, y) for x, y in zip(left[table], right[table]) if x != y]
+            where = f"first different row {rows[0][0]} != {rows[0][1]}" if rows else \
+                f"{len(left[table])} rows != {len(right[table])} rows"
+            problems.append(f"table {table}: {where}")
+    return problems
