@@ -272,11 +272,19 @@ class Run:
             else:
                 self.step(reconcile, self.con, inputs, as_of, job.tz, kept=True, reuse=not job.recompute)
 
-    def report(self, as_of: date, changes: dict, issued: list[str], warnings: list[str]) -> RunReport:
+    def issue_documents(self, as_of: date, seller: dict | None) -> list[str]:
+        with self.timer.phase("documents") as p:
+            issued = self.step(documents.issue_documents, self.con, as_of, self.job.tz, self.job.billing_starts,
+                               seller)
+            p.detail = f"{len(issued):,} issued"
+        return issued
+
+    def report(self, as_of: date, summary: ingest_mod.IngestSummary, changes: dict, issued: list[str],
+               warnings: list[str]) -> RunReport:
         counts = summarize(self.con, self.run_id, changes)
         counts["documents_issued"] = len(issued)
         job = self.job
-        return RunReport(self.run_id, as_of, job.out, None, counts, self.timer.seconds,
+        return RunReport(self.run_id, as_of, job.out, summary, counts, self.timer.seconds,
                          self.recovered + warnings, issued, command=job.command, period=job.period,
                          flow_run_id=job.flow_run_id)
 
@@ -347,13 +355,10 @@ def nightly(run: Run, as_of: date) -> RunReport:
     typos = likely_typos(inputs)
     run.reconcile(inputs, as_of)
     del inputs   # the validated frames are staged now: later phases reuse their memory
-    with run.timer.phase("documents") as p:
-        issued = run.step(documents.issue_documents, run.con, as_of, run.job.tz, run.job.billing_starts, seller)
-        p.detail = f"{len(issued):,} issued"
+    issued = run.issue_documents(as_of, seller)
     changes = changes_since_previous(run.con, run.run_id)   # before persist_marts replaces the last night's
     persist_marts(run.con)
-    report = run.report(as_of, changes, issued, typos)
-    report.ingest = summary
+    report = run.report(as_of, summary, changes, issued, typos)
     run.write(report)
     return run.commit(report, seller)
 
@@ -374,8 +379,7 @@ def close_month(run: Run, period: str) -> RunReport:
     del inputs
     pending = run.step(close.check_pending, run.con, period, job.force)
     run.step(documents.document_views, run.con, as_of)   # a close issues nothing: the next night bills
-    report = run.report(as_of, changes_since_previous(run.con, run.run_id), [], typos)
-    report.ingest = summary
+    report = run.report(as_of, summary, changes_since_previous(run.con, run.run_id), [], typos)
     with run.timer.phase("close"):
         report.close = run.step(close.close_period, run.con, run.run_id, period, job.out, job.force, pending)
     if pending:
