@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import resource
 import shutil
@@ -38,6 +39,7 @@ def main() -> None:
     parser.add_argument("--rewrites", type=int, default=1)
     parser.add_argument("--reuse", action="store_true", help="skip the night: rewrite from the last one's warehouse")
     args = parser.parse_args()
+    logging.getLogger("prepaid").addHandler(logging.NullHandler())   # one warning per customer otherwise
     work = args.work / str(args.entries)
     inbox = work / "inbox"
     if not (inbox / "customers.csv").exists():
