@@ -14,23 +14,21 @@ which renders the missing files from the warehouse.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
 import duckdb
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from transforms import docview, ubl
+from transforms import docview, progress, ubl, workers
 from transforms.pdf import render_pdf
+from transforms.warehouse import sql
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 RUNS_DIR = ".runs"
 PARALLEL_FROM = 40      # documents; below this, process start-up costs more than it saves
                         # (a PDF costs ~20 ms of CPU, a worker ~1 s to start)
-MAX_WORKERS = 8
 BATCH = 5000            # documents read from the warehouse at a time
 
 
@@ -73,6 +71,15 @@ def _render_job(job: tuple[dict, list[dict]]) -> dict[str, bytes]:
     return render(*job)
 
 
+def _write_job(job: tuple[Path, dict, list[dict]]) -> list[str]:
+    """Render one document into `folder` (in a worker: only names travel back, not the bytes)."""
+    folder, doc, lines = job
+    files = render(doc, lines)
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    return list(files)
+
+
 def records(con: duckdb.DuckDBPyConnection, query: str, params=None) -> list[dict]:
     cur = con.execute(query, params or [])
     names = [d[0] for d in cur.description]
@@ -81,15 +88,11 @@ def records(con: duckdb.DuckDBPyConnection, query: str, params=None) -> list[dic
 
 def load(con: duckdb.DuckDBPyConnection, where: str, params: list) -> list[tuple[dict, list[dict]]]:
     """(document, lines) of the documents `where` selects, in issue order."""
-    docs = records(con, f"""
-        select d.*, c.issued_on as corrects_issued_on
-        from documents d left join documents c on c.number = d.corrects
-        where {where} order by d.run_id, d.seq""", params)
+    docs = records(con, f"select * from ({sql('documents/issued.sql')}) d where {where} order by d.run_id, d.seq",
+                   params)
     if not docs:
         return []
-    lines = records(con, """
-        select * from document_lines where number in (select unnest(?::varchar[])) order by number, line_no""",
-                    [[d["number"] for d in docs]])
+    lines = records(con, sql("documents/issued_lines.sql"), {"numbers": [d["number"] for d in docs]})
     by_number: dict[str, list[dict]] = {}
     for line in lines:
         by_number.setdefault(line["number"], []).append(line)
@@ -98,25 +101,38 @@ def load(con: duckdb.DuckDBPyConnection, where: str, params: list) -> list[tuple
 
 def render_all(jobs: list[tuple[dict, list[dict]]]):
     """Rendered files of each job, in order; in worker processes when there are many."""
-    workers = min(os.cpu_count() or 1, MAX_WORKERS)
-    if len(jobs) < PARALLEL_FROM or workers < 2:
-        return map(_render_job, jobs)
-    # spawned processes only render; they never touch the warehouse connection
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return list(pool.map(_render_job, jobs, chunksize=max(1, len(jobs) // (workers * 8))))
+    with workers.Pool(len(jobs), PARALLEL_FROM) as pool:
+        return list(pool.map(_render_job, jobs))
 
 
 def write_run_documents(con: duckdb.DuckDBPyConnection, folder: Path, run_id: int) -> list[str]:
-    """Files of the documents of `run_id` into `folder` (a run's OUT/invoices); returns their names."""
-    written = []
+    """Files of the documents of `run_id` into `folder` (a run's OUT/invoices); returns their names.
+
+    Documents go in batches of BATCH, all rendered by one pool of workers (from PARALLEL_FROM
+    documents on), each writing its documents' files itself. A batch is read from the warehouse
+    and queued while the workers render the one before, so they never wait for the reading.
+    The running phase counts the documents written (N/M on a live display)."""
     count = con.execute("select count(*) from documents where run_id = ?", [run_id]).fetchone()[0]
-    for offset in range(0, count, BATCH):
-        jobs = load(con, "d.run_id = ? and d.seq >= ? and d.seq < ?", [run_id, offset, offset + BATCH])
-        folder.mkdir(parents=True, exist_ok=True)
-        for files in render_all(jobs):
-            for name, data in files.items():
-                (folder / name).write_bytes(data)
-                written.append(name)
+    if not count:
+        return []
+    folder.mkdir(parents=True, exist_ok=True)
+    progress.update(total=count, description="documents")
+    written: list[str] = []
+
+    def finish(rendering) -> None:
+        for names in rendering:
+            written.extend(names)
+            progress.advance()
+
+    with workers.Pool(count, PARALLEL_FROM) as pool:
+        queued = []
+        for offset in range(0, count, BATCH):
+            jobs = load(con, "d.run_id = ? and d.seq >= ? and d.seq < ?", [run_id, offset, offset + BATCH])
+            queued.append(pool.map(_write_job, [(folder, doc, lines) for doc, lines in jobs]))
+            if len(queued) == 2:
+                finish(queued.pop(0))
+        for rendering in queued:
+            finish(rendering)
     return written
 
 

@@ -199,9 +199,7 @@ def issue_documents(con: duckdb.DuckDBPyConnection, as_of: date, tz: str,
     seller: seller.toml, checked; stored with each document, as are the buyer's details."""
     con.execute(sql("documents_schema.sql"))
     run_id = con.execute("select currval('run_id_seq')").fetchone()[0]  # this run's id
-    customers = {r["customer_id"]: r for r in _records(con, f"""
-        select customer_id, name, currency, invoice_cadence, tax_rate_percent, {", ".join(BUYER_COLUMNS)}
-        from stg_customers""")}
+    customers = {r["customer_id"]: r for r in _records(con, sql("documents/customers.sql"))}
     for c in customers.values():
         c["tax_rate_percent"] = Decimal(c["tax_rate_percent"])
     rows = _billing_rows(con, tz, billing_starts)
@@ -224,41 +222,8 @@ def _records(con: duckdb.DuckDBPyConnection, query: str, params=None) -> list[di
 
 
 def _billing_rows(con: duckdb.DuckDBPyConnection, tz: str, billing_starts: date | None = None) -> list[dict]:
-    """Entries whose billed amount must change: priced overage now, or billed before, where the
-    target differs from what documents billed so far. Entries billed exactly stay in the
-    warehouse (`plan_overage` skips them, and on most nights they are nearly all of history)."""
-    return _records(con, """
-        with billed as (
-            select entry_id, sum(amount_cents) as billed_cents, sum(coalesce(minutes, 0)) as billed_minutes
-            from document_lines where entry_id is not null group by entry_id
-        ),
-        entries as (
-            -- before the cutover: billed by the previous system, so nothing is owed here
-            select * replace (case when e.work_date < ?::date then 0 else e.overage_cents end as overage_cents,
-                              case when e.work_date < ?::date then 0 else e.overage_minutes end as overage_minutes)
-            from mart_entries e
-        ),
-        candidates as (
-            select e.entry_id, e.customer_id, e.work_date, e."user", e.service, e.description,
-                   e.hourly_rate_cents as rate_cents, e.value_cents,
-                   e.billable_minutes - coalesce(e.covered_minutes, 0) as priced_minutes,
-                   strftime(timezone(?, to_timestamp(e.posting_epoch)), '%Y-%m') as period,
-                   case when e.status = 'charged' and e.unpriced then coalesce(b.billed_cents, 0)
-                        when e.status = 'charged' then e.overage_cents else 0 end as target_cents,
-                   case when e.status = 'charged' and e.unpriced then coalesce(b.billed_minutes, 0)
-                        when e.status = 'charged' and e.overage_cents > 0 then e.overage_minutes
-                        else 0 end as target_minutes,
-                   coalesce(b.billed_cents, 0) as billed_cents,
-                   coalesce(b.billed_minutes, 0) as billed_minutes
-            from entries e
-            left join billed b using (entry_id)
-            where (e.status = 'charged' and not e.unpriced and e.overage_cents > 0)
-               or b.entry_id is not null
-        )
-        select * from candidates
-        where target_cents is distinct from billed_cents
-        order by customer_id, entry_id
-    """, [billing_starts, billing_starts, tz])
+    """Entries whose billed amount must change (sql/documents/billing_rows.sql)."""
+    return _records(con, sql("documents/billing_rows.sql"), {"billing_starts": billing_starts, "tz": tz})
 
 
 def _prior_lines(con: duckdb.DuckDBPyConnection, entry_ids: list[str]) -> dict[str, list[dict]]:
@@ -266,102 +231,32 @@ def _prior_lines(con: duckdb.DuckDBPyConnection, entry_ids: list[str]) -> dict[s
     of credits already applied."""
     if not entry_ids:
         return {}
-    rows = _records(con, """
-        with invoice_lines as (
-            select l.entry_id, l.number, d.issued_on, d.run_id, d.seq, l.amount_cents
-            from document_lines l join documents d using (number)
-            where l.entry_id in (select unnest(?::varchar[])) and d.kind <> 'credit_note'
-        ),
-        credited as (
-            select entry_id, corrects as number, sum(amount_cents) as credited_cents
-            from document_lines
-            where entry_id is not null and corrects is not null
-            group by entry_id, corrects
-        )
-        select i.entry_id, i.number, i.amount_cents + coalesce(c.credited_cents, 0) as amount_cents,
-               i.amount_cents as billed_cents, i.issued_on
-        from invoice_lines i
-        left join credited c using (entry_id, number)
-        order by i.entry_id, i.run_id desc, i.seq desc
-    """, [entry_ids])
     out: dict[str, list[dict]] = {}
-    for row in rows:
+    for row in _records(con, sql("documents/prior_lines.sql"), {"entry_ids": entry_ids}):
         out.setdefault(row["entry_id"], []).append(row)
     return out
 
 
 def _credit_reasons(con: duckdb.DuckDBPyConnection, entry_ids: list[str]) -> dict[str, str]:
-    """Why each entry to credit is billed less now (SPEC §6): entry_superseded (a later version
-    makes it no longer charged), entry_changed, rate_changed (same minutes, another rate),
-    block_covers (a block, bought after the invoice, now covers it). First match wins."""
+    """Why each entry to credit is billed less now (SPEC §6, sql/documents/credit_reasons.sql)."""
     if not entry_ids:
         return {}
     columns = {c[0] for c in con.execute("select * from supersessions limit 0").description}
     # entry versions are (entry_id) or (kind = 'entry', id) once blocks are superseded too
     superseded = "s.entry_id" if "entry_id" in columns else "s.id"
     only_entries = "" if "kind" not in columns else "s.kind = 'entry' and"
-    rows = con.execute(f"""
-        with billed as (
-            select l.entry_id, sum(coalesce(l.minutes, 0)) as billed_minutes,
-                   arg_max(l.rate_cents, d.run_id * 1000000 + d.seq) as billed_rate_cents,
-                   max(d.run_id) as billed_run_id
-            from document_lines l join documents d using (number)
-            where l.entry_id in (select unnest(?::varchar[])) and d.kind <> 'credit_note'
-            group by l.entry_id
-        ),
-        newer as (
-            select {superseded} as entry_id, max(f.run_id) as changed_run_id
-            from supersessions s join files f on f.source_file = s.superseded_by_file
-            where {only_entries} {superseded} in (select unnest(?::varchar[]))
-            group by 1
-        )
-        select e.entry_id,
-               case when e.status <> 'charged' and n.entry_id is not null then 'entry_superseded'
-                    when e.status <> 'charged' then 'entry_changed'
-                    when n.changed_run_id > b.billed_run_id then 'entry_changed'
-                    when e.hourly_rate_cents is distinct from b.billed_rate_cents
-                         and coalesce(e.overage_minutes, 0) = b.billed_minutes then 'rate_changed'
-                    when e.block_ids <> '' then 'block_covers'
-                    else 'entry_changed' end
-        from mart_entries e join billed b using (entry_id) left join newer n using (entry_id)
-    """, [entry_ids, entry_ids]).fetchall()
-    return dict(rows)
+    query = sql("documents/credit_reasons.sql").format(superseded=superseded, only_entries=only_entries)
+    return dict(con.execute(query, {"entry_ids": entry_ids}).fetchall())
 
 
 def _breached_pools(con: duckdb.DuckDBPyConnection) -> list[dict]:
-    return _records(con, """
-        select p.customer_id, p.kind, p.service, b.block_id, b.purchased_units as quantity_units,
-               b.amount_paid_cents,
-               case when b.expires_on is not null then datediff('day', b.starts_on, b.expires_on) + 1 end
-                   as valid_days
-        from mart_pools p
-        join mart_balances b on b.block_id = p.reorder_block_id
-        where p.in_breach and p.auto_invoice
-        order by p.customer_id, p.kind, p.service nulls first
-    """)
+    return _records(con, sql("documents/breached_pools.sql"))
 
 
 def _open_topups(con: duckdb.DuckDBPyConnection, as_of: date) -> set[tuple]:
     """Pools whose latest top-up invoice has no purchase naming it and none on/after its date."""
-    rows = con.execute("""
-        with latest as (
-            select customer_id, pool_kind, pool_service, number, issued_on
-            from documents where kind = 'topup' and issued_on <= ?
-            qualify row_number() over (
-                partition by customer_id, pool_kind, pool_service order by run_id desc, seq desc) = 1
-        )
-        select l.customer_id, l.pool_kind, l.pool_service
-        from latest l
-        where not exists (
-            select 1 from stg_blocks b
-            where b.purchased_on <= ?
-              and (b.invoice_number = l.number
-                   or (b.customer_id = l.customer_id and b.kind = l.pool_kind
-                       and b.service is not distinct from l.pool_service
-                       and b.purchased_on >= l.issued_on))
-        )
-    """, [as_of, as_of]).fetchall()
-    return {tuple(r) for r in rows}
+    rows = con.execute(sql("documents/pool_topups.sql"), {"as_of": as_of}).fetchall()
+    return {(customer_id, kind, service) for customer_id, kind, service, _ in rows}
 
 
 class Numbering:
@@ -434,30 +329,10 @@ def document_views(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
     from the documents issued up to `as_of` (a close as of a period end that later nights
     followed shows the documents of its own date)."""
     con.execute(sql("documents_schema.sql"))
-    con.execute("""
-        create or replace temp table entry_documents as
-        select l.entry_id, string_agg(l.number, '|' order by d.run_id, d.seq) as document_numbers
-        from (select distinct entry_id, number from document_lines where entry_id is not null) l
-        join documents d using (number)
-        where d.issued_on <= ?
-        group by l.entry_id
-    """, [as_of])
-    open_pools = _open_topups(con, as_of)
-    con.execute("""
-        create or replace temp table pool_topups as
-        select customer_id, pool_kind as kind, pool_service as service, number as topup_invoice_number
-        from documents where kind = 'topup' and issued_on <= ?
-        qualify row_number() over (
-            partition by customer_id, pool_kind, pool_service order by run_id desc, seq desc) = 1
-    """, [as_of])
-    if open_pools:
-        con.execute("create or replace temp table _open_pools (customer_id varchar, kind varchar, service varchar)")
-        con.executemany("insert into _open_pools values (?, ?, ?)", [list(p) for p in open_pools])
-        con.execute("""delete from pool_topups t where not exists (
-            select 1 from _open_pools o where o.customer_id = t.customer_id and o.kind = t.kind
-            and o.service is not distinct from t.service)""")
-    else:
-        con.execute("delete from pool_topups")
+    con.execute(f"create or replace temp table entry_documents as {sql('documents/entry_documents.sql')}",
+                {"as_of": as_of})
+    con.execute(f"create or replace temp table pool_topups as {sql('documents/pool_topups.sql')}",
+                {"as_of": as_of})
 
 
 # --- rendering ----------------------------------------------------------------------------
@@ -478,11 +353,8 @@ def spreadsheet_safe(text: str | None) -> str:
 
 def write_documents(con: duckdb.DuckDBPyConnection, target: Path, run_id: int) -> None:
     """invoices.csv, invoice_lines.csv and invoices/NUMBER.{html,pdf,xml} for this run's documents."""
-    docs = _records(con, """
-        select d.* from documents d where d.run_id = ? order by d.seq""", [run_id])
-    lines = _records(con, """
-        select l.* from document_lines l join documents d using (number)
-        where d.run_id = ? order by d.seq, l.line_no""", [run_id])
+    docs = _records(con, sql("documents/run_documents.sql"), {"run_id": run_id})
+    lines = _records(con, sql("documents/run_lines.sql"), {"run_id": run_id})
     target.mkdir(parents=True, exist_ok=True)
     with open(target / "invoices.csv", "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh, lineterminator="\n")
@@ -509,10 +381,8 @@ def write_documents(con: duckdb.DuckDBPyConnection, target: Path, run_id: int) -
 def einvoice_warnings(con: duckdb.DuckDBPyConnection, run_id: int) -> list[str]:
     """One warning per customer of this run's documents whose details make no e-invoice."""
     missing: dict[str, list[str]] = {}
-    for customer_id, seller, buyer in con.execute("""
-            select customer_id, any_value(seller), any_value(buyer) from documents
-            where run_id = ? and seller is not null group by customer_id order by customer_id""",
-                                                 [run_id]).fetchall():
+    for customer_id, seller, buyer in con.execute(sql("documents/einvoice_parties.sql"),
+                                                  {"run_id": run_id}).fetchall():
         fields = ubl.missing_fields({"seller": seller, "buyer": buyer})
         if fields:
             missing[customer_id] = fields

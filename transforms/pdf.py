@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import atexit
 import json
-import multiprocessing
 import os
 import re
 import shutil
@@ -24,12 +23,13 @@ import tempfile
 import threading
 import unicodedata
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from importlib.resources import files
 from types import SimpleNamespace
 from typing import Any
 
 import typst
+
+from transforms.workers import Pool
 
 # Only these three faces of Source Sans Pro (SIL OFL 1.1, from the font-source-sans-pro wheel) are
 # offered to Typst: the wheel holds each face as both .otf and .ttf, and which twin a folder scan
@@ -203,7 +203,6 @@ _BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
 PROSE_WORD = 40  # characters: a longer word in names, addresses and notes may break anywhere
 LONG_LINE_CHARS = 1000  # a line with more text than this may split across pages (half a page or so)
 PARALLEL_FROM = 40  # documents; below this, starting worker processes costs more than it saves
-MAX_WORKERS = 8
 _local = threading.local()  # one compiler per thread: it holds the parsed fonts between documents
 _font_dirs: dict[int, str] = {}  # process id -> the folder of FONT_FILES
 _font_lock = threading.Lock()
@@ -222,12 +221,8 @@ def render_pdfs(docs: Iterable[SimpleNamespace], workers: int | None = None) -> 
     objects, and the same JSON gives the same bytes in any process.
     """
     payloads = [_json(doc) for doc in docs]
-    workers = workers or min(os.cpu_count() or 1, MAX_WORKERS)
-    if len(payloads) < PARALLEL_FROM or workers < 2:
-        yield from map(_render_json, payloads)
-        return
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        yield from pool.map(_render_json, payloads, chunksize=max(1, min(64, len(payloads) // (workers * 8))))
+    with Pool(len(payloads), PARALLEL_FROM, workers) as pool:
+        yield from pool.map(_render_json, payloads)
 
 
 def _json(doc: SimpleNamespace) -> str:

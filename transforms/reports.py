@@ -17,10 +17,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import multiprocessing
-import os
 import re
-from concurrent.futures import ProcessPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -31,13 +28,12 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pandas as pd
 
-from transforms import xlsx
+from transforms import workers, xlsx
 from transforms.warehouse import sql
 from transforms.documents import CURRENCY_SYMBOLS, FORMULA_STARTS, spreadsheet_safe
 from transforms.units import UNIT_OF_KIND, cents_to_number, in_unit, minutes_to_hours, unit_text
 
 PARALLEL_FROM = 200      # customers; below this, process start-up costs more than it saves
-MAX_WORKERS = 8
 CELL_LIMIT = xlsx.CELL_LIMIT
 CUT_MARK = " … [cut at the 32,767 characters a spreadsheet cell holds; prepaid-log.csv has the full text]"
 #: every text of the XLSX log a customer reads, by key (one table, so that it can be translated);
@@ -266,21 +262,14 @@ def write_reports(con: duckdb.DuckDBPyConnection, target: Path, as_of: date, tz:
         # a warehouse that never issued documents (it only ever ingested): its logs list none
         con.execute(sql("documents_schema.sql").replace("create table", "create temp table"))
     _fingerprint_logs(con, as_of, tz, where, params)
-    workers = min(os.cpu_count() or 1, MAX_WORKERS)
-    # spawned processes only render files; they never touch the warehouse connection
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) \
-        if len(customers) >= PARALLEL_FROM and workers >= 2 else None
-    try:
+    # worker processes only render files; they never touch the warehouse connection
+    with workers.Pool(len(customers), PARALLEL_FROM) as pool:
         rendering = iter(())
         for start in range(0, len(customers), BATCH_CUSTOMERS):
             jobs = _jobs(con, target, as_of, tz, customers[start:start + BATCH_CUSTOMERS], use_cache)
             _finish(con, rendering, use_cache)
-            rendering = pool.map(_write_customer, jobs, chunksize=max(1, len(jobs) // (workers * 8))) \
-                if pool else map(_write_customer, jobs)
+            rendering = pool.map(_write_customer, jobs)
         _finish(con, rendering, use_cache)
-    finally:
-        if pool:
-            pool.shutdown(cancel_futures=True)
     return len(customers)
 
 

@@ -139,3 +139,32 @@ def test_invoice_html__matches_golden_file(reconcile):
                                   "e2,c1,ben,consulting,2026-01-19T14:00,1234.5,2026-01-20T09:00,Firewall migration")
     html = (out.path / "invoices" / "INV-2026-000001.html").read_text(encoding="utf-8")
     assert html == (GOLDEN / "INV-2026-000001.html").read_text(encoding="utf-8")
+
+
+def test_writing_documents__live_display__counts_documents_written_of_the_run(reconcile, tmp_path, monkeypatch):
+    import io
+
+    from transforms import archive, progress
+    from transforms.warehouse import connect
+
+    w = tmp_path / "w.duckdb"
+    reconcile(customers="customer_id,name,currency,invoice_cadence\nc1,One,EUR,nightly\nc2,Two,EUR,nightly\n"
+                        "c3,Three,EUR,nightly", rates=RATE, as_of="2026-01-10", warehouse=w,
+              timelogs=TL + "e1,c1,ann,support,2026-01-05T09:00,30,2026-01-06T00:00,A\n"
+                            "e2,c2,ann,support,2026-01-05T09:00,30,2026-01-06T00:00,B\n"
+                            "e3,c3,ann,support,2026-01-05T09:00,30,2026-01-06T00:00,C")
+    seen, render = [], archive.render
+
+    def shown():
+        task = progress._display.tasks[0]
+        return task.description, task.completed, task.total
+
+    monkeypatch.setattr(archive, "render", lambda doc, lines: seen.append(shown()) or render(doc, lines))
+    con = connect(w, read_only=True)
+    with progress.cli_output(progress.NORMAL, stream=io.StringIO(), live=True):
+        with progress.phase("write_outputs"):
+            names = archive.write_run_documents(con, tmp_path / "again", 1)
+            seen.append(shown())
+    con.close()
+    assert seen == [("write_outputs: documents", n, 3) for n in range(4)]
+    assert names == [f"INV-2026-00000{n}.{ext}" for n in (1, 2, 3) for ext in ("html", "pdf")]

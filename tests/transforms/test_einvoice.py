@@ -11,6 +11,7 @@ import pytest
 
 from tests.conftest import read_csv
 from tests.transforms.einvoice_inbox import write_night
+from transforms import archive, workers
 from transforms.archive import PARALLEL_FROM, load, render, render_all, reprint
 from transforms.nightly import run_nightly
 from transforms.warehouse import connect
@@ -195,6 +196,31 @@ def test_rendering_in_worker_processes__same_bytes_as_one_by_one(nights):
         con.close()
     assert len(jobs) >= PARALLEL_FROM
     assert list(render_all(jobs)) == [render(*job) for job in jobs]
+
+
+def test_nightly_documents__parallel_workers_in_batches__same_files_and_bytes_as_serial(tmp_path, monkeypatch):
+    inbox = write_night(tmp_path / "inbox", 1)
+    pools = []
+
+    class Recorded(workers.Pool):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            pools.append(self.parallel)
+
+    monkeypatch.setattr(archive.workers, "Pool", Recorded)
+    monkeypatch.setattr(workers, "count", lambda: 2)
+    files = {}
+    for mode, parallel_from, batch in (("serial", 10 ** 9, 5000), ("parallel", 1, 3)):
+        monkeypatch.setattr(archive, "PARALLEL_FROM", parallel_from)
+        monkeypatch.setattr(archive, "BATCH", batch)      # several batches, queued behind each other
+        run_nightly(inbox, tmp_path / f"{mode}.duckdb", tmp_path / mode, date(2026, 1, 31), reports_enabled=False)
+        files[mode] = {str(p.relative_to(tmp_path)).split("/", 1)[1]: p.read_bytes()
+                       for folder in (tmp_path / mode / "invoices", tmp_path / f"{mode}-documents")
+                       for p in sorted(folder.rglob("*")) if p.is_file() and ".runs" not in p.parts}
+    assert pools == [False, True]
+    # 7 documents (batches of 3, 3 and 1), each HTML and PDF, and XML but for xx1's
+    assert len([name for name in files["serial"] if name.startswith("invoices/")]) == 7 + 7 + 6
+    assert files["parallel"] == files["serial"]
 
 
 def test_line_partly_paid_by_value_block__all_minutes_at_rate_less_explicit_allowance(nights):
