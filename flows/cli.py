@@ -204,11 +204,6 @@ def _release(exc: BaseException) -> None:
         seen.add(id(exc))
         traceback.clear_frames(exc.__traceback__)
         exc = exc.__cause__ or exc.__context__
-    if "prefect.logging.handlers" in sys.modules:   # log records of the failure hold frames too
-        try:
-            sys.modules["prefect.logging.handlers"].APILogHandler.flush()
-        except Exception:
-            pass
     gc.collect()
 
 
