@@ -409,6 +409,13 @@ def copy_warehouse(src: Path, dst: Path) -> None:
         shutil.copytree(archive_of(src), archive_of(dst), copy_function=_link_file)
 
 
+def copy_out(src: Path, dst: Path) -> None:
+    """The previous night's OUT, as a user's next night finds it (files hard-linked: a run never
+    changes a published file in place, it swaps in a new folder)."""
+    if src.exists():
+        shutil.copytree(src, dst, copy_function=_link_file)
+
+
 def _link_file(src, dst) -> None:
     try:
         os.link(src, dst)
@@ -668,6 +675,7 @@ def bench_incremental(entries, customers, inbox, full_warehouse, runs, args, log
         floor = measure({"kind": "floor", "groups": groups}, args.timeout, log)
         _fresh(warehouse, out)
         copy_warehouse(full_warehouse, warehouse)
+        copy_out(full_warehouse.with_name("out-full"), out)
         nightly = measure({"kind": "nightly", "inbox": str(inc_inbox), "warehouse": str(warehouse),
                            "out": str(out), "as_of": NEXT_DAY.isoformat(), "tz": TZ,
                            "reports": not args.no_reports}, args.timeout, log, allow_failure=True)
