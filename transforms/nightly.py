@@ -264,7 +264,7 @@ def execute(job: Job, step: Step = call) -> RunReport:
             p.detail = "skipped (--no-reports)"
             if job.reports_enabled:
                 p.update(description=f"{counts['customers']:,} customers")
-                written = step(reports.write_reports, con, staged, job.as_of)
+                written = step(reports.write_reports, con, staged, job.as_of, previous=job.out)
                 p.detail = f"{written:,} prepaid logs"
         report.warnings += [f"ignored inbox file {name}" for name in summary.ignored]
         if seller is None and job.command == "nightly":   # only nightly runs issue documents
