@@ -604,7 +604,7 @@ def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
     # the night this log was rendered: a later night whose figures are the same keeps this log
     ws.string(0, label("as_of"), xlsx.BOLD)
     ws.number(1, as_of, day)
-    ws.string(2, label("as_of_note"))
+    ws.string(3, label("as_of_note"))     # a column apart from the date, which is right-aligned
     ws.row()
     ws.string(0, label("currency"), xlsx.BOLD)
     ws.string(1, currency)

@@ -49,8 +49,8 @@ def test_prepaid_log__customer_words_local_times_invoices_billed_work_pending(tm
         ["v1", "Prepaid value", "any service", "EUR", 50, 50, 0, 0, datetime(2026, 1, 2), None, "used up", 45, 0],
         [None] * 13,
         ["Customer", "Acme (c1)"] + [None] * 11,
-        ["Figures as of", datetime(2026, 1, 31), "A new version of this file is made whenever a figure in it "
-         "changes."] + [None] * 10,
+        ["Figures as of", datetime(2026, 1, 31), None, "A new version of this file is made whenever a figure in "
+         "it changes."] + [None] * 9,
         ["Currency", "EUR"] + [None] * 11, ["Time zone", "Europe/Berlin"] + [None] * 11]
     assert wb["Summary"]["L2"].number_format == '"€" #,##0.00;-"€" #,##0.00'
     hours, value = "Hours, any service", "Prepaid value, any service"
@@ -124,8 +124,8 @@ def test_prepaid_log__customer_language__labels_and_dates_in_it(tmp_path):
         ["h1", "Stunden", "jede Leistung", "Stunden", 2, 2, 0, 0, datetime(2026, 1, 1), datetime(2026, 1, 20),
          "verfallen", 200, 0]]
     assert wb["Übersicht"]["I2"].number_format == "dd.mm.yyyy"
-    assert _cells(wb["Übersicht"])[5][:3] == [
-        "Stand der Zahlen", datetime(2026, 1, 31), "Eine neue Fassung dieser Datei entsteht, sobald sich eine Zahl "
+    assert _cells(wb["Übersicht"])[5][:4] == [
+        "Stand der Zahlen", datetime(2026, 1, 31), None, "Eine neue Fassung dieser Datei entsteht, sobald sich eine Zahl "
         "darin ändert."]
     assert wb["Übersicht"]["B6"].number_format == "dd.mm.yyyy"
     assert wb["Verlauf"]["A2"].number_format == "dd.mm.yyyy hh:mm"
