@@ -194,7 +194,7 @@ TRANSLATIONS = {
 }
 
 #: the language of the log being rendered (customers.csv `language`; set per customer by
-#: `_write_customer`, so every label below speaks it without being handed it)
+#: `_render_log`, so every label below speaks it without being handed it)
 _LANGUAGE: ContextVar[str] = ContextVar("prepaid_log_language", default="en")
 
 
