@@ -6,7 +6,9 @@ nothing cached by an earlier measurement helps a later one. The last line on std
 JSON object with the result. Kinds:
 
 - floor:   DuckDB reads every input CSV (all columns, as text) -- the physical floor.
-- nightly: transforms.nightly.run_nightly(...) without Prefect, phases from its timings.
+- nightly: transforms.nightly.run_nightly(...) without Prefect, phases from its timings, the
+           peak RSS at the end of each phase, and the time spent writing documents' files.
+- reference: tests/reference.py on the same inbox (read by bench/naive.py), no documents.
 - close:   `prepaid close` through flows.cli.main, when that command exists.
 - prefect: import prefect + a no-op flow (ephemeral API server start) + a second no-op flow.
 
@@ -45,10 +47,11 @@ class TreeSampler:
     (/proc/PID/smaps_rollup) splits shared pages fairly. Both peaks are reported.
     """
 
-    def __init__(self, interval: float = 0.2) -> None:
+    def __init__(self, interval: float = 0.2, root: int | None = None) -> None:
         import threading
 
         self.interval = interval
+        self.root = root          # another process's tree (bench.run watches its measurement)
         self.peak_rss_kib = self.peak_pss_kib = 0
         self.max_processes = 1
         self._stop = threading.Event()
@@ -88,7 +91,7 @@ class TreeSampler:
 
     def sample(self) -> None:
         try:
-            pids = self._tree(os.getpid())
+            pids = self._tree(self.root or os.getpid())
         except OSError:
             return
         rss = pss = 0
@@ -214,37 +217,91 @@ def output_floor(spec: dict) -> dict:
             "seconds": round(seconds, 4), "one_file_seconds": round(one_file, 4)}
 
 
+def vmhwm_mib() -> float | None:
+    """Peak resident set size of this process so far (VmHWM), in MiB."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
 @contextmanager
-def _phase_progress(path: str | None):
-    """Append each finished phase of run_nightly to `path` as it ends (read after a timeout).
+def _phase_log(path: str | None, phases: list[dict]):
+    """Record each phase of the run as it ends: its seconds, when it ended and the process's
+    peak RSS so far (so the peak up to the end of `compute` is known); also appended to `path`
+    when given, to be read after a timeout or a crash.
 
-    Wraps transforms.nightly.Timer.phase in this process only; nothing on disk is changed.
+    Wraps transforms.progress.phase (every phase of the run goes through it) in this process
+    only; nothing on disk is changed.
     """
-    if not path:
-        yield
-        return
-    from transforms import nightly
+    from transforms import progress
 
-    timer = getattr(nightly, "Timer", None)
-    original = getattr(timer, "phase", None)
+    original = getattr(progress, "phase", None)
     if original is None:
         yield
         return
     start = time.perf_counter()
 
     @contextmanager
-    def phase(self, name):
-        with original(self, name) as p:    # the phase, for the caller to say what it did
+    def phase(name, *args, **kwargs):
+        with original(name, *args, **kwargs) as p:    # the phase, for the caller to say what it did
             yield p
-        with open(path, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps({"phase": name, "seconds": self.seconds.get(name),
-                                 "at": round(time.perf_counter() - start, 3)}) + "\n")
+        record = {"phase": name, "seconds": getattr(p, "seconds", None),
+                  "at": round(time.perf_counter() - start, 3), "vmhwm_mib": vmhwm_mib()}
+        phases.append(record)
+        if path:
+            with open(path, "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(record) + "\n")
 
-    timer.phase = phase
+    progress.phase = phase
     try:
         yield
     finally:
-        timer.phase = original
+        progress.phase = original
+
+
+#: The calls that write documents' files: the run minus these is the reconciliation.
+#: (module, function, key); a function the engine no longer has is skipped (key absent).
+DOCUMENT_CALLS = (("transforms.documents", "write_documents", "write_documents"),
+                  ("transforms.archive", "store", "archive_store"))
+
+
+@contextmanager
+def _timed_calls(calls, seconds: dict):
+    """Add the wall time of every call of module.function to seconds[key] and count the calls
+    (this process only; a caller that imported the function by name is not seen)."""
+    import importlib
+
+    patched = []
+    for module_name, function, key in calls:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        original = getattr(module, function, None)
+        if original is None:
+            continue
+        seconds.setdefault(key, 0.0)
+        seconds.setdefault(f"{key}_calls", 0)   # 0 calls with documents issued: the hook missed
+
+        def timed(*args, _original=original, _key=key, **kwargs):
+            t = time.perf_counter()
+            try:
+                return _original(*args, **kwargs)
+            finally:
+                seconds[_key] = round(seconds[_key] + time.perf_counter() - t, 4)
+                seconds[f"{_key}_calls"] += 1
+
+        setattr(module, function, timed)
+        patched.append((module, function, original))
+    try:
+        yield
+    finally:
+        for module, function, original in patched:
+            setattr(module, function, original)
 
 
 def nightly(spec: dict) -> dict:
@@ -266,7 +323,10 @@ def nightly(spec: dict) -> dict:
         from pyinstrument import Profiler
         profiler = Profiler(interval=spec.get("profile_interval", 0.005))
         profiler.start()
-    with _phase_progress(spec.get("progress")), TreeSampler() as sampler:
+    phases: list[dict] = []
+    document_seconds: dict[str, float] = {}
+    with _phase_log(spec.get("progress"), phases), _timed_calls(DOCUMENT_CALLS, document_seconds), \
+            TreeSampler() as sampler:
         t = time.perf_counter()
         report = run_nightly(*args, reports_enabled=spec.get("reports", True))
         total = time.perf_counter() - t
@@ -279,6 +339,8 @@ def nightly(spec: dict) -> dict:
     return {
         "seconds": round(total, 4),
         "phases": dict(report.timings),
+        "phase_log": phases,
+        "document_files_seconds": document_seconds,
         "counts": json.loads(json.dumps(report.counts, default=str)),
         "documents_issued": len(report.documents),
         "files_ingested": len(report.ingest.files_ingested),
@@ -287,6 +349,37 @@ def nightly(spec: dict) -> dict:
         "rss_after_import_mib": rss_before,
         **sampler.result(),
     }
+
+
+def reference(spec: dict) -> dict:
+    """tests/reference.py on the inbox (bench/naive.py reads it): read + reconcile, timed;
+    then, untimed, its rows compared with the engine's OUT of the same inbox. "grain":
+    "customer" (default) calls the reference once per customer, "inbox" once for everything."""
+    from datetime import date
+
+    t = time.perf_counter()
+    from bench import naive
+    imported = time.perf_counter() - t
+    with TreeSampler() as sampler:
+        t = time.perf_counter()
+        inputs, adapted = naive.read(Path(spec["inbox"]), spec.get("tz", "UTC"))
+        read_seconds = time.perf_counter() - t
+        as_of, tz = date.fromisoformat(spec["as_of"]), spec.get("tz", "UTC")
+        if spec.get("grain", "customer") == "customer":
+            result = naive.reconcile_per_customer(*inputs, as_of, tz)
+        else:                       # one call over the whole inbox (quadratic: small sizes only)
+            from tests.reference import reconcile_reference
+            result = reconcile_reference(*inputs, as_of, tz)
+        total = time.perf_counter() - t
+    rss = peak_rss()
+    out = {"seconds": round(total, 4), "read_seconds": round(read_seconds, 4),
+           "reconcile_seconds": round(total - read_seconds, 4), "import_seconds": round(imported, 4),
+           "grain": spec.get("grain", "customer"),
+           "rows": {name: len(rows) for name, rows in result.items()}, "adapted": adapted,
+           **sampler.result(), **rss}
+    if spec.get("engine_out"):
+        out["agreement"] = naive.agreement(result, Path(spec["engine_out"]))
+    return out
 
 
 def close(spec: dict) -> dict:
@@ -347,8 +440,16 @@ def prefect(spec: dict) -> dict:
             "second_flow_seconds": round(second, 3)}
 
 
-KINDS = {"floor": floor, "output_floor": output_floor, "ingest": ingest_run, "nightly": nightly,
-         "close": close, "prefect": prefect}
+def hold(spec: dict) -> dict:
+    """Hold `mib` MiB for `seconds`: a known load for checking bench.run's memory watcher."""
+    block = bytearray(int(spec["mib"] * 2**20))
+    block[::4096] = b"x" * len(block[::4096])     # touch every page, so it is resident
+    time.sleep(spec["seconds"])
+    return {"seconds": spec["seconds"], "held_mib": spec["mib"]}
+
+
+KINDS = {"hold": hold, "floor": floor, "output_floor": output_floor, "ingest": ingest_run, "nightly": nightly,
+         "reference": reference, "close": close, "prefect": prefect}
 
 
 def main() -> int:

@@ -25,14 +25,21 @@ def plot(results: list[dict], path: Path) -> None:
             linewidth=2.5, label="nightly total")
     floor_rs = [r for r in results]
     ax.plot([r["entries"] for r in floor_rs], [r["summary"]["floor_seconds"] for r in floor_rs],
-            marker="^", color="grey", linestyle="--", linewidth=2, label="floor (DuckDB scan)")
-    ax.plot([r["entries"] for r in floor_rs], [5 * r["summary"]["floor_seconds"] for r in floor_rs],
-            color="grey", linestyle=":", label="5× floor (goal)")
+            marker="^", color="grey", linestyle="--", linewidth=2, label="input floor (DuckDB scan)")
+    both = [r for r in finished if "floor_in_out_seconds" in r["summary"]]
+    if both:
+        ax.plot([r["entries"] for r in both], [10 * r["summary"]["floor_in_out_seconds"] for r in both],
+                color="red", linestyle=":", marker="_", markersize=14,
+                label="10× (input + output floor), the goal")
+    recon = [r for r in finished if r["summary"].get("reconciliation_seconds") is not None]
+    if recon:
+        ax.plot([r["entries"] for r in recon], [r["summary"]["reconciliation_seconds"] for r in recon],
+                marker="s", color="tab:cyan", linestyle="--", label="reconciliation (night − documents' files)")
     inc = [r for r in finished if "nightly_seconds" in r.get("incremental", {}).get("summary", {})]
     if inc:
         ax.plot([r["entries"] for r in inc], [r["incremental"]["summary"]["nightly_seconds"] for r in inc],
                 marker="D", color="tab:olive", linestyle="-.", label="incremental night")
-    timed_out = [r for r in results if "timed_out_after_seconds" in r["summary"]]
+    timed_out = [r for r in results if r["summary"].get("timed_out_after_seconds")]
     for r in timed_out:
         ax.scatter([r["entries"]], [r["summary"]["timed_out_after_seconds"]], marker="x", s=80,
                    color="red", zorder=5, label=f"{r['size']}: timed out (lower bound)")
@@ -55,6 +62,7 @@ def plot(results: list[dict], path: Path) -> None:
     mem.plot([r["entries"] for r in results], [r["summary"]["floor_peak_rss_mib"] / 1024 for r in results],
              marker="^", linestyle="--", color="grey", label="floor")
     mem.axhline(4, color="red", linestyle=":", label="4 GiB (goal at 10M)")
+    mem.axhline(1.5, color="orange", linestyle=":", label="1.5 GiB (goal at 1M)")
     mem.set_xscale("log")
     mem.set_xlabel("time entries")
     mem.set_ylabel("peak RSS, GiB")

@@ -82,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--billing-starts", type=_date, default=None,
                    help="cutover YYYY-MM-DD, fixed by the warehouse's first run: work dated before it was billed "
                         "by the previous system (deducted from blocks, never invoiced)")
+    p.add_argument("--recompute", action="store_true",
+                   help="compute everything from scratch, ignoring the typed rows and folds earlier runs kept")
     p.add_argument("--shards", type=int, default=1, help="split customers into N shards computed on a Dask cluster")
     p.add_argument("--dask-address", default=None, help="scheduler tcp://HOST:PORT (default: a LocalCluster)")
     p.add_argument("--shard-dir", type=Path, default=None,
@@ -312,7 +314,7 @@ def cmd_nightly(args) -> int:
             raise UsageError("--dask-address runs shards through Prefect: drop --no-prefect")
         report = run_nightly(inbox, args.warehouse, out_for(args.out, as_of), as_of, args.tz, reports,
                              shards=args.shards, shard_dir=args.shard_dir, billing_starts=args.billing_starts,
-                             archive=args.archive)
+                             archive=args.archive, recompute=args.recompute)
     else:
         if args.shards > 1:
             from flows.extras import require_dask
@@ -322,7 +324,8 @@ def cmd_nightly(args) -> int:
         from flows.nightly import nightly_flow
         report = nightly_flow(as_of=as_of, inbox=inbox, warehouse=args.warehouse, out=args.out, tz=args.tz,
                               reports=reports, shards=args.shards, dask_address=args.dask_address,
-                              shard_dir=args.shard_dir, billing_starts=args.billing_starts, archive=args.archive)
+                              shard_dir=args.shard_dir, billing_starts=args.billing_starts, archive=args.archive,
+                              recompute=args.recompute)
     print_report(report)
     return 0
 

@@ -35,7 +35,8 @@ def _backfill_name() -> str:
 def nightly_flow(as_of: date | None = None, inbox: Path | None = None, warehouse: Path = DEFAULT_WAREHOUSE,
                  out: str = DEFAULT_OUT, tz: str | None = None, reports: bool = True, shards: int = 1,
                  dask_address: str | None = None, shard_dir: Path | None = None,
-                 billing_starts: date | None = None, archive: Path | None = None) -> RunReport:
+                 billing_starts: date | None = None, archive: Path | None = None,
+                 recompute: bool = False) -> RunReport:
     """Reconcile one night, all or nothing, and publish its summary as artifacts.
 
     as_of: the run date; default the last complete day in the business time zone (a run at 02:00
@@ -44,6 +45,7 @@ def nightly_flow(as_of: date | None = None, inbox: Path | None = None, warehouse
     out: the output folder; `{as_of}` in it becomes the run date.
     shards: > 1 computes customers in that many shards on a Dask cluster (`dask_address`, or a
     LocalCluster of this machine's cores); docs/sharding.md.
+    recompute: ignore what earlier runs kept (typed rows, folds) and compute from scratch.
     """
     as_of = as_of or last_complete_day(business_zone(warehouse, tz))
     run_shards = None
@@ -53,7 +55,8 @@ def nightly_flow(as_of: date | None = None, inbox: Path | None = None, warehouse
     with to_flow_run_log():
         report = run_nightly(inbox or default_inbox(), warehouse, out_for(out, as_of), as_of, tz, reports,
                              step=prefect_step, flow_run_id=flow_run.id, shards=shards, shard_dir=shard_dir,
-                             run_shards=run_shards, billing_starts=billing_starts, archive=archive)
+                             run_shards=run_shards, billing_starts=billing_starts, archive=archive,
+                             recompute=recompute)
     artifacts.publish(report)
     return report
 

@@ -123,18 +123,53 @@ class _Ledger:
         self.blocks = blocks
         self.left = [b.quantity for b in blocks]                 # None = unlimited
         self.incidents: dict[str, set[int]] = {}                 # incident_id -> blocks charged
+        self.last: tuple | None = None                           # order of the last posting folded
 
     def window(self, p: Posting) -> list[int]:
         return [i for i, b in enumerate(self.blocks) if covers(b, p)]
 
 
-def fold_customer(postings: Iterator[Posting], blocks: list[Block], out: Allocation) -> None:
+@dataclass(frozen=True, slots=True)
+class Taken:
+    """What one earlier part took from a block, as kept by the run that folded it."""
+
+    block_id: str
+    minutes: int
+    cents: int
+    incidents: int
+    incident_id: str | None         # the incident of the part's entry
+
+
+def resumed(blocks: list[Block], taken: Iterable[Taken], last: tuple) -> _Ledger:
+    """The ledger of a customer after the postings an earlier run folded, from what their parts
+    took: a fold resumed with the postings after `last` gives what a fold of all would give,
+    because a posting never changes earlier ones (the blocks must be the same)."""
+    ledger = _Ledger(blocks)
+    index = {b.block_id: i for i, b in enumerate(blocks)}
+    for t in taken:
+        i = index[t.block_id]
+        kind = blocks[i].kind
+        if kind == "hours":
+            ledger.left[i] -= t.minutes
+        elif kind == "value":
+            ledger.left[i] -= t.cents
+        elif kind == "incidents" and t.incidents:
+            ledger.left[i] -= t.incidents
+            ledger.incidents.setdefault(t.incident_id, set()).add(i)
+    ledger.last = last
+    return ledger
+
+
+def fold_customer(postings: Iterator[Posting], blocks: list[Block], out: Allocation,
+                  ledger: _Ledger | None = None) -> None:
     """Post one customer's entries one at a time; a posting never changes earlier ones.
 
     Blocks are tried by kind (SPEC §4), each kind by its own rule below, while minutes remain.
+    `ledger`: where an earlier fold of this customer stopped (`resumed`); a fresh one by default.
     """
-    ledger = _Ledger(blocks)
-    previous = None
+    if ledger is None:
+        ledger = _Ledger(blocks)
+    previous = ledger.last
     for p in postings:
         if previous is not None and p.order() <= previous:
             raise OrderViolation(f"posting {p.entry_id} of {p.customer_id} comes after {previous}")

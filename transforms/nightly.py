@@ -25,8 +25,8 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pandas as pd
 
-from transforms import (archive, close, documents, ingest as ingest_mod, outputs, progress, reports, settings,
-                        shards, validate as validate_mod)
+from transforms import (archive, close, documents, ingest as ingest_mod, kept, outputs, progress, reports,
+                        settings, shards, validate as validate_mod)
 from transforms import seller as seller_mod
 from transforms.errors import Refused
 from transforms.reconcile import reconcile
@@ -124,12 +124,18 @@ def begin_run(con: duckdb.DuckDBPyConnection, out: Path | None) -> tuple[int, li
     return run_id, recovered
 
 
-def load_inputs(con: duckdb.DuckDBPyConnection, tz: str) -> validate_mod.Validated:
-    """Validate every current raw row (quarantine is recomputed each run)."""
+def load_inputs(con: duckdb.DuckDBPyConnection, tz: str, recompute: bool = False) -> validate_mod.Validated:
+    """Validate every current raw row (quarantine is recomputed each run); time-log rows are
+    typed once per file version and kept (transforms/kept.py)."""
     reading = progress.track(RAW_KINDS, describe=lambda k: f"reading {k}", steps_after=1)
-    raw = {kind: current_raw(con, kind) for kind in reading}
+    raw, timelogs = {}, None
+    for kind in reading:
+        if kind == "timelogs":
+            timelogs = kept.typed_timelogs(con, tz, recompute)
+        else:
+            raw[kind] = current_raw(con, kind)
     progress.update(description="checking every row")
-    validated = validate_mod.validate(raw, tz)
+    validated = validate_mod.validate(raw, tz, timelogs)
     progress.advance()
     return validated
 
@@ -150,9 +156,9 @@ def store_quarantine(con: duckdb.DuckDBPyConnection, inputs: validate_mod.Valida
     con.unregister("_supersessions")
 
 
-def validate_inputs(con: duckdb.DuckDBPyConnection, tz: str) -> validate_mod.Validated:
+def validate_inputs(con: duckdb.DuckDBPyConnection, tz: str, recompute: bool = False) -> validate_mod.Validated:
     """Validate every current raw row and store the quarantine (recomputed each run)."""
-    inputs = load_inputs(con, tz)
+    inputs = load_inputs(con, tz, recompute)
     store_quarantine(con, inputs)
     return inputs
 
@@ -216,7 +222,7 @@ def execute(job: Job, step: Step = call) -> RunReport:
             p.detail = ingest_detail(summary)
         inputs_seen = current_inputs(con)
         with timer.phase("validate") as p:
-            inputs = step(validate_inputs, con, job.tz)
+            inputs = step(validate_inputs, con, job.tz, job.recompute)
             p.detail = validate_detail(inputs)
         typos = likely_typos(inputs)
         if job.period:
@@ -229,7 +235,7 @@ def execute(job: Job, step: Step = call) -> RunReport:
                 step(shards.reconcile_sharded, con, inputs, job.as_of, job.tz, job.shards, shard_folder,
                      job.run_shards or shards.run_serially)
             else:
-                step(reconcile, con, inputs, job.as_of, job.tz)
+                step(reconcile, con, inputs, job.as_of, job.tz, kept=True, reuse=not job.recompute)
         del inputs   # the validated frames (over 1 GB at 1M entries) are staged: later phases reuse their memory
         if job.period:
             pending = step(close.check_pending, con, job.period, job.force)

@@ -8,12 +8,13 @@ the given connection and leaves the marts `mart_balances`, `mart_entries`, `mart
 from __future__ import annotations
 
 from datetime import date, timedelta
+from itertools import groupby
 
 import duckdb
 import pandas as pd
 
 from transforms import parse
-from transforms.allocate import Block, Posting, allocate
+from transforms.allocate import Allocation, Block, Posting, Taken, fold_customer, resumed
 from transforms.validate import Validated
 from transforms.warehouse import sql
 
@@ -29,35 +30,111 @@ RESULT_TABLES = ("int_entries", "int_blocks", "alloc_parts", "alloc_results",
                  "mart_balances", "mart_pools", "mart_entries", "mart_ledger")
 
 
-def reconcile(con: duckdb.DuckDBPyConnection, inputs: Validated, as_of: date, tz: str) -> None:
+def reconcile(con: duckdb.DuckDBPyConnection, inputs: Validated, as_of: date, tz: str,
+              kept: bool = False, reuse: bool = True) -> None:
     stage(con, inputs, as_of, tz)
-    compute(con)
+    compute(con, kept, reuse)
     run_audits(con)
 
 
-def compute(con: duckdb.DuckDBPyConnection) -> None:
-    """intermediate → allocation fold → marts, from the staging tables and run_params."""
+def compute(con: duckdb.DuckDBPyConnection, kept: bool = False, reuse: bool = True) -> None:
+    """intermediate → allocation fold → marts, from the staging tables and run_params.
+
+    `kept`: the fold is kept in the warehouse (transforms/sql/fold/) and, with `reuse`, only
+    the customers whose charged entries or blocks changed since the kept fold are folded again
+    (or folded on, when all they have is new postings after the last one kept); the others keep
+    their parts. Without `kept` (shards, the close's baseline) every customer is folded here.
+    """
     con.execute(sql("macros.sql"))
     _model(con, "int_entries", "intermediate/int_entries.sql")
     _model(con, "int_blocks", "intermediate/int_blocks.sql")
-    allocation = allocate(_postings(con), _blocks(con))
-    _register(con, "alloc_parts", pd.DataFrame(
-        [(p.entry_id, p.block_id, i, p.minutes, p.cents, p.incidents) for i, p in enumerate(allocation.parts)],
-        columns=["entry_id", "block_id", "seq", "minutes", "cents", "incidents"],
-    ), {"entry_id": "varchar", "block_id": "varchar", "seq": "bigint", "minutes": "bigint",
-        "cents": "bigint", "incidents": "bigint"})
-    _register(con, "alloc_results", pd.DataFrame(
-        [(r.entry_id, r.covered_minutes, r.value_cents, r.overage_minutes, r.overage_cents,
-          r.unpriced, "|".join(r.block_ids)) for r in allocation.results],
-        columns=["entry_id", "covered_minutes", "value_cents", "overage_minutes", "overage_cents",
-                 "unpriced", "block_ids"],
-    ), {"entry_id": "varchar", "covered_minutes": "bigint", "value_cents": "bigint",
-        "overage_minutes": "bigint", "overage_cents": "bigint", "unpriced": "boolean",
-        "block_ids": "varchar"})
+    _model(con, "cur_postings", "fold/cur_postings.sql")
+    _model(con, "cur_blocks", "fold/cur_blocks.sql")
+    if kept:
+        con.execute(sql("fold/schema.sql"))
+        if not reuse:
+            for table in FOLD_TABLES:
+                con.execute(f"delete from {table}")
+        _model(con, "fold_last", "fold/fold_last.sql")
+        _model(con, "fold_plan", "fold/fold_plan.sql")
+    else:
+        con.execute("create or replace temp table fold_plan as "
+                    "select distinct customer_id, 'refold' as action from cur_postings "
+                    "union select distinct customer_id, 'refold' from cur_blocks")
+        con.execute("create or replace temp table fold_last as "
+                    "select customer_id, posting_epoch, started_epoch, entry_id from cur_postings limit 0")
+    parts, results = _fold(con, resume=kept)
+    _register(con, "new_parts", parts, PART_TYPES)
+    _register(con, "new_results", results, RESULT_TYPES)
+    if kept:
+        _keep_fold(con)
+        con.execute("create or replace temp table alloc_parts as "
+                    "select entry_id, block_id, seq, minutes, cents, incidents, customer_id from fold_parts")
+        con.execute("create or replace temp table alloc_results as select * exclude (customer_id) from fold_results")
+    else:
+        con.execute("create or replace temp table alloc_parts as "
+                    "select entry_id, block_id, seq, minutes, cents, incidents, customer_id from new_parts")
+        con.execute("create or replace temp table alloc_results as select * exclude (customer_id) from new_results")
     _model(con, "mart_balances", "marts/balances.sql")
     _model(con, "mart_pools", "marts/breaches.sql")
     _model(con, "mart_entries", "marts/entries.sql")
     _model(con, "mart_ledger", "marts/ledger.sql")
+
+
+FOLD_TABLES = ("fold_postings", "fold_blocks", "fold_parts", "fold_results")
+PART_TYPES = {"customer_id": "varchar", "entry_id": "varchar", "block_id": "varchar", "seq": "bigint",
+              "minutes": "bigint", "cents": "bigint", "incidents": "bigint"}
+RESULT_TYPES = {"customer_id": "varchar", "entry_id": "varchar", "covered_minutes": "bigint",
+                "value_cents": "bigint", "overage_minutes": "bigint", "overage_cents": "bigint",
+                "unpriced": "boolean", "block_ids": "varchar"}
+
+
+def _fold(con: duckdb.DuckDBPyConnection, resume: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Fold the customers of `fold_plan`: refolded from the start, or resumed from the kept fold."""
+    blocks = {c: list(bs) for c, bs in groupby(_blocks(con), key=lambda b: b.customer_id)}
+    taken: dict[str, list[Taken]] = {}
+    seq0: dict[str, int] = {}
+    last: dict[str, tuple] = {}
+    if resume:
+        for customer_id, *row in con.execute("""
+                select k.customer_id, k.block_id, k.minutes, k.cents, k.incidents, e.incident_id
+                from fold_parts k
+                join fold_plan f on f.customer_id = k.customer_id and f.action = 'resume'
+                join fold_postings e on e.entry_id = k.entry_id
+                order by k.customer_id, k.seq""").fetchall():
+            taken.setdefault(customer_id, []).append(Taken(*row))
+        seq0 = dict(con.execute("""
+            select k.customer_id, count(*) from fold_parts k
+            join fold_plan f on f.customer_id = k.customer_id and f.action = 'resume'
+            group by 1""").fetchall())
+        last = {c: (e, s, i) for c, e, s, i in con.execute("""
+            select l.customer_id, l.posting_epoch, l.started_epoch, l.entry_id from fold_last l
+            join fold_plan f on f.customer_id = l.customer_id and f.action = 'resume'""").fetchall()}
+    part_rows, result_rows = [], []
+    for customer_id, postings in groupby(_postings(con), key=lambda p: p.customer_id):
+        out = Allocation()
+        customer_blocks = blocks.get(customer_id, [])
+        ledger = resumed(customer_blocks, taken.get(customer_id, ()), last[customer_id]) \
+            if customer_id in last else None
+        fold_customer(postings, customer_blocks, out, ledger)
+        start = seq0.get(customer_id, 0)
+        part_rows += [(customer_id, p.entry_id, p.block_id, start + i, p.minutes, p.cents, p.incidents)
+                      for i, p in enumerate(out.parts)]
+        result_rows += [(customer_id, r.entry_id, r.covered_minutes, r.value_cents, r.overage_minutes,
+                         r.overage_cents, r.unpriced, "|".join(r.block_ids)) for r in out.results]
+    return (pd.DataFrame(part_rows, columns=list(PART_TYPES)),
+            pd.DataFrame(result_rows, columns=list(RESULT_TYPES)))
+
+
+def _keep_fold(con: duckdb.DuckDBPyConnection) -> None:
+    """Bring the kept fold up to tonight: refolded customers replaced, resumed ones extended."""
+    refold = "(select customer_id from fold_plan where action = 'refold')"
+    for table in FOLD_TABLES:
+        con.execute(f"delete from {table} where customer_id in {refold}")
+    con.execute(f"insert into fold_blocks select * from cur_blocks where customer_id in {refold}")
+    con.execute("insert into fold_postings select p.* from cur_postings p join folded_postings f using (entry_id)")
+    con.execute("insert into fold_parts select * from new_parts")
+    con.execute("insert into fold_results select * from new_results")
 
 
 def run_audits(con: duckdb.DuckDBPyConnection) -> None:
@@ -162,22 +239,37 @@ def _model(con: duckdb.DuckDBPyConnection, name: str, path: str) -> None:
 
 
 def _postings(con: duckdb.DuckDBPyConnection) -> list[Posting]:
+    """The postings to fold, in posting order: all of a refolded customer's, and those after the
+    last kept one of a resumed customer (kept as `folded_postings`)."""
+    con.execute("""
+        create or replace temp table folded_postings as
+        select p.entry_id
+        from cur_postings p
+        join fold_plan f using (customer_id)
+        left join fold_last l on f.action = 'resume' and l.customer_id = p.customer_id
+        where f.action = 'refold'
+           or l.customer_id is null
+           or p.posting_epoch > l.posting_epoch
+           or (p.posting_epoch = l.posting_epoch and p.started_epoch > l.started_epoch)
+           or (p.posting_epoch = l.posting_epoch and p.started_epoch = l.started_epoch
+               and p.entry_id > l.entry_id)
+    """)
     rows = con.execute("""
-        select customer_id, entry_id, service, (work_date - date '1970-01-01')::bigint,
-               posting_epoch, billable_minutes, incident_id, hourly_rate_cents, started_epoch
-        from int_entries
-        where status = 'charged'
-        order by customer_id, posting_epoch, started_epoch, entry_id
+        select p.customer_id, p.entry_id, p.service, p.work_day, p.posting_epoch, p.minutes, p.incident_id,
+               p.rate_cents, p.started_epoch
+        from cur_postings p
+        join folded_postings using (entry_id)
+        order by p.customer_id, p.posting_epoch, p.started_epoch, p.entry_id
     """).fetchall()
     return [Posting(*row) for row in rows]
 
 
 def _blocks(con: duckdb.DuckDBPyConnection) -> list[Block]:
     rows = con.execute("""
-        select customer_id, block_id, kind, service, (starts_on - date '1970-01-01')::bigint,
-               (expires_on - date '1970-01-01')::bigint, expiry_epoch, quantity_units,
-               (purchased_on - date '1970-01-01')::bigint
-        from int_blocks
+        select customer_id, block_id, kind, service, starts_day, expires_day, expiry_epoch, quantity,
+               purchased_day
+        from cur_blocks
+        where customer_id in (select customer_id from fold_plan)
         order by customer_id, precedence
     """).fetchall()
     return [Block(*row) for row in rows]

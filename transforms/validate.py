@@ -121,8 +121,21 @@ class Validated:
     quarantine: pd.DataFrame
 
 
-def validate(raw: dict[str, pd.DataFrame], tz: str) -> Validated:
-    """Typed, valid tables and quarantine rows from all current raw rows."""
+@dataclass(frozen=True)
+class TypedTimelogs:
+    """Every current time-log row as `type_timelogs` typed it (kept per file version by the
+    warehouse, transforms/kept.py), with how to read the raw content of some of them."""
+
+    rows: pd.DataFrame
+    local_issues: pd.DataFrame
+    schema_issues: pd.DataFrame
+    cells: Callable[[pd.Index], pd.DataFrame]
+    content: Callable[[pd.Index], pd.Series]
+
+
+def validate(raw: dict[str, pd.DataFrame], tz: str, timelogs: TypedTimelogs | None = None) -> Validated:
+    """Typed, valid tables and quarantine rows from all current raw rows (the time logs already
+    typed per file version when `timelogs` is given; `raw` then needs no time-log rows)."""
     issues: list[pd.DataFrame] = []
     customers, q = validate_customers(raw["customers"])
     issues.append(q)
@@ -130,7 +143,12 @@ def validate(raw: dict[str, pd.DataFrame], tz: str) -> Validated:
     issues.append(q)
     rates, q = validate_rates(raw["rates"], customers)
     issues.append(q)
-    entries, supersessions, q = validate_timelogs(raw["timelogs"], customers, tz)
+    if timelogs is None:
+        entries, supersessions, q = validate_timelogs(raw["timelogs"], customers, tz)
+    else:
+        entries, supersessions, q = finish_timelogs(timelogs.rows, timelogs.schema_issues, customers,
+                                                    timelogs.cells, timelogs.content)
+        q = pd.concat([timelogs.local_issues[QUARANTINE_COLUMNS], q], ignore_index=True)
     issues.append(q)
     authorizations, q = validate_authorizations(raw["authorizations"], entries, tz)
     issues.append(q)
@@ -537,9 +555,14 @@ def validate_rates(raw: pd.DataFrame, customers: pd.DataFrame) -> tuple[pd.DataF
 def validate_timelogs(raw: pd.DataFrame, customers: pd.DataFrame, tz: str
                       ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Valid entries (latest version of each entry_id), supersessions and quarantine rows."""
-    issues = Issues()
+    rows, local, schema = type_timelogs(raw, tz)
+    entries, supersessions, q = finish_timelogs(rows, schema, customers, cells=_raw_cells(raw))
+    return entries, supersessions, pd.concat([local, q], ignore_index=True)[QUARANTINE_COLUMNS]
+
+
+def timelog_specs(tz: str) -> dict:
     ts = partial(parse.parse_timestamp, tz=tz)
-    specs = {
+    return {
         "entry_id": (_text, True, None),
         "user": (_text, True, None),
         "service": (_text, True, None),
@@ -553,22 +576,71 @@ def validate_timelogs(raw: pd.DataFrame, customers: pd.DataFrame, tz: str
         "description": (_text, False, None),
         "billed_elsewhere": (parse.parse_bool, False, False),
     }
-    typed = _parse_columns(raw, specs, issues)
+
+
+def type_timelogs(raw: pd.DataFrame, tz: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """What each time-log row says on its own: a function of its file version and the time zone,
+    which a run keeps per file version (transforms/kept.py) so that a night types new files only.
+
+    Returns the rows (origin, the raw customer reference and currency, the typed columns and
+    `local_ok`), the rows' own issues, and the schema's issues, each with the file_id of its row:
+    the schema only judges rows that pass every other check, so `finish_timelogs` drops these
+    for a row whose customer turns out unknown.
+    """
+    issues = Issues()
+    typed = _parse_columns(raw, timelog_specs(tz), issues)
     typed["duration_seconds"] = _duration_seconds(raw, typed, issues)
     _first_of_duplicates(raw, "entry_id", ["file_id"], issues, pd.Series(True, index=raw.index))
-    typed["customer_id"] = _resolve_customers(raw, customers, issues, by_name=True)
+    ok = _ok(raw, issues)
+    # a blank reference is the one customer_id the schema rejects (unknown ones never reach it)
+    reference = raw["customer_id"].where(parse.given(raw["customer_id"]), pd.NA)
+    schema_input = typed[ok].assign(customer_id=reference[ok]).astype(
+        {"entry_id": "str", "customer_id": "str", "user": "str", "service": "str", "billable": "boolean",
+         "billed_elsewhere": "boolean"})
+    schema = Issues()
+    _run_schema(ENTRY_SCHEMA, schema_input, raw, schema)
+    typed["local_ok"] = ok & _ok(raw, schema)
+    typed["customer_id"] = raw["customer_id"]
+    typed["currency"] = raw["currency"]
+    return typed, _with_file_id(issues.frame(), raw), _with_file_id(schema.frame(), raw)
+
+
+def _with_file_id(issues: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
+    """Quarantine rows (indexed by their raw row) with the file version of their row first."""
+    issues = issues.copy()
+    issues.insert(0, "file_id", raw.loc[issues.index, "file_id"].to_numpy(dtype="int64"))
+    return issues.reset_index(drop=True)
+
+
+def finish_timelogs(rows: pd.DataFrame, schema_issues: pd.DataFrame, customers: pd.DataFrame,
+                    cells: Callable[[pd.Index], pd.DataFrame],
+                    content: Callable[[pd.Index], pd.Series] | None = None
+                    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Entries from every current time-log row as `type_timelogs` typed it: the customer
+    resolved against the customers in force, the currency checked, the latest version of each
+    entry_id (SPEC §2). Returns entries, supersessions, and the quarantine rows found here plus
+    the schema's for rows not already quarantined for their customer."""
+    issues = Issues()
+    resolved = _resolve_customers(rows, customers, issues, by_name=True)
     # a currency named by a tracker export (or a canonical log) must be the customer's: the rate
     # table would otherwise bill the amount in the wrong currency without a word
-    _currency_check(raw, typed["customer_id"], customers, issues)
-    ok = _ok(raw, issues)
-    schema_input = typed[ok].astype({"entry_id": "str", "customer_id": "str", "user": "str",
-                                    "service": "str", "billable": "boolean",
-                                    "billed_elsewhere": "boolean"})
-    _run_schema(ENTRY_SCHEMA, schema_input, raw, issues)
-    ok = _ok(raw, issues)
-    entries, supersessions = _latest_versions(raw[ok], typed[ok], "entry_id", ENTRY_CONTENT_COLUMNS, "entry")
+    _currency_check(rows, resolved, customers, issues)
+    customer_ok = _ok(rows, issues)
+    if len(schema_issues):
+        judged = pd.MultiIndex.from_frame(rows.loc[customer_ok, ["file_id", "line"]])
+        schema_issues = schema_issues[pd.MultiIndex.from_frame(schema_issues[["file_id", "line"]]).isin(judged)]
+    ok = (customer_ok & rows["local_ok"]).astype(bool)
+    typed = rows.loc[ok].drop(columns=["local_ok", "currency"]).assign(customer_id=resolved[ok])
+    entries, supersessions = _latest_versions(rows[ok], typed, "entry_id", ENTRY_CONTENT_COLUMNS, "entry",
+                                              cells, content)
     entries = entries.astype({"entry_id": "str", "customer_id": "str", "user": "str", "service": "str"})
-    return entries.sort_values("entry_id").reset_index(drop=True), supersessions, issues.frame()
+    quarantine = pd.concat([issues.frame(), schema_issues[QUARANTINE_COLUMNS]], ignore_index=True)
+    return entries.sort_values("entry_id").reset_index(drop=True), supersessions, quarantine
+
+
+def _raw_cells(raw: pd.DataFrame) -> Callable[[pd.Index], pd.DataFrame]:
+    """The raw cells of some rows, for telling which columns a new version changed."""
+    return lambda labels: raw.loc[labels]
 
 
 def _duration_seconds(raw: pd.DataFrame, typed: pd.DataFrame, issues: Issues) -> pd.Series:
@@ -598,34 +670,49 @@ def _duration_seconds(raw: pd.DataFrame, typed: pd.DataFrame, issues: Issues) ->
 
 
 def _latest_versions(raw: pd.DataFrame, typed: pd.DataFrame, key: str, content_columns: list[str],
-                     kind: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+                     kind: str, cells: Callable[[pd.Index], pd.DataFrame] | None = None,
+                     content: Callable[[pd.Index], pd.Series] | None = None
+                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The last version of each `key` in history order (SPEC §2), and the superseded versions.
 
     History order is the order the warehouse received the rows: file versions in ingest order
     (`file_id`: earlier runs first, then name order within a run), then lines. A version whose
     content differs from the one in force is superseded, by the next later version with other
     content (`changed_columns` says which raw cells differ); one with the content in force is an
-    identical re-export.
+    identical re-export. `content` (of some labels: equal exactly when their content cells are
+    equal, e.g. a digest) and `cells` (the raw rows of some labels) stand in for `raw`'s own
+    content columns when `raw` does not hold them.
     """
+    cells = cells or _raw_cells(raw)
     order = np.lexsort((raw["line"].to_numpy(), raw["file_id"].to_numpy()))
     ids = pd.Series(raw[key].to_numpy()[order])
     latest = order[~ids.duplicated(keep="last").to_numpy()]
     repeated = order[ids.duplicated(keep=False).to_numpy()]   # only these have versions to compare
     versions = raw.iloc[repeated]
-    cells = versions[content_columns].fillna("").astype("str")
+    if content is None:
+        text = cells(versions.index)[content_columns].fillna("").astype("str")
+        values = pd.Series(list(zip(*(text[c] for c in content_columns))), index=versions.index)
+    else:
+        values = content(versions.index)
     history: dict[str, list[tuple]] = {}
-    for id_, source, line, *values in zip(versions[key], versions["source_file"], versions["line"],
-                                          *(cells[c] for c in content_columns)):
-        history.setdefault(id_, []).append((source, int(line), tuple(values)))
-    rows = []
+    for id_, source, line, label, value in zip(versions[key], versions["source_file"], versions["line"],
+                                               versions.index, values):
+        history.setdefault(id_, []).append((source, int(line), value, label))
+    pairs = []
     for id_, found in history.items():
         in_force = found[-1][2]
-        for i, (source, line, values) in enumerate(found[:-1]):
-            if values == in_force:
+        for i, (source, line, value, label) in enumerate(found[:-1]):
+            if value == in_force:
                 continue
-            by_source, by_line, by_values = next(v for v in found[i + 1:] if v[2] != values)
-            changed = "|".join(c for c, a, b in zip(content_columns, values, by_values) if a != b)
-            rows.append((kind, id_, source, line, by_source, by_line, changed))
+            by = next(v for v in found[i + 1:] if v[2] != value)
+            pairs.append((id_, source, line, label, by))
+    labels = pd.Index([p[3] for p in pairs] + [p[4][3] for p in pairs]).unique()
+    text = cells(labels)[content_columns].fillna("").astype("str") if pairs else None
+    rows = []
+    for id_, source, line, label, (by_source, by_line, _, by_label) in pairs:
+        a, b = text.loc[label], text.loc[by_label]
+        changed = "|".join(c for c in content_columns if a[c] != b[c])
+        rows.append((kind, id_, source, line, by_source, by_line, changed))
     supersessions = pd.DataFrame(rows, columns=SUPERSESSION_COLUMNS).astype({"line": "int64",
                                                                              "superseded_by_line": "int64"})
     return typed.loc[raw.index[latest]].drop(columns=["file_id"]), supersessions

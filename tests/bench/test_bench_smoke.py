@@ -1,8 +1,10 @@
-"""Smoke test of the benchmark harness (issue 6): a 10k-entry benchmark, checking outputs only.
+"""Smoke test of the benchmark harness (issues 6 and 19): a 10k-entry benchmark, checking
+outputs and the presence of every figure the report needs, never their values.
 
-It runs `python -m bench.run` end to end on a temporary work folder (floor, full nightly
-without the XLSX reports, incremental night, close if it exists), then checks what the run wrote and what the results
-JSON says. It never asserts on times: the machine is shared and timings are noise here.
+It runs `python -m bench.run` end to end on a temporary work folder (input floor, full nightly
+without the XLSX reports, output floor, tests/reference.py on the same inbox, incremental
+night, close if it exists), then checks what the run wrote and what the results JSON says.
+It never asserts on times: the machine is shared and timings are noise here.
 """
 
 from __future__ import annotations
@@ -19,6 +21,13 @@ PHASES = {"ingest", "validate", "compute", "documents", "write_outputs", "report
 MACHINE_KEYS = {"cpu", "cores", "ram_gib", "python", "duckdb", "pandas", "git"}
 SUMMARY_KEYS = {"floor_seconds", "floor_count_only_seconds", "nightly_seconds", "phases",
                 "other_seconds", "ratio_to_floor", "peak_rss_mib", "outputs", "counts", "reps"}
+#: issue 19: the floor, the documents' share, memory at the end of compute
+SUMMARY_KEYS_19 = {"output_floor_seconds", "floor_in_out_seconds", "ratio_to_floor_in_out", "documents_issued",
+                   "documents_files_seconds", "documents_files_share", "reconciliation_seconds",
+                   "reconciliation_ratio_to_floor_in_out", "peak_rss_mib_after_compute", "watched_peak_rss_mib"}
+INCREMENTAL_KEYS_19 = {"share_of_full", "share_of_full_reconciliation", "phases", "reconciliation_seconds"}
+REFERENCE_KEYS = {"seconds", "read_seconds", "reconcile_seconds", "peak_rss_mib", "engine_seconds", "speedup",
+                  "engine_peak_rss_mib_after_compute", "adapted", "agreement"}
 MACHINE_OUTPUTS = {"balances.csv", "entries.csv", "ledger.csv", "breaches.csv", "quarantine.csv",
                    "run.json"}
 
@@ -61,6 +70,38 @@ def test_results_json_has_the_expected_keys(bench):
     if "seconds" in data["close"]:
         assert data["close"]["exit_code"] == 0
         assert "reconciliation.csv" in data["close"]["outputs"]["files"]
+
+
+def test_results_json_has_the_issue_19_figures(bench):
+    _, results, _ = bench
+    data = json.loads((results / "10k.json").read_text())
+    assert SUMMARY_KEYS_19 <= set(data["summary"])
+    assert {"files", "bytes", "seconds"} <= set(data["output_floor"])
+    assert INCREMENTAL_KEYS_19 <= set(data["incremental"]["summary"])
+    assert REFERENCE_KEYS <= set(data["reference"])
+    assert data["summary"]["documents_issued"] > 0
+
+
+def test_inbox_has_a_seller_so_every_document_gets_html_pdf_and_xml(bench):
+    work, results, _ = bench
+    data = json.loads((results / "10k.json").read_text())
+    assert (work / "inbox-10k" / "seller.toml").exists()
+    assert data["inbox_billing"] == {"seller_toml": True, "customers_with_billing_details": 100}
+    outputs = data["summary"]["outputs"]
+    issued = data["summary"]["documents_issued"]
+    assert (outputs["invoice_html_files"], outputs["invoice_pdf_files"], outputs["invoice_xml_files"]) == (
+        issued, issued, issued)
+
+
+def test_reference_reads_the_same_inbox_and_agrees_with_the_engine(bench):
+    _, results, _ = bench
+    data = json.loads((results / "10k.json").read_text())
+    ref = data["reference"]
+    assert ref["adapted"]["entries_dropped_unknown_customer"] == 0
+    assert ref["rows"]["entries"] == data["summary"]["outputs"]["rows"]["entries"]
+    for name in ("entries", "balances"):
+        agreement = ref["agreement"][name]
+        assert agreement["equal_rows"] == agreement["reference_rows"] == agreement["engine_rows"]
 
 
 def test_floor_reads_every_generated_row(bench):
@@ -108,4 +149,8 @@ def test_markdown_is_rendered(bench):
     _, _, markdown = bench
     text = markdown.read_text()
     assert "| 10k | 10,000 |" in text
-    assert "## Goals (issue 6)" in text
+    assert "## Goals (issue 19; one row kept from issue 6)" in text
+    for heading in ("### The full night, its floor and the reconciliation", "### The incremental night",
+                    "### Memory", "### Against the naive way (tests/reference.py)"):
+        assert heading in text
+    assert "### What it would take" not in text         # its lines are in the goals table

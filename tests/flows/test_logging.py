@@ -105,8 +105,11 @@ def test_cli_verbose__debug_lines_name_each_file_and_table_read(tmp_path, capsys
 
     assert main(cli_night(tmp_path, "-v")) == 0
     debug = [TIMESTAMP.sub("", line) for line in capsys.readouterr().err.splitlines() if " DEBUG " in line]
+    reading = [f"DEBUG validate: reading {kind}" for kind in RAW_KINDS]
+    typed = reading.index("DEBUG validate: reading timelogs") + 1
     assert debug == ["DEBUG ingest: customers.csv", "DEBUG ingest: purchases.csv", "DEBUG ingest: rates.csv",
-                     "DEBUG ingest: timelogs/t.csv"] + [f"DEBUG validate: reading {kind}" for kind in RAW_KINDS]
+                     "DEBUG ingest: timelogs/t.csv"] + reading[:typed] + [
+                     "DEBUG typed 4 time-log row(s) of 1 new file version(s)"] + reading[typed:]
 
 
 def test_cli_quiet_and_verbose_together__usage_error():
@@ -121,10 +124,11 @@ def test_live_display__validate__reads_each_table_then_checks_as_a_last_step(tmp
     from transforms import nightly
 
     seen = []
-    monkeypatch.setattr(nightly.validate_mod, "validate", lambda raw, tz: seen.append(
+    monkeypatch.setattr(nightly.validate_mod, "validate", lambda raw, tz, timelogs: seen.append(
         (progress._display.tasks[0].description, progress._display.tasks[0].completed,
          progress._display.tasks[0].total)))
     monkeypatch.setattr(nightly, "current_raw", lambda con, kind: None)
+    monkeypatch.setattr(nightly.kept, "typed_timelogs", lambda con, tz, recompute: None)
     with progress.cli_output(progress.NORMAL, stream=io.StringIO(), live=True):
         with progress.phase("validate"):
             nightly.load_inputs(None, "UTC")
