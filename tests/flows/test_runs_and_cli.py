@@ -16,10 +16,10 @@ from transforms.nightly import call, run_close, run_nightly
 def test_failed_run__rolled_back_then_recorded_with_its_error(tmp_path):
     inbox = write_inbox(tmp_path / "inbox", **STORY)
 
-    def failing_step(fn, *args):
+    def failing_step(fn, *args, **kwargs):
         if fn is documents.issue_documents:
             raise RuntimeError("disk on fire")
-        return call(fn, *args)
+        return call(fn, *args, **kwargs)
 
     with pytest.raises(RuntimeError, match="disk on fire"):
         run_nightly(inbox, tmp_path / "w.duckdb", tmp_path / "out", date(2026, 1, 31), step=failing_step)
