@@ -303,7 +303,8 @@ class Run:
             p.detail = "skipped (--no-reports)"
             if self.job.reports_enabled:
                 p.update(description=f"{report.counts['customers']:,} customers")
-                written = self.step(reports.write_reports, self.con, self.staged, report.as_of, self.job.tz)
+                written = self.step(reports.write_reports, self.con, self.staged, report.as_of, self.job.tz,
+                                    previous=self.job.out)
                 p.detail = f"{written:,} prepaid logs"
 
     def commit(self, report: RunReport, seller: dict | None) -> RunReport:

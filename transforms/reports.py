@@ -10,6 +10,9 @@ Hours are shown as hours, money in the customer's currency, dates as real dates.
 the customer reads is in LABELS, keyed, so that the log can be translated. Text from inputs
 is always stored as text, never as a formula. The CSV log is the machine form: UTC instants,
 minutes, money with 2 decimals (docs/outputs.md).
+
+A log is rendered again only when something it shows changes: its "Figures as of" date is the
+night it was rendered, and a later night whose figures are the same keeps it byte for byte.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import os
 import re
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -28,7 +32,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pandas as pd
 
-from transforms import workers, xlsx
+from transforms import progress, workers, xlsx
 from transforms.warehouse import sql
 from transforms.documents import CURRENCY_SYMBOLS, FORMULA_STARTS, spreadsheet_safe
 from transforms.units import UNIT_OF_KIND, cents_to_number, in_unit, minutes_to_hours, unit_text
@@ -51,7 +55,8 @@ LABELS = {
     "any_service": "any service", "pool": "{kind}, {service}",
     "status.active": "active", "status.expired": "expired", "status.exhausted": "used up",
     "status.not_started": "not started yet",
-    "customer": "Customer", "as_of": "As of", "currency": "Currency", "time_zone": "Time zone",
+    "customer": "Customer", "as_of": "Figures as of", "currency": "Currency", "time_zone": "Time zone",
+    "as_of_note": "A new version of this file is made whenever a figure in it changes.",
     "at": "Date and time ({zone})", "event": "Event", "prepaid_pool": "Prepaid pool", "entry": "Time entry",
     "work_date": "Work date", "user": "User", "description": "Description", "change": "Change",
     "pool_remaining": "Remaining in pool",
@@ -88,7 +93,8 @@ TRANSLATIONS = {
         "any_service": "jede Leistung", "pool": "{kind}, {service}",
         "status.active": "aktiv", "status.expired": "verfallen", "status.exhausted": "aufgebraucht",
         "status.not_started": "noch nicht gültig",
-        "customer": "Kunde", "as_of": "Stand", "currency": "Währung", "time_zone": "Zeitzone",
+        "customer": "Kunde", "as_of": "Stand der Zahlen", "currency": "Währung", "time_zone": "Zeitzone",
+        "as_of_note": "Eine neue Fassung dieser Datei entsteht, sobald sich eine Zahl darin ändert.",
         "at": "Datum und Uhrzeit ({zone})", "event": "Vorgang", "prepaid_pool": "Vorauszahlung",
         "entry": "Zeiteintrag", "work_date": "Arbeitsdatum", "user": "Mitarbeiter", "description": "Beschreibung",
         "change": "Änderung", "pool_remaining": "Verbleibend im Kontingent",
@@ -123,7 +129,8 @@ TRANSLATIONS = {
         "any_service": "tout service", "pool": "{kind}, {service}",
         "status.active": "actif", "status.expired": "expiré", "status.exhausted": "épuisé",
         "status.not_started": "pas encore commencé",
-        "customer": "Client", "as_of": "Au", "currency": "Devise", "time_zone": "Fuseau horaire",
+        "customer": "Client", "as_of": "Chiffres au", "currency": "Devise", "time_zone": "Fuseau horaire",
+        "as_of_note": "Une nouvelle version de ce fichier est établie dès qu'un chiffre y change.",
         "at": "Date et heure ({zone})", "event": "Événement", "prepaid_pool": "Prépaiement",
         "entry": "Saisie de temps", "work_date": "Date du travail", "user": "Intervenant",
         "description": "Description", "change": "Variation", "pool_remaining": "Restant du prépaiement",
@@ -157,7 +164,8 @@ TRANSLATIONS = {
         "any_service": "elke dienst", "pool": "{kind}, {service}",
         "status.active": "actief", "status.expired": "vervallen", "status.exhausted": "opgebruikt",
         "status.not_started": "nog niet geldig",
-        "customer": "Klant", "as_of": "Stand per", "currency": "Valuta", "time_zone": "Tijdzone",
+        "customer": "Klant", "as_of": "Cijfers per", "currency": "Valuta", "time_zone": "Tijdzone",
+        "as_of_note": "Zodra een cijfer erin verandert, wordt een nieuwe versie van dit bestand gemaakt.",
         "at": "Datum en tijd ({zone})", "event": "Gebeurtenis", "prepaid_pool": "Vooruitbetaling",
         "entry": "Tijdregistratie", "work_date": "Werkdatum", "user": "Medewerker", "description": "Omschrijving",
         "change": "Mutatie", "pool_remaining": "Resterend in tegoed",
@@ -181,7 +189,7 @@ TRANSLATIONS = {
 }
 
 #: the language of the log being rendered (customers.csv `language`; set per customer by
-#: `_write_customer`, so every label below speaks it without being handed it)
+#: `_render_log`, so every label below speaks it without being handed it)
 _LANGUAGE: ContextVar[str] = ContextVar("prepaid_log_language", default="en")
 
 
@@ -243,16 +251,24 @@ def money_format(currency: str) -> str:
     return f'"{symbol}" #,##0.00;-"{symbol}" #,##0.00'
 
 
-def write_reports(con: duckdb.DuckDBPyConnection, target: Path, as_of: date, tz: str,
-                  customer_ids: list[str] | None = None, use_cache: bool = True) -> int:
-    """Write every customer's prepaid log (or only `customer_ids`); returns how many.
+#: a customer's log files, in reports/<customer>/
+LOG_FILES = ("prepaid-log.xlsx", "prepaid-log.csv")
 
-    With `use_cache`, logs whose rows did not change since they were last rendered come from
-    the warehouse table `report_cache` (restamped with `as_of`), and new renders are stored
-    there in the caller's transaction: a night that changes a few customers renders a few.
-    Whether a log changed is decided in the warehouse (`_fingerprint_logs`), so only the rows
-    of changed logs are read. Customers go in batches of BATCH_CUSTOMERS, so only one batch's
-    rows are in memory; the next batch is read while the workers render the current one.
+
+def write_reports(con: duckdb.DuckDBPyConnection, target: Path, as_of: date, tz: str,
+                  customer_ids: list[str] | None = None, use_cache: bool = True,
+                  previous: Path | None = None) -> int:
+    """Write every customer's prepaid log (or only `customer_ids`) into `target`; returns how many.
+
+    A log is rendered only when something it shows changed since it was last rendered
+    (`_fingerprint_logs`: decided in the warehouse, so only the rows of changed logs are read),
+    and then carries `as_of` as the date of its figures. With `use_cache`, every other log is
+    the one an earlier night rendered, byte for byte, with that night's date (its figures are
+    the same): hard-linked from `previous`, the output folder this run replaces, when the
+    files there still hold those bytes, else written from the warehouse table
+    `prepaid_log_cache`. New renders are stored there in the caller's transaction. Customers go
+    in batches of BATCH_CUSTOMERS, so only one batch's rows are in memory; the next batch is
+    read while the workers render the current one. The running phase counts the logs written.
     """
     where = "" if customer_ids is None else "where customer_id in (select unnest(?::varchar[]))"
     params = [] if customer_ids is None else [customer_ids]
@@ -262,13 +278,29 @@ def write_reports(con: duckdb.DuckDBPyConnection, target: Path, as_of: date, tz:
         # a warehouse that never issued documents (it only ever ingested): its logs list none
         con.execute(sql("documents_schema.sql").replace("create table", "create temp table"))
     _fingerprint_logs(con, as_of, tz, where, params)
+    # per customer: its fingerprint, and the SHA-256 of its files when the cached log is still its log
+    # (rendered no later than this night: a log never dates its figures after the run's as-of date)
+    plan = {cid: (fingerprint, None if xlsx_sha256 is None else (xlsx_sha256, csv_sha256))
+            for cid, fingerprint, xlsx_sha256, csv_sha256 in con.execute("""
+        select f.customer_id, f.fingerprint, c.xlsx_sha256, c.csv_sha256
+        from log_fingerprints f
+        left join prepaid_log_cache c on c.customer_id = f.customer_id and c.fingerprint = f.fingerprint
+                                     and c.as_of <= ? and ?""", [as_of, use_cache]).fetchall()}
+    folder = (target / "reports").resolve()
+    before = (previous / "reports").resolve() if previous is not None and use_cache else None
+    if before is not None and not before.is_dir():
+        before = None
+    to_render = sum(1 for _, kept in plan.values() if kept is None)
+    progress.update(total=len(customers))
     # worker processes only render files; they never touch the warehouse connection
-    with workers.Pool(len(customers), PARALLEL_FROM) as pool:
+    with workers.Pool(to_render, PARALLEL_FROM) as pool:
         rendering = iter(())
         for start in range(0, len(customers), BATCH_CUSTOMERS):
-            jobs = _jobs(con, target, as_of, tz, customers[start:start + BATCH_CUSTOMERS], use_cache)
+            batch = customers[start:start + BATCH_CUSTOMERS]
+            jobs = _jobs(con, folder, as_of, tz, [c for c in batch if plan[c[0]][1] is None], plan)
+            _keep(con, folder, before, [(cid, plan[cid][1]) for cid, *_ in batch if plan[cid][1] is not None])
             _finish(con, rendering, use_cache)
-            rendering = pool.map(_write_customer, jobs)
+            rendering = pool.map(_render_log, jobs)
         _finish(con, rendering, use_cache)
     return len(customers)
 
@@ -312,6 +344,9 @@ LOG_BILLED = ("""
            l.work_date, l."user", l.service, l.description, l.minutes, l.rate_cents, l.amount_cents
     from documents d join document_lines l using (number)
     where d.kind <> 'topup' and d.issued_on <= $as_of""", "issued_on, number, line_no")
+#: everything a log shows that depends on the night's as-of date is in these rows (statuses,
+#: used, expired and remaining as of the night, expiries, pending work, documents issued by
+#: then), so an unchanged fingerprint means a log whose every figure is unchanged
 LOG_QUERIES = (LOG_BLOCKS, LOG_EVENTS, LOG_PENDING, LOG_DOCUMENTS, LOG_BILLED)
 
 
@@ -323,8 +358,9 @@ def _at(query: str, as_of: date) -> str:
 def _fingerprint_logs(con: duckdb.DuckDBPyConnection, as_of: date, tz: str, where: str = "",
                       params: list | None = None) -> None:
     """Temp table `log_fingerprints`: per customer (of stg_customers `where`), the SHA-256 of
-    everything its log shows except the as-of date (name, currency, language, the business time zone,
-    and the rows of LOG_QUERIES in their order, each row as JSON) and of RENDERER_VERSION."""
+    everything its log shows except the date of its figures (name, currency, language, the
+    business time zone, and the rows of LOG_QUERIES in their order, each row as JSON) and of
+    RENDERER_VERSION."""
     parts = [f"""left join (select customer_id, string_agg(row_json, chr(10) order by {order}, row_json) as t{i}
                            from (select to_json(r) as row_json, r.* from ({_at(query, as_of)}) r {where})
                            group by customer_id)
@@ -339,31 +375,69 @@ def _fingerprint_logs(con: duckdb.DuckDBPyConnection, as_of: date, tz: str, wher
                 [RENDERER_VERSION, tz, *(params or []) * (len(LOG_QUERIES) + 1)])
 
 
-def _jobs(con: duckdb.DuckDBPyConnection, target: Path, as_of: date, tz: str, customers: list[tuple],
-          use_cache: bool) -> list[tuple]:
-    """One job per customer of a batch: its rows to render, or its cached log to restamp."""
-    batch = [[cid for cid, *_ in customers]]
-    cached = {cid: (fingerprint, None if book is None else (n, rendered_as_of, bytes(book), bytes(log_csv)))
-              for cid, fingerprint, n, rendered_as_of, book, log_csv in con.execute("""
-        select f.customer_id, f.fingerprint, c.blocks, c.as_of, c.xlsx, c.csv
-        from log_fingerprints f
-        left join report_cache c on c.customer_id = f.customer_id and c.fingerprint = f.fingerprint and ?
-        where f.customer_id in (select unnest(?::varchar[]))""", [use_cache, *batch]).fetchall()}
-    changed = [[cid for cid, *_ in customers if cached[cid][1] is None]]
-    rows = [{} if not changed[0] else _grouped(con, f"""
+def _jobs(con: duckdb.DuckDBPyConnection, folder: Path, as_of: date, tz: str, customers: list[tuple],
+          plan: dict[str, tuple]) -> list[tuple]:
+    """One job per customer of a batch whose log is to be rendered: its folder and its rows."""
+    if not customers:
+        return []
+    changed = [[cid for cid, *_ in customers]]
+    rows = [_grouped(con, f"""
         select * from ({_at(query, as_of)}) where customer_id in (select unnest(?::varchar[]))
         order by customer_id, {order}""", changed) for query, order in LOG_QUERIES]
-    folder = (target / "reports").resolve()
-    return [(customer_dir(target, cid, folder), as_of, cached[cid][0],
-             None if cached[cid][1] is not None else
-             (cid, name, currency, language, tz, *(group.get(cid, []) for group in rows)),
-             cached[cid][1])
+    return [(customer_dir(folder, cid, folder), as_of, plan[cid][0],
+             (cid, name, currency, language, tz, *(group.get(cid, []) for group in rows)))
             for cid, name, currency, language in customers]
 
 
+def _keep(con: duckdb.DuckDBPyConnection, folder: Path, before: Path | None,
+          kept: list[tuple[str, tuple[str, str]]]) -> None:
+    """Put the unchanged logs of a batch (customer, SHA-256 of its files) into `folder`: linked
+    from `before` (the reports of the output folder this run replaces), which costs no write,
+    when their files there hold the bytes rendered; else written from the cache."""
+    if not kept:
+        return
+    missing = [cid for cid, digests in kept
+               if before is None or not _link_log(customer_dir(before, cid, before), customer_dir(folder, cid, folder),
+                                                  digests)]
+    if missing:
+        for cid, book, log_csv in con.execute("""
+                select customer_id, xlsx, csv from prepaid_log_cache
+                where customer_id in (select unnest(?::varchar[])) order by customer_id""", [missing]).fetchall():
+            into = customer_dir(folder, cid, folder)
+            into.mkdir(parents=True, exist_ok=True)
+            _write_file(into / LOG_FILES[0], bytes(book))
+            _write_file(into / LOG_FILES[1], bytes(log_csv))
+    progress.advance(len(kept))
+
+
+def _link_log(source: Path, folder: Path, digests: tuple[str, str]) -> bool:
+    """Hard-link a customer's log files from `source` into `folder`; True when both are linked
+    and hold the bytes of `digests` (SHA-256, checked on the linked file itself), else False
+    with nothing left in `folder` (no such file, another file system, a file edited since)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    linked = []
+    try:
+        for name, digest in zip(LOG_FILES, digests):
+            os.link(source / name, folder / name)
+            linked.append(folder / name)
+            with open(folder / name, "rb") as fh:
+                if hashlib.file_digest(fh, "sha256").hexdigest() != digest:
+                    break
+        else:
+            return True
+    except OSError:
+        pass
+    for path in linked:
+        path.unlink(missing_ok=True)
+    return False
+
+
 def _finish(con: duckdb.DuckDBPyConnection, rendering, use_cache: bool) -> None:
-    """Wait for a batch's logs to be written; keep the fresh renders for later runs."""
-    rendered = [result for result in rendering if result is not None]
+    """Wait for a batch's logs to be rendered and written, counting each; keep them for later runs."""
+    rendered = []
+    for result in rendering:
+        rendered.append(result)
+        progress.advance()
     if use_cache:
         _store_cache(con, rendered)
 
@@ -378,39 +452,33 @@ def _store_cache(con: duckdb.DuckDBPyConnection, rendered: list[tuple]) -> None:
     """Keep freshly rendered logs for later runs, in the run's transaction."""
     if not rendered:
         return
-    frame = pd.DataFrame(rendered, columns=["customer_id", "fingerprint", "blocks", "as_of", "xlsx", "csv"])
+    frame = pd.DataFrame(rendered, columns=["customer_id", "fingerprint", "as_of", "xlsx", "csv", "xlsx_sha256",
+                                            "csv_sha256"])
     con.register("_rendered", frame)
-    con.execute("delete from report_cache where customer_id in (select customer_id from _rendered)")
-    con.execute("insert into report_cache select customer_id, fingerprint, blocks, as_of::date, xlsx::blob, "
-                "csv::blob from _rendered")
+    con.execute("delete from prepaid_log_cache where customer_id in (select customer_id from _rendered)")
+    con.execute("insert into prepaid_log_cache select customer_id, fingerprint, as_of::date, xlsx::blob, "
+                "csv::blob, xlsx_sha256, csv_sha256 from _rendered")
     con.unregister("_rendered")
 
 
-def _write_customer(job: tuple) -> tuple | None:
-    """Write one customer's prepaid log (XLSX and CSV). A log whose rows are unchanged since a
-    previous run is taken from the cache and only restamped with this run's as-of date; a new
-    one is rendered and returned for the cache as (customer_id, fingerprint, blocks, as_of,
-    xlsx, csv)."""
-    folder, as_of, fingerprint, content, reuse = job
+def _render_log(job: tuple) -> tuple:
+    """Render one customer's prepaid log as of the night (XLSX and CSV) and write it; returned
+    for the cache as (customer_id, fingerprint, as_of, xlsx, csv, SHA-256 of each)."""
+    folder, as_of, fingerprint, content = job
+    customer_id, name, currency, language, tz, blocks, events, pending, documents, billed = content
+    speaking = _LANGUAGE.set(language)
+    try:
+        log = _log_rows(events, tz)
+        xlsx = _render_xlsx(customer_id, name, currency, as_of, blocks, log, pending, tz, documents, billed,
+                            language)
+        log_csv = _log_csv(log)
+    finally:
+        _LANGUAGE.reset(speaking)
     folder.mkdir(parents=True, exist_ok=True)
-    if reuse is not None:
-        n_blocks, rendered_as_of, rendered, log_csv = reuse
-        xlsx = _stamp(rendered, rendered_as_of, as_of, n_blocks)
-        result = None
-    else:
-        customer_id, name, currency, language, tz, blocks, events, pending, documents, billed = content
-        speaking = _LANGUAGE.set(language)
-        try:
-            log = _log_rows(events, tz)
-            xlsx = _render_xlsx(customer_id, name, currency, as_of, blocks, log, pending, tz, documents, billed,
-                                language)
-            log_csv = _log_csv(log)
-        finally:
-            _LANGUAGE.reset(speaking)
-        result = (customer_id, fingerprint, len(blocks), as_of, xlsx, log_csv)
-    _write_file(folder / "prepaid-log.xlsx", xlsx)
-    _write_file(folder / "prepaid-log.csv", log_csv)
-    return result
+    _write_file(folder / LOG_FILES[0], xlsx)
+    _write_file(folder / LOG_FILES[1], log_csv)
+    return (customer_id, fingerprint, as_of, xlsx, log_csv, hashlib.sha256(xlsx).hexdigest(),
+            hashlib.sha256(log_csv).hexdigest())
 
 
 def _write_file(path: Path, data: bytes) -> None:
@@ -516,10 +584,10 @@ def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
     ws.string(0, label("customer"), xlsx.BOLD)
     text_cell(ws, 1, f"{name} ({customer_id})")
     ws.row()
-    if ws.last != _as_of_row(len(blocks)):  # _stamp finds the As-of cell by this row
-        raise RuntimeError("Summary layout changed: update reports._as_of_row")
+    # the night this log was rendered: a later night whose figures are the same keeps this log
     ws.string(0, label("as_of"), xlsx.BOLD)
     ws.number(1, as_of, day)
+    ws.string(3, label("as_of_note"))     # a column apart from the date, which is right-aligned
     ws.row()
     ws.string(0, label("currency"), xlsx.BOLD)
     ws.string(1, currency)
@@ -609,38 +677,6 @@ def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
 
     _chart(book, summary, info + 5, log, unit_style, day)   # from 0: three rows below "Time zone"
     return book.bytes()
-
-
-def _as_of_row(n_blocks: int) -> int:
-    """Summary row (as Excel counts, from 1) of the as-of date: header, the blocks, a blank
-    row, Customer, As of."""
-    return n_blocks + 4
-
-
-def _stamp(rendered: bytes, rendered_as_of: date, as_of: date, n_blocks: int) -> bytes:
-    """A prepaid log rendered as of `rendered_as_of`, with `as_of` put in the two places that
-    hold the date: the Summary's As-of cell and the document properties. Only those two parts
-    are compressed again; the others keep their compressed bytes. The result is byte for byte
-    what rendering as of `as_of` gives (tests/transforms/test_reports.py)."""
-    if rendered_as_of == as_of:
-        return rendered
-    entries = []
-    for entry in xlsx.read_entries(rendered):
-        name = entry[0]
-        if name == "xl/worksheets/sheet1.xml":
-            data, n = re.subn(rf'(<c r="B{_as_of_row(n_blocks)}" s="\d+"><v>){xlsx.serial(rendered_as_of)}</v>'
-                              .encode(), rb"\g<1>" + xlsx.serial(as_of).encode() + b"</v>", xlsx.inflate(entry[3]))
-            if n != 1:
-                raise RuntimeError("as-of cell not found in the Summary sheet")
-            entry = xlsx.deflated(name, data)
-        elif name == "docProps/core.xml":
-            data, n = re.subn(rendered_as_of.isoformat().encode() + rb"T00:00:00Z",
-                              as_of.isoformat().encode() + b"T00:00:00Z", xlsx.inflate(entry[3]))
-            if n != 2:
-                raise RuntimeError("created and modified dates not found in the document properties")
-            entry = xlsx.deflated(name, data)
-        entries.append(entry)
-    return xlsx.zip_entries(entries)
 
 
 def _chart(book: xlsx.Workbook, summary: xlsx.Sheet, at_row: int, log: list[dict], unit_style: dict,

@@ -525,28 +525,6 @@ def zip_entries(entries: list[tuple[str, int, int, bytes]]) -> bytes:
     return b"".join(out) + directory + end
 
 
-def read_entries(data: bytes) -> list[tuple[str, int, int, bytes]]:
-    """The entries of a zip file written by `zip_entries`, still deflated (for `zip_entries`)."""
-    end = data.rindex(b"PK\x05\x06")
-    _, _, _, count, _, size, start, _ = struct.unpack("<IHHHHIIH", data[end:end + 22])
-    entries, at = [], start
-    for _ in range(count):
-        fields = struct.unpack("<IHHHHHHIIIHHHHHII", data[at:at + 46])
-        crc, compressed, plain, name_length, extra, comment, offset = (fields[7], fields[8], fields[9],
-                                                                       fields[10], fields[11], fields[12],
-                                                                       fields[16])
-        name = data[at + 46:at + 46 + name_length].decode("utf-8")
-        local_name, local_extra = struct.unpack("<HH", data[offset + 26:offset + 30])
-        body = offset + 30 + local_name + local_extra
-        entries.append((name, plain, crc, data[body:body + compressed]))
-        at += 46 + name_length + extra + comment
-    return entries
-
-
-def inflate(deflated: bytes) -> bytes:
-    return zlib.decompress(deflated, -15)
-
-
 def deflated(name: str, data: bytes) -> tuple[str, int, int, bytes]:
     """An entry for `zip_entries`."""
     return (name, len(data), *_deflate(data))

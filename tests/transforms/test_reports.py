@@ -12,7 +12,7 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.conftest import read_csv, write_inbox
-from transforms import reports
+from transforms import progress, reports
 from transforms.nightly import run_nightly
 from transforms.reports import customer_dir, safe_name
 from transforms.warehouse import connect
@@ -48,7 +48,9 @@ def test_prepaid_log__customer_words_local_times_invoices_billed_work_pending(tm
          "expired", 200, 0],
         ["v1", "Prepaid value", "any service", "EUR", 50, 50, 0, 0, datetime(2026, 1, 2), None, "used up", 45, 0],
         [None] * 13,
-        ["Customer", "Acme (c1)"] + [None] * 11, ["As of", datetime(2026, 1, 31)] + [None] * 11,
+        ["Customer", "Acme (c1)"] + [None] * 11,
+        ["Figures as of", datetime(2026, 1, 31), None, "A new version of this file is made whenever a figure in "
+         "it changes."] + [None] * 9,
         ["Currency", "EUR"] + [None] * 11, ["Time zone", "Europe/Berlin"] + [None] * 11]
     assert wb["Summary"]["L2"].number_format == '"€" #,##0.00;-"€" #,##0.00'
     hours, value = "Hours, any service", "Prepaid value, any service"
@@ -122,6 +124,10 @@ def test_prepaid_log__customer_language__labels_and_dates_in_it(tmp_path):
         ["h1", "Stunden", "jede Leistung", "Stunden", 2, 2, 0, 0, datetime(2026, 1, 1), datetime(2026, 1, 20),
          "verfallen", 200, 0]]
     assert wb["Übersicht"]["I2"].number_format == "dd.mm.yyyy"
+    assert _cells(wb["Übersicht"])[5][:4] == [
+        "Stand der Zahlen", datetime(2026, 1, 31), None, "Eine neue Fassung dieser Datei entsteht, sobald sich eine Zahl "
+        "darin ändert."]
+    assert wb["Übersicht"]["B6"].number_format == "dd.mm.yyyy"
     assert wb["Verlauf"]["A2"].number_format == "dd.mm.yyyy hh:mm"
     assert wb["Verlauf"]["B4"].value == "Arbeit abgezogen"
 
@@ -164,29 +170,9 @@ def _logs(out: Path) -> dict[str, bytes]:
 def _cache(warehouse: Path) -> dict[str, str]:
     con = connect(warehouse, read_only=True)
     try:
-        return dict(con.execute("select customer_id, fingerprint from report_cache order by 1").fetchall())
+        return dict(con.execute("select customer_id, fingerprint from prepaid_log_cache order by 1").fetchall())
     finally:
         con.close()
-
-
-def test_stamp__template_restamped__same_bytes_as_rendering_as_of_that_day():
-    blocks = [{"block_id": "h1", "kind": "hours", "service": None, "purchased_units": 120, "used_units": 90,
-               "expired_units": 0, "remaining_units": 30, "starts_on": date(2026, 1, 1),
-               "expires_on": date(2026, 3, 31), "status": "active", "amount_paid_cents": 20000,
-               "breakage_cents": 0}]
-    log = [{"at": datetime(2026, 1, 6, 8), "local": datetime(2026, 1, 6, 8),
-            "event": "deduction", "block_id": "h1", "pool": "hours (any)",
-            "entry_id": "e1", "work_date": date(2026, 1, 5), "user": "=cmd|' /C calc'!A0", "service": "support",
-            "description": "Work", "kind": "hours", "change": -90, "pool_remaining": 30}]
-    as_of = date(2026, 2, 14)
-    direct = reports._render_xlsx("c1", "One", "EUR", as_of, blocks, log, [])
-    earlier = reports._render_xlsx("c1", "One", "EUR", date(2026, 1, 31), blocks, log, [])
-    assert direct != earlier
-    assert reports._stamp(earlier, date(2026, 1, 31), as_of, len(blocks)) == direct
-    assert reports._stamp(direct, as_of, date(2026, 1, 31), len(blocks)) == earlier
-    assert reports._stamp(direct, as_of, as_of, len(blocks)) is direct
-    summary = load_workbook(io.BytesIO(direct))["Summary"]
-    assert (summary["A5"].value, summary["B5"].value) == ("As of", datetime(2026, 2, 14))
 
 
 def test_prepaid_log__numbers_are_the_nearest_double__chart_and_print_layout():
@@ -241,30 +227,52 @@ def test_prepaid_log__text_longer_than_a_cell__cut_visibly_in_xlsx__whole_in_csv
     assert reports._log_csv(log).decode().splitlines()[1].split(",")[8] == "'" + description
 
 
-def test_prepaid_logs__second_night__unchanged_customer_restamped_from_cache_changed_one_rendered(tmp_path):
-    warehouse = tmp_path / "w.duckdb"
+def _figures_as_of(path: Path) -> datetime:
+    summary = load_workbook(path).worksheets[0]
+    (row,) = [r for r in summary.iter_rows(values_only=True) if r[0] == reports.label("as_of")]
+    return row[1]
+
+
+def test_prepaid_logs__second_night_same_out__unchanged_log_is_last_nights_file_changed_one_rendered(tmp_path):
+    warehouse, out = tmp_path / "w.duckdb", tmp_path / "out"
     inbox = write_inbox(tmp_path / "inbox", customers=CUSTOMERS, purchases=PURCHASES, timelogs=NIGHT_1)
-    run_nightly(inbox, warehouse, tmp_path / "out1", date(2026, 1, 31), reports_enabled=True)
-    first = _cache(warehouse)
-    assert sorted(first) == ["c1", "c2"]
-    # night 2: a new entry of c2 only; c1's rows are the same as yesterday
+    run_nightly(inbox, warehouse, out, date(2026, 1, 31), reports_enabled=True)
+    first, night_1 = _cache(warehouse), _logs(out)
+    inodes = {name: (out / name).stat().st_ino for name in night_1}
+    # night 2: a new entry of c2 only; c1's log shows the same as yesterday
     write_inbox(tmp_path / "inbox", customers=CUSTOMERS, purchases=PURCHASES,
                 timelogs={"t.csv": NIGHT_1, "t2.csv": TL + "e3,c2,bob,support,2026-02-01T10:00,45,2026-02-01T12:00,New"})
     rendered = []
     original = reports._render_xlsx
     with patch.object(reports, "_render_xlsx", lambda cid, *a: rendered.append(cid) or original(cid, *a)):
-        run_nightly(inbox, warehouse, tmp_path / "out2", date(2026, 2, 1), reports_enabled=True)
+        run_nightly(inbox, warehouse, out, date(2026, 2, 1), reports_enabled=True)
     assert rendered == ["c2"]
-    second = _cache(warehouse)
+    second, night_2 = _cache(warehouse), _logs(out)
     assert second["c1"] == first["c1"] and second["c2"] != first["c2"]
-    # the same night on a fresh warehouse (nothing cached) gives the same bytes
-    run_nightly(inbox, tmp_path / "fresh.duckdb", tmp_path / "out-fresh", date(2026, 2, 1), reports_enabled=True)
-    cached, fresh = _logs(tmp_path / "out2"), _logs(tmp_path / "out-fresh")
-    assert sorted(cached) == ["reports/c1/prepaid-log.csv", "reports/c1/prepaid-log.xlsx",
-                              "reports/c2/prepaid-log.csv", "reports/c2/prepaid-log.xlsx"]
-    assert cached == fresh
-    assert load_workbook(tmp_path / "out2" / "reports" / "c1" / "prepaid-log.xlsx")["Summary"]["B5"].value \
-        == datetime(2026, 2, 1)
+    c1 = ["reports/c1/prepaid-log.csv", "reports/c1/prepaid-log.xlsx"]
+    c2 = ["reports/c2/prepaid-log.csv", "reports/c2/prepaid-log.xlsx"]
+    # c1: last night's very files (hard links: same inode, nothing written); c2: new files
+    assert {name: (out / name).stat().st_ino for name in c1} == {name: inodes[name] for name in c1}
+    assert all((out / name).stat().st_ino != inodes[name] for name in c2)
+    assert [night_2[name] == night_1[name] for name in c1 + c2] == [True, True, False, False]
+    assert [_figures_as_of(out / "reports" / c / "prepaid-log.xlsx") for c in ("c1", "c2")] == [
+        datetime(2026, 1, 31), datetime(2026, 2, 1)]
+    # the changed log is what a fresh warehouse renders that night
+    run_nightly(inbox, tmp_path / "fresh.duckdb", tmp_path / "fresh", date(2026, 2, 1), reports_enabled=True)
+    assert {k: v for k, v in _logs(tmp_path / "fresh").items() if k in c2} == {k: night_2[k] for k in c2}
+
+
+def test_prepaid_logs__unchanged_log_but_previous_out_missing_or_edited__written_from_the_cache(tmp_path):
+    warehouse, out = tmp_path / "w.duckdb", tmp_path / "out"
+    inbox = write_inbox(tmp_path / "inbox", customers=CUSTOMERS, purchases=PURCHASES, timelogs=NIGHT_1)
+    run_nightly(inbox, warehouse, out, date(2026, 1, 31), reports_enabled=True)
+    night_1 = _logs(out)
+    (out / "reports" / "c1" / "prepaid-log.csv").write_text("edited by hand")      # in place: same inode
+    (out / "reports" / "c2" / "prepaid-log.xlsx").unlink()
+    run_nightly(inbox, warehouse, out, date(2026, 2, 1), reports_enabled=True)
+    assert _logs(out) == night_1
+    run_nightly(inbox, warehouse, tmp_path / "elsewhere", date(2026, 2, 2), reports_enabled=True)   # a new OUT
+    assert _logs(tmp_path / "elsewhere") == night_1
 
 
 @pytest.mark.parametrize("change, customers, timelogs, as_of", [
@@ -287,7 +295,32 @@ def test_prepaid_logs__anything_a_log_shows_changes__only_that_log_rendered(tmp_
         run_nightly(tmp_path / "inbox", warehouse, tmp_path / "out2", as_of, reports_enabled=True)
     assert rendered == ["c1"], change
     run_nightly(tmp_path / "inbox", tmp_path / "fresh.duckdb", tmp_path / "fresh", as_of, reports_enabled=True)
-    assert _logs(tmp_path / "out2") == _logs(tmp_path / "fresh")
+    out1, out2, fresh = (_logs(tmp_path / name) for name in ("out1", "out2", "fresh"))
+    assert {k: v for k, v in out2.items() if "/c1/" in k} == {k: v for k, v in fresh.items() if "/c1/" in k}
+    assert {k: v for k, v in out2.items() if "/c2/" in k} == {k: v for k, v in out1.items() if "/c2/" in k}
+
+
+def test_prepaid_logs__live_display__counts_each_log_written_rendered_or_kept(tmp_path, monkeypatch):
+    seen = []
+    advance = progress.Phase.advance
+
+    def counted(phase, steps=1, description=None):
+        advance(phase, steps, description)
+        if phase.name == "reports":
+            (task,) = [t for t in progress._display.tasks if t.id == phase.task]
+            seen.append((task.completed, task.total))
+
+    monkeypatch.setattr(progress.Phase, "advance", counted)
+    customers = CUSTOMERS + "\nc3,Customer Three,USD"
+    inbox = write_inbox(tmp_path / "inbox", customers=customers, purchases=PURCHASES, timelogs=NIGHT_1)
+    with progress.cli_output(progress.NORMAL, stream=io.StringIO(), live=True):
+        run_nightly(inbox, tmp_path / "w.duckdb", tmp_path / "out", date(2026, 1, 31), reports_enabled=True)
+        assert seen == [(1, 3), (2, 3), (3, 3)]          # three logs rendered, one by one
+        seen.clear()
+        write_inbox(inbox, customers=customers, purchases=PURCHASES,
+                    timelogs={"t.csv": NIGHT_1, "t2.csv": TL + "e3,c2,bob,support,2026-02-01T10:00,45,,New"})
+        run_nightly(inbox, tmp_path / "w.duckdb", tmp_path / "out", date(2026, 2, 1), reports_enabled=True)
+    assert seen == [(2, 3), (3, 3)]                      # c1 and c3 kept at once, then c2 rendered
 
 
 def test_prepaid_logs__in_batches_of_customers_with_worker_processes__same_files_and_cache(tmp_path):

@@ -92,13 +92,16 @@ create table if not exists runs (
     outcome varchar not null
 );
 
--- Prepaid logs as last rendered, by a fingerprint of their rows: a run re-renders only
--- customers whose rows changed and restamps the others with its as-of date.
-create table if not exists report_cache (
+-- Prepaid logs as last rendered, by a fingerprint of what they show: a run renders only
+-- customers whose fingerprint changed; the others keep their log, byte for byte, with the
+-- date it was rendered on (linked from the previous OUT, or written from here).
+drop table if exists report_cache;      -- its logs were restamped with each night's date
+create table if not exists prepaid_log_cache (
     customer_id varchar primary key,
     fingerprint varchar not null,
-    blocks integer not null,        -- rows in the Summary sheet (places the As-of cell)
-    as_of date not null,            -- the as-of date the xlsx carries
+    as_of date not null,            -- the night it was rendered: its "Figures as of" date
     xlsx blob not null,
-    csv blob not null
+    csv blob not null,
+    xlsx_sha256 varchar not null,   -- recognise the files the previous run published
+    csv_sha256 varchar not null
 );
