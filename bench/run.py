@@ -768,6 +768,7 @@ PROFILE_MAX = 1_000_000     # a profiled 10M run would take hours
 
 
 def save(results: Path, result: dict) -> Path:
+    result.setdefault("command", " ".join([".venv/bin/python -m bench.run", *sys.argv[1:]]))
     path = Path(results) / f"{result['size']}.json"
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(result, indent=2, default=str) + "\n")
