@@ -27,8 +27,8 @@ from transforms.warehouse import sql
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 RUNS_DIR = ".runs"
-PARALLEL_FROM = 40      # documents; below this, process start-up costs more than it saves
-                        # (a PDF costs ~20 ms of CPU, a worker ~1 s to start)
+PARALLEL_FROM = 40      # documents; below this, starting worker processes costs more than it
+                        # saves (the figures: bench/notes.md, "Documents per second")
 BATCH = 5000            # documents read from the warehouse at a time
 
 

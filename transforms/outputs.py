@@ -47,7 +47,7 @@ def seal(target: Path, run_id: int) -> None:
     """Make every written file durable, then write the completion marker last.
 
     One `os.sync()` flushes all files at once (Linux waits for it to complete); an fsync per
-    file cost ~2 ms each, i.e. most of a run with thousands of invoices and reports.
+    file was most of the cost of a run with thousands of invoices and reports.
     """
     os.sync()
     marker = target / COMPLETE_MARKER

@@ -1,6 +1,6 @@
 """Worker processes for the files of a run (documents, prepaid logs): one pool, one rule.
 
-Rendering a file is independent per document or customer and costs CPU (a PDF ~20 ms), so
+Rendering a file is independent per document or customer and costs CPU (a PDF most), so
 a run with many spreads it over the machine's cores. `Pool(jobs, parallel_from)` maps a
 function over work items in spawned processes when there are at least `parallel_from` items
 and more than one core, else in this process; either way results come back in the items'
