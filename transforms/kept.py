@@ -41,13 +41,30 @@ def typed_timelogs(con: duckdb.DuckDBPyConnection, tz: str, recompute: bool = Fa
         con.execute(f"delete from {table} where file_id in (select file_id from typed_timelog_files where {stale})",
                     params)
     con.execute(f"delete from typed_timelog_files where {stale}", params)
-    new = [f for (f,) in con.execute("""
-        select file_id from files
+    new = con.execute("""
+        select file_id, row_count from files
         where kind = 'timelogs' and not rejected and file_id not in (select file_id from typed_timelog_files)
-        order by file_id""").fetchall()]
-    if new:
-        _type_and_keep(con, new, tz)
+        order by file_id""").fetchall()
+    for batch in _batches(new):
+        _type_and_keep(con, batch, tz)
     return _read_back(con)
+
+
+#: rows typed at a time: a first night of a large history holds one batch's raw and typed
+#: rows in memory, not all of them
+BATCH_ROWS = 200_000
+
+
+def _batches(files: list[tuple[int, int]]) -> list[list[int]]:
+    """File versions in order, grouped into batches of about BATCH_ROWS rows (a file whole)."""
+    batches, rows = [], BATCH_ROWS
+    for file_id, count in files:
+        if rows + count > BATCH_ROWS:
+            batches.append([])
+            rows = 0
+        batches[-1].append(file_id)
+        rows += count
+    return batches
 
 
 def _type_and_keep(con: duckdb.DuckDBPyConnection, file_ids: list[int], tz: str) -> None:
