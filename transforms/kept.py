@@ -57,9 +57,9 @@ BATCH_ROWS = 200_000
 
 def _batches(files: list[tuple[int, int]]) -> list[list[int]]:
     """File versions in order, grouped into batches of about BATCH_ROWS rows (a file whole)."""
-    batches, rows = [], BATCH_ROWS
+    batches, rows = [], 0
     for file_id, count in files:
-        if rows + count > BATCH_ROWS:
+        if not batches or rows + count > BATCH_ROWS:
             batches.append([])
             rows = 0
         batches[-1].append(file_id)
