@@ -1,8 +1,7 @@
 """Prefect tasks: each is one step function of transforms/, wrapped as it is (no logic here).
 
 `prefect_step` is the step executor the flows hand to `transforms.nightly.execute`, so the
-sequences of a run (`nightly.nightly`, `nightly.close_month`) are written once, there, and run
-the same with or without Prefect.
+sequence of a run is written once (there) and runs the same with or without Prefect.
 
 - Every task has `cache_policy=NONE`: Prefect 3 caches by inputs by default, and a cached
   step would silently skip work.
