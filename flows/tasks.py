@@ -1,7 +1,8 @@
 """Prefect tasks: each is one step function of transforms/, wrapped as it is (no logic here).
 
 `prefect_step` is the step executor the flows hand to `transforms.nightly.execute`, so the
-sequence of a run is written once (there) and runs the same with or without Prefect.
+sequences of a run (`nightly.nightly`, `nightly.close_month`) are written once, there, and run
+the same with or without Prefect.
 
 - Every task has `cache_policy=NONE`: Prefect 3 caches by inputs by default, and a cached
   step would silently skip work.
