@@ -82,13 +82,10 @@ def compute(con: duckdb.DuckDBPyConnection, as_of: AsOf, kept: bool = False, reu
     _register(con, "new_results", results, RESULT_TYPES)
     if kept:
         _keep_fold(con)
-        con.execute("create or replace temp table alloc_parts as "
-                    "select entry_id, block_id, seq, minutes, cents, incidents, customer_id from fold_parts")
-        con.execute("create or replace temp table alloc_results as select * exclude (customer_id) from fold_results")
-    else:
-        con.execute("create or replace temp table alloc_parts as "
-                    "select entry_id, block_id, seq, minutes, cents, incidents, customer_id from new_parts")
-        con.execute("create or replace temp table alloc_results as select * exclude (customer_id) from new_results")
+    source = "fold" if kept else "new"   # the kept fold, brought up to tonight, or tonight's whole fold
+    con.execute("create or replace temp table alloc_parts as "
+                f"select entry_id, block_id, seq, minutes, cents, incidents, customer_id from {source}_parts")
+    con.execute(f"create or replace temp table alloc_results as select * exclude (customer_id) from {source}_results")
     _model(con, "mart_balances", "marts/balances.sql", as_of)
     _model(con, "mart_pools", "marts/breaches.sql")
     _model(con, "mart_entries", "marts/entries.sql")
@@ -107,7 +104,6 @@ def _fold(con: duckdb.DuckDBPyConnection, resume: bool) -> tuple[pd.DataFrame, p
     """Fold the customers of `fold_plan`: refolded from the start, or resumed from the kept fold."""
     blocks = {c: list(bs) for c, bs in groupby(_blocks(con), key=lambda b: b.customer_id)}
     taken: dict[str, list[Taken]] = {}
-    seq0: dict[str, int] = {}
     last: dict[str, tuple] = {}
     if resume:
         for customer_id, *row in con.execute("""
@@ -117,10 +113,6 @@ def _fold(con: duckdb.DuckDBPyConnection, resume: bool) -> tuple[pd.DataFrame, p
                 join fold_postings e on e.entry_id = k.entry_id
                 order by k.customer_id, k.seq""").fetchall():
             taken.setdefault(customer_id, []).append(Taken(*row))
-        seq0 = dict(con.execute("""
-            select k.customer_id, count(*) from fold_parts k
-            join fold_plan f on f.customer_id = k.customer_id and f.action = 'resume'
-            group by 1""").fetchall())
         last = {c: (e, s, i) for c, e, s, i in con.execute("""
             select l.customer_id, l.posting_epoch, l.started_epoch, l.entry_id from fold_last l
             join fold_plan f on f.customer_id = l.customer_id and f.action = 'resume'""").fetchall()}
@@ -131,7 +123,7 @@ def _fold(con: duckdb.DuckDBPyConnection, resume: bool) -> tuple[pd.DataFrame, p
         ledger = resumed(customer_blocks, taken.get(customer_id, ()), last[customer_id]) \
             if customer_id in last else None
         fold_customer(postings, customer_blocks, out, ledger)
-        start = seq0.get(customer_id, 0)
+        start = len(taken.get(customer_id, ()))   # a resumed customer's parts go on after its kept ones
         part_rows += [(customer_id, p.entry_id, p.block_id, start + i, p.minutes, p.cents, p.incidents)
                       for i, p in enumerate(out.parts)]
         result_rows += [(customer_id, r.entry_id, r.covered_minutes, r.value_cents, r.overage_minutes,
