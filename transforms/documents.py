@@ -196,34 +196,59 @@ def issue_documents(con: duckdb.DuckDBPyConnection, as_of: date, tz: str,
 
     billing_starts: the cutover; entries worked before it were billed by the previous system and
     are never invoiced here (they still draw on blocks).
-    seller: seller.toml, checked; stored with each document, as are the buyer's details."""
+    seller: seller.toml, checked; stored with each document, as are the buyer's details.
+
+    Customers are planned, numbered and stored in batches of CUSTOMER_BATCH, in customer order:
+    a customer's documents depend only on its own entries and pools, and documents are numbered
+    in (customer, kind, ...) order, so the numbers are those of planning all at once while
+    memory follows one batch, not the size of history."""
     con.execute(sql("documents_schema.sql"))
     run_id = con.execute("select currval('run_id_seq')").fetchone()[0]  # this run's id
     customers = {r["customer_id"]: r for r in _records(con, sql("documents/customers.sql"))}
     for c in customers.values():
         c["tax_rate_percent"] = Decimal(c["tax_rate_percent"])
-    rows = _billing_rows(con, tz, billing_starts)
+    # computed once, before this run stores anything: what documents billed so far
+    con.execute(f"create or replace temp table doc_billing_rows as {sql('documents/billing_rows.sql')}",
+                {"billing_starts": billing_starts, "tz": tz})
+    pools: dict[str, list[dict]] = {}
+    for pool in _breached_pools(con):
+        pools.setdefault(pool["customer_id"], []).append(pool)
+    open_topups = _open_topups(con, as_of)
+    billed = [c for (c,) in con.execute("select distinct customer_id from doc_billing_rows").fetchall()]
+    ids = sorted(set(billed) | set(pools))
+    store = _Store(con, as_of, run_id, customers, seller)
+    for start in range(0, len(ids), CUSTOMER_BATCH):
+        batch = ids[start:start + CUSTOMER_BATCH]
+        rows = _records(con, sql("documents/billing_batch.sql"), {"customer_ids": batch})
+        drafts = _plan_batch(con, rows, customers, as_of)
+        del rows
+        drafts += plan_topups([p for c in batch for p in pools.get(c, [])], open_topups, customers)
+        drafts.sort(key=Draft.sort_key)
+        store.add(drafts)
+    con.execute("drop table doc_billing_rows")
+    store.numbering.save(con)
+    document_views(con, as_of)
+    return store.numbers
+
+
+#: customers planned and stored together (a first night at 1M has 40,000 customers)
+CUSTOMER_BATCH = 2000
+
+
+def _plan_batch(con: duckdb.DuckDBPyConnection, rows: list[dict], customers: dict[str, dict],
+                as_of: date) -> list[Draft]:
+    """The overage invoices and credit notes of one batch's billing rows."""
     credited = [r["entry_id"] for r in rows if r["target_cents"] < r["billed_cents"]]
     reasons = _credit_reasons(con, credited)
     for row in rows:
         row["reason"] = reasons.get(row["entry_id"])
-    drafts = plan_overage(rows, _prior_lines(con, credited), customers, as_of)
-    drafts += plan_topups(_breached_pools(con), _open_topups(con, as_of), customers)
-    drafts.sort(key=Draft.sort_key)
-    numbers = _store_all(con, drafts, as_of, run_id, customers, seller)
-    document_views(con, as_of)
-    return numbers
+    return plan_overage(rows, _prior_lines(con, credited), customers, as_of)
 
 
 def _records(con: duckdb.DuckDBPyConnection, query: str, params=None) -> list[dict]:
     cur = con.execute(query, params or [])
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row)) for row in cur.fetchall()]
-
-
-def _billing_rows(con: duckdb.DuckDBPyConnection, tz: str, billing_starts: date | None = None) -> list[dict]:
-    """Entries whose billed amount must change (sql/documents/billing_rows.sql)."""
-    return _records(con, sql("documents/billing_rows.sql"), {"billing_starts": billing_starts, "tz": tz})
 
 
 def _prior_lines(con: duckdb.DuckDBPyConnection, entry_ids: list[str]) -> dict[str, list[dict]]:
@@ -286,31 +311,38 @@ def _json(value: dict | None) -> str | None:
     return None if value is None else json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
 
 
-def _store_all(con: duckdb.DuckDBPyConnection, drafts: list[Draft], issued_on: date, run_id: int,
-               customers: dict[str, dict] | None = None, seller: dict | None = None) -> list[str]:
-    """Number the drafts in order and insert them in bulk."""
-    numbering = Numbering(con)
-    docs, lines = [], []
-    seller_json = _json(seller)
-    due_on = issued_on + timedelta(days=seller["payment_terms_days"]) if seller else None
-    for seq, draft in enumerate(drafts):
-        number = numbering.next(draft.kind, issued_on)
-        net, tax = draft.net_cents, draft.tax_cents
-        customer = (customers or {}).get(draft.customer_id, {})
-        buyer = {"name": customer.get("name") or draft.customer_id,
-                 **{k: customer.get(k) for k in BUYER_COLUMNS if customer.get(k) is not None}}
-        docs.append((number, draft.kind, draft.customer_id, issued_on, draft.currency, net, tax, net + tax,
-                     str(draft.tax_rate_percent), draft.corrects, draft.period, draft.pool_kind,
-                     draft.pool_service, run_id, seq, due_on,
-                     buyer.get("tax_category") or ("S" if draft.tax_rate_percent > 0 else "Z"),
-                     buyer.get("language") or "en", seller_json, _json(buyer)))
-        lines += [(number, i, l.entry_id, l.block_id, l.work_date, l.user, l.service, l.description,
-                   l.minutes, l.rate_cents, l.amount_cents, l.corrects, _json(l.detail))
-                  for i, l in enumerate(draft.lines, start=1)]
-    _insert(con, "documents", docs)
-    _insert(con, "document_lines", lines)
-    numbering.save(con)
-    return [d[0] for d in docs]
+class _Store:
+    """Numbers drafts in the order given and inserts them, batch after batch, with one
+    numbering and one issue sequence for the whole run."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, issued_on: date, run_id: int,
+                 customers: dict[str, dict] | None = None, seller: dict | None = None):
+        self.con, self.issued_on, self.run_id = con, issued_on, run_id
+        self.customers = customers or {}
+        self.numbering = Numbering(con)
+        self.numbers: list[str] = []
+        self.seller_json = _json(seller)
+        self.due_on = issued_on + timedelta(days=seller["payment_terms_days"]) if seller else None
+
+    def add(self, drafts: list[Draft]) -> None:
+        docs, lines = [], []
+        for draft in drafts:
+            number = self.numbering.next(draft.kind, self.issued_on)
+            net, tax = draft.net_cents, draft.tax_cents
+            customer = self.customers.get(draft.customer_id, {})
+            buyer = {"name": customer.get("name") or draft.customer_id,
+                     **{k: customer.get(k) for k in BUYER_COLUMNS if customer.get(k) is not None}}
+            docs.append((number, draft.kind, draft.customer_id, self.issued_on, draft.currency, net, tax,
+                         net + tax, str(draft.tax_rate_percent), draft.corrects, draft.period, draft.pool_kind,
+                         draft.pool_service, self.run_id, len(self.numbers), self.due_on,
+                         buyer.get("tax_category") or ("S" if draft.tax_rate_percent > 0 else "Z"),
+                         buyer.get("language") or "en", self.seller_json, _json(buyer)))
+            self.numbers.append(number)
+            lines += [(number, i, l.entry_id, l.block_id, l.work_date, l.user, l.service, l.description,
+                       l.minutes, l.rate_cents, l.amount_cents, l.corrects, _json(l.detail))
+                      for i, l in enumerate(draft.lines, start=1)]
+        _insert(self.con, "documents", docs)
+        _insert(self.con, "document_lines", lines)
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple]) -> None:

@@ -8,9 +8,9 @@ from transforms.warehouse import SQL_DIR, sql
 
 def test_document_models__every_file__opens_with_its_name_and_grain():
     paths = sorted(SQL_DIR.glob("documents/*.sql"))
-    assert [p.stem for p in paths] == ["billing_rows", "breached_pools", "credit_reasons", "customers",
-                                       "einvoice_parties", "entry_documents", "issued", "issued_lines",
-                                       "pool_topups", "prior_lines", "run_documents", "run_lines"]
+    assert [p.stem for p in paths] == ["billing_batch", "billing_rows", "breached_pools", "credit_reasons",
+                                       "customers", "einvoice_parties", "entry_documents", "issued",
+                                       "issued_lines", "pool_topups", "prior_lines", "run_documents", "run_lines"]
     for path in paths:
         assert path.read_text(encoding="utf-8").startswith(f"-- {path.stem}: one row per "), path.name
 

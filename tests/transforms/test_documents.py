@@ -2,7 +2,10 @@
 
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import read_csv
+from transforms import documents
 
 TL = "entry_id,customer_id,user,service,started_at,duration_minutes,authorized_at,description\n"
 RATE = "hourly_rate\n60.00"
@@ -113,6 +116,24 @@ def test_topup__issued_once_per_breach_episode__purchase_naming_it_ends_episode(
     assert night2.rows("invoices") == []
     assert night2.breaches[0]["topup_invoice_number"] == "INV-2026-000001"
     assert night3.breaches == [] and night3.rows("invoices") == []
+
+
+@pytest.mark.parametrize("batch", [1, 2, 2000])
+def test_customer_batches__any_size__numbers_in_customer_then_kind_order(reconcile, monkeypatch, batch):
+    monkeypatch.setattr(documents, "CUSTOMER_BATCH", batch)
+    names = "customer_id,name,currency,invoice_cadence,tax_rate_percent\n"
+    out = reconcile(customers=names + "".join(f"{c},{c},EUR,nightly,0\n" for c in ("c2", "c10", "c1")),
+                    rates=RATE, as_of="2026-01-10",
+                    purchases="block_id,customer_id,kind,quantity,amount_paid,purchased_on,reorder_point,"
+                              "auto_invoice,invoice_number\nb1,c10,hours,2,100.00,2026-01-01,1,yes,\n",
+                    timelogs=TL + "e1,c2,ann,support,2026-01-05T09:00,60,2026-01-06T00:00,A\n"
+                                  "e2,c10,ann,support,2026-01-05T09:00,150,2026-01-06T00:00,B\n"
+                                  "e3,c1,ann,support,2026-01-05T09:00,30,2026-01-06T00:00,C")
+    assert [(r["number"], r["customer_id"], r["kind"], r["net"]) for r in out.rows("invoices")] == [
+        ("INV-2026-000001", "c1", "overage", "30.00"), ("INV-2026-000002", "c10", "overage", "30.00"),
+        ("INV-2026-000003", "c10", "topup", "100.00"), ("INV-2026-000004", "c2", "overage", "60.00")]
+    assert [(l["number"], l["entry_id"]) for l in out.rows("invoice_lines")] == [
+        ("INV-2026-000001", "e3"), ("INV-2026-000002", "e2"), ("INV-2026-000003", ""), ("INV-2026-000004", "e1")]
 
 
 def test_hostile_text__csv_cells_neutralized__html_escaped(reconcile):
