@@ -251,6 +251,15 @@ def _records(con: duckdb.DuckDBPyConnection, query: str, params=None) -> list[di
     return [dict(zip(names, row)) for row in cur.fetchall()]
 
 
+def _streamed(con: duckdb.DuckDBPyConnection, query: str, params=None, size: int = 10_000):
+    """The rows of `query` as dicts, fetched `size` at a time (a first night has a million
+    document lines); run no other query on `con` until they are all read."""
+    cur = con.execute(query, params or [])
+    names = [d[0] for d in cur.description]
+    while rows := cur.fetchmany(size):
+        yield from (dict(zip(names, row)) for row in rows)
+
+
 def _prior_lines(con: duckdb.DuckDBPyConnection, entry_ids: list[str]) -> dict[str, list[dict]]:
     """Per entry of `entry_ids` (those to credit): invoices that billed it, newest first, net
     of credits already applied."""
@@ -385,20 +394,20 @@ def spreadsheet_safe(text: str | None) -> str:
 
 def write_documents(con: duckdb.DuckDBPyConnection, target: Path, run_id: int) -> None:
     """invoices.csv, invoice_lines.csv and invoices/NUMBER.{html,pdf,xml} for this run's documents."""
-    docs = _records(con, sql("documents/run_documents.sql"), {"run_id": run_id})
-    lines = _records(con, sql("documents/run_lines.sql"), {"run_id": run_id})
     target.mkdir(parents=True, exist_ok=True)
+    issued = 0
     with open(target / "invoices.csv", "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(INVOICE_COLUMNS)
-        for d in docs:
+        for d in _streamed(con, sql("documents/run_documents.sql"), {"run_id": run_id}):
+            issued += 1
             writer.writerow([d["number"], d["kind"], spreadsheet_safe(d["customer_id"]), d["issued_on"].isoformat(),
                              d["currency"], cents_text(d["net_cents"]), cents_text(d["tax_cents"]),
                              cents_text(d["total_cents"]), d["corrects"] or ""])
     with open(target / "invoice_lines.csv", "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(LINE_COLUMNS)
-        for l in lines:
+        for l in _streamed(con, sql("documents/run_lines.sql"), {"run_id": run_id}):
             writer.writerow([l["number"], l["line_no"], spreadsheet_safe(l["entry_id"]),
                              spreadsheet_safe(l["description"]),
                              "" if l["minutes"] is None else l["minutes"], cents_text(l["rate_cents"]),
@@ -406,7 +415,7 @@ def write_documents(con: duckdb.DuckDBPyConnection, target: Path, run_id: int) -
                              l["work_date"].isoformat() if l["work_date"] else "",
                              spreadsheet_safe(l["user"]), spreadsheet_safe(l["service"]),
                              spreadsheet_safe(l["block_id"]), l["corrects"] or ""])
-    if docs:
+    if issued:
         archive.write_run_documents(con, target / "invoices", run_id)
 
 
