@@ -231,8 +231,8 @@ def issue_documents(con: duckdb.DuckDBPyConnection, as_of: date, tz: str,
     return store.numbers
 
 
-#: customers planned and stored together (a first night at 1M has 40,000 customers)
-CUSTOMER_BATCH = 2000
+#: customers planned and stored together (the 1M bench inbox has 10,000)
+CUSTOMER_BATCH = 500
 
 
 def _plan_batch(con: duckdb.DuckDBPyConnection, rows: list[dict], customers: dict[str, dict],
