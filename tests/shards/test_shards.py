@@ -10,7 +10,7 @@ import pytest
 
 from transforms.generate import generate_inbox
 from transforms.ingest import ingest
-from transforms.reconcile import RESULT_TABLES, reconcile
+from transforms.reconcile import RESULT_TABLES, reconcile, stage
 from transforms.shards import compute_shard, reconcile_sharded, shard_of
 from transforms.validate import validate
 from transforms.warehouse import RAW_KINDS, connect, current_raw
@@ -37,9 +37,11 @@ def _computed(inbox: Path, warehouse: Path, as_of: date, shards: int | None, fol
         if shards is None:
             reconcile(con, inputs, as_of, "UTC")
         elif run_shards is None:
-            reconcile_sharded(con, inputs, as_of, "UTC", shards, folder)
+            stage(con, inputs, "UTC")
+            reconcile_sharded(con, as_of, "UTC", shards, folder)
         else:
-            reconcile_sharded(con, inputs, as_of, "UTC", shards, folder, run_shards)
+            stage(con, inputs, "UTC")
+            reconcile_sharded(con, as_of, "UTC", shards, folder, run_shards)
         return _results(con)
     finally:
         con.close()
