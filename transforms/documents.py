@@ -21,7 +21,7 @@ import duckdb
 import pandas as pd
 from transforms import archive, docview, ubl
 from transforms.units import cents_text, grouped_text, hours_text, period_end, round_half_up
-from transforms.warehouse import sql
+from transforms.warehouse import append_frame, sql
 
 #: first characters that make spreadsheet programs evaluate a cell (= + - @, TAB, CR)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -355,14 +355,12 @@ class _Store:
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple]) -> None:
+    """Append `rows` (tuples in the table's column order) to `table`; through append_frame, so
+    that the run's transaction does not keep them alive until its commit."""
     if not rows:
         return
-    columns = [c[0] for c in con.execute(f"select * from {table} limit 0").description]
-    frame = pd.DataFrame(rows, columns=columns, dtype="object")
-    con.register("_new_rows", frame)
-    casts = ", ".join(f'"{c}"' for c in columns)
-    con.execute(f"insert into {table} ({casts}) select {casts} from _new_rows")
-    con.unregister("_new_rows")
+    types = {name: type_ for name, type_, *_ in con.execute(f"describe {table}").fetchall()}
+    append_frame(con, table, pd.DataFrame(rows, columns=list(types), dtype="object"), types)
 
 
 def document_views(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
