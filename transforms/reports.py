@@ -496,6 +496,19 @@ def _sheet(book: xlsx.Workbook, title_key: str, keys: tuple[str, ...], widths: l
     return book.sheet(label(title_key), headers, [max(w, len(h) + 2) for h, w in zip(headers, widths)])
 
 
+#: the labels a column of the log may show, by what they name
+STATUS_KEYS = ("status.active", "status.expired", "status.exhausted", "status.not_started")
+EVENT_KEYS = ("event.purchase", "event.deduction", "event.expiry")
+DOCUMENT_KEYS = ("doc.overage", "doc.credit_note", "doc.topup")
+
+
+def _widest(*keys: str, bold: bool = False, **values: str) -> int:
+    """The width of a column that shows any of the labels `keys` in the log's language: the
+    longest and a character to spare, so that it never runs into the next cell's text (bold
+    text needs about a character more)."""
+    return max(len(label(k, **values)) for k in keys) + (2 if bold else 1)
+
+
 def _none(ws: xlsx.Sheet, rows, key: str) -> None:
     """A sentence on a sheet that has no rows, so that an empty sheet does not look broken."""
     if not rows:
@@ -517,15 +530,21 @@ def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
     # English keeps ISO dates; the other languages read dates as their customers write them
     day_format = Formats.date if language == "en" else date_format(language)
     fmt = Formats(money=money_format(currency), date=day_format, instant=f"{day_format} hh:mm")
+    # a digit's width free right of every number, date and instant: right-aligned, they would
+    # otherwise touch the left-aligned text of the next cell ("31.12.2026aktiv")
+    fmt = Formats(**{name: xlsx.padded(value) for name, value in vars(fmt).items()})
     book = xlsx.Workbook(as_of, [fmt.hours, fmt.date, fmt.money, fmt.instant, fmt.count])
     hours, day, money, instant = (book.style(f) for f in (fmt.hours, fmt.date, fmt.money, fmt.instant))
     unit_style = {"hours": hours, "unlimited": hours, "value": money, "incidents": book.style(fmt.count)}
     cur = {"currency": currency}
     unit_of = {kind: label(f"unit.{unit}", **cur) for kind, unit in UNIT_OF_KIND.items()}
 
+    kinds, units_ = [f"kind.{k}" for k in UNIT_OF_KIND], sorted({f"unit.{u}" for u in UNIT_OF_KIND.values()})
     ws = summary = _sheet(book, "sheet.summary", (
         "block", "kind", "service", "unit", "purchased", "used", "expired", "remaining", "starts_on", "expires_on",
-        "status", "amount_paid", "expired_value"), [16, 14, 16, 10, 12, 12, 15, 12, 12, 17, 15, 19, 27], **cur)
+        "status", "amount_paid", "expired_value"),
+        [max(16, _widest("customer", "as_of", "currency", "time_zone", bold=True)), max(14, _widest(*kinds)), 16,
+         max(10, _widest(*units_, **cur)), 12, 12, 15, 12, 12, 17, max(15, _widest(*STATUS_KEYS)), 19, 27], **cur)
     for b in blocks:
         units = unit_style[b["kind"]]
         ws.row()
@@ -558,7 +577,9 @@ def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
 
     ws = _sheet(book, "sheet.log", (
         "at", "event", "block", "prepaid_pool", "entry", "work_date", "user", "service", "description", "unit",
-        "change", "pool_remaining"), [24, 15, 14, 24, 13, 12, 12, 14, 40, 10, 12, 18], zone=tz)
+        "change", "pool_remaining"),
+        [24, max(15, _widest(*EVENT_KEYS)), 14, 24, 13, 12, 12, 14, 40, max(10, _widest(*units_, **cur)), 12, 18],
+        zone=tz)
     for row in log:
         units = unit_style[row["kind"]]
         ws.row()
@@ -577,7 +598,7 @@ def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
 
     ws = _sheet(book, "sheet.invoices", (
         "number", "document_kind", "issued_on", "what", "corrects", "net", "tax", "total", "paid_by"),
-        [17, 15, 12, 44, 17, 14, 14, 14, 18], **cur)
+        [17, max(15, _widest(*DOCUMENT_KEYS)), 12, 44, 17, 14, 14, 14, max(18, _widest("not_paid"))], **cur)
     for d in documents:
         ws.row()
         ws.string(0, d["number"])
@@ -604,7 +625,8 @@ def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
 
     ws = _sheet(book, "sheet.billed", (
         "number", "document_kind", "issued_on", "entry", "work_date", "user", "service", "description",
-        "hours_billed", "rate", "amount"), [17, 12, 12, 13, 12, 12, 14, 40, 13, 20, 15], **cur)
+        "hours_billed", "rate", "amount"),
+        [17, max(12, _widest("doc.overage", "doc.credit_note")), 12, 13, 12, 12, 14, 40, 13, 20, 15], **cur)
     for line in billed:
         ws.row()
         ws.string(0, line["number"])
@@ -623,7 +645,7 @@ def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
 
     ws = _sheet(book, "sheet.pending", (
         "entry", "status", "work_date", "user", "service", "description", "billable_hours"),
-        [13, 26, 12, 12, 14, 40, 14])
+        [13, max(26, _widest("pending_status.pending", "pending_status.unpriced")), 12, 12, 14, 40, 14])
     for p in pending:
         ws.row()
         text_cell(ws, 0, p["entry_id"])
