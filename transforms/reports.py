@@ -274,7 +274,7 @@ def write_reports(con: duckdb.DuckDBPyConnection, target: Path, as_of: date, tz:
     params = {} if customer_ids is None else {"customer_ids": customer_ids}
     customers = con.execute(f"select * from ({sql('reports/log_customers.sql')}) {where} order by customer_id",
                             params).fetchall()
-    if not con.execute("select count(*) from duckdb_tables() where table_name = 'document_lines'").fetchall()[0][0]:
+    if not con.execute(sql("reports/document_tables.sql")).fetchall()[0][0]:
         # a warehouse that never issued documents (it only ever ingested): its logs list none
         con.execute(sql("documents_schema.sql").replace("create table", "create temp table"))
     _fingerprint_logs(con, as_of, tz, where, params)
