@@ -539,12 +539,12 @@ def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
     cur = {"currency": currency}
     unit_of = {kind: label(f"unit.{unit}", **cur) for kind, unit in UNIT_OF_KIND.items()}
 
-    kinds, units_ = [f"kind.{k}" for k in UNIT_OF_KIND], sorted({f"unit.{u}" for u in UNIT_OF_KIND.values()})
+    kind_keys, unit_keys = [f"kind.{k}" for k in UNIT_OF_KIND], sorted({f"unit.{u}" for u in UNIT_OF_KIND.values()})
     ws = summary = _sheet(book, "sheet.summary", (
         "block", "kind", "service", "unit", "purchased", "used", "expired", "remaining", "starts_on", "expires_on",
         "status", "amount_paid", "expired_value"),
-        [max(16, _widest("customer", "as_of", "currency", "time_zone", bold=True)), max(14, _widest(*kinds)), 16,
-         max(10, _widest(*units_, **cur)), 12, 12, 15, 12, 12, 17, max(15, _widest(*STATUS_KEYS)), 19, 27], **cur)
+        [max(16, _widest("customer", "as_of", "currency", "time_zone", bold=True)), max(14, _widest(*kind_keys)), 16,
+         max(10, _widest(*unit_keys, **cur)), 12, 12, 15, 12, 12, 17, max(15, _widest(*STATUS_KEYS)), 19, 27], **cur)
     for b in blocks:
         units = unit_style[b["kind"]]
         ws.row()
@@ -578,7 +578,7 @@ def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
     ws = _sheet(book, "sheet.log", (
         "at", "event", "block", "prepaid_pool", "entry", "work_date", "user", "service", "description", "unit",
         "change", "pool_remaining"),
-        [24, max(15, _widest(*EVENT_KEYS)), 14, 24, 13, 12, 12, 14, 40, max(10, _widest(*units_, **cur)), 12, 18],
+        [24, max(15, _widest(*EVENT_KEYS)), 14, 24, 13, 12, 12, 14, 40, max(10, _widest(*unit_keys, **cur)), 12, 18],
         zone=tz)
     for row in log:
         units = unit_style[row["kind"]]
