@@ -21,7 +21,7 @@ from prefect import task
 from prefect.cache_policies import NONE
 
 from transforms import archive, close, documents, ingest as ingest_mod, nightly, outputs, reports, shards
-from transforms.reconcile import reconcile as reconcile_fn
+from transforms.reconcile import reconcile_staged, stage as stage_fn
 
 
 def transient_io(task, task_run, state) -> bool:
@@ -34,7 +34,8 @@ PURE = dict(cache_policy=NONE)
 
 ingest = task(ingest_mod.ingest, name="ingest", **IO)
 validate = task(nightly.validate_inputs, name="validate", **PURE)
-reconcile = task(reconcile_fn, name="reconcile", **PURE)
+stage = task(stage_fn, name="stage", **PURE)
+reconcile = task(reconcile_staged, name="reconcile", **PURE)
 issue_documents = task(documents.issue_documents, name="documents", **PURE)
 document_views = task(documents.document_views, name="document-views", **PURE)
 write_outputs = task(nightly.write_outputs, name="write-outputs", **IO)
@@ -48,7 +49,7 @@ close_period = task(close.close_period, name="close-period", **PURE)
 write_close_outputs = task(close.write_close_outputs, name="write-reconciliation", **IO)
 reopen = task(close.reopen, name="reopen", **PURE)
 
-TASKS = {t.fn: t for t in (ingest, validate, reconcile, issue_documents, document_views, write_outputs, write_reports,
+TASKS = {t.fn: t for t in (ingest, validate, stage, reconcile, issue_documents, document_views, write_outputs, write_reports,
                            publish, archive_documents, close_baseline, check_pending, close_period, write_close_outputs,
                            reopen)}
 

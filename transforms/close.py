@@ -112,19 +112,19 @@ def set_params(con: duckdb.DuckDBPyConnection, run_id: int, period: str, tz: str
         [run_id, period, period_start(period), period_end(period), previous, closed_through, tz])
 
 
-def prepare_baseline(con: duckdb.DuckDBPyConnection, inputs, run_id: int, period: str, tz: str) -> None:
+def prepare_baseline(con: duckdb.DuckDBPyConnection, run_id: int, period: str, tz: str) -> None:
     """close_baseline: per pool, the closing and cumulative figures the period starts from.
 
     The previous period's frozen close; for the very first close, a reconciliation as of the
     day before the period (nothing is frozen yet).
     """
-    from transforms.reconcile import reconcile
+    from transforms.reconcile import reconcile_staged
 
     set_params(con, run_id, period, tz)
     previous = con.execute("select previous_close_run_id from close_params").fetchone()[0]
     if previous is None:
         day_before = period_start(period) - timedelta(days=1)
-        reconcile(con, inputs, day_before, tz)
+        reconcile_staged(con, day_before, tz)
         con.execute(f"create or replace temp table close_baseline as "
                     f"select * exclude (deferred_revenue_cents) from ({sql('close/pool_cumulative.sql')})",
                     {"as_of": day_before})

@@ -23,6 +23,7 @@ import pandas as pd
 from transforms import progress, trackers
 from transforms.csvio import edge_whitespace, decode, parse_text_by_row, read_records, sniff_delimiter
 from transforms.validate import COLUMNS, missing_columns
+from transforms.warehouse import store_frame
 
 REFERENCE_FILES = {
     "customers.csv": "customers",
@@ -31,6 +32,8 @@ REFERENCE_FILES = {
     "authorizations.csv": "authorizations",
 }
 TRACKER_MAPPING_FILE = "trackers.toml"
+ISSUE_TYPES = {"file_id": "bigint", "source_file": "varchar", "line": "bigint", "column": "varchar", "value": "varchar",
+               "reason_code": "varchar", "detail": "varchar", "lines": "bigint"}
 #: read by transforms/seller.py at the start of a run, not ingested as rows
 SETTINGS_FILES = (TRACKER_MAPPING_FILE, "seller.toml")
 
@@ -113,9 +116,9 @@ def ingest(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: int) -> IngestSu
             frame.insert(0, "file_id", file_id)
             # the input lines each issue stands for: a file rejected whole loses all its lines
             frame["lines"] = [data_lines(data) if line == 0 else 1 for line in frame["line"]]
-            con.register("new_issues", frame)
+            store_frame(con, "new_issues", frame, ISSUE_TYPES)
             con.execute('insert into raw_issues by name select * from new_issues')
-            con.unregister("new_issues")
+            con.execute("drop table new_issues")
         summary.files_ingested.append(rel)
         summary.rows_added[kind] += count
         summary.issues_added += len(issues)
@@ -315,6 +318,7 @@ def _insert_rows(con: duckdb.DuckDBPyConnection, kind: str, file_id: int, rel: s
     for c in columns:
         frame[c] = frame[c].astype("object")
     quoted = ", ".join(f'"{c}"' for c in ["file_id", "source_file", "line", *columns])
-    con.register("new_rows", frame)
+    store_frame(con, "new_rows", frame, {"file_id": "bigint", "source_file": "varchar", "line": "bigint",
+                                         **{c: "varchar" for c in columns}})
     con.execute(f"insert into raw_{kind} ({quoted}) select {quoted} from new_rows")
-    con.unregister("new_rows")
+    con.execute("drop table new_rows")

@@ -30,10 +30,10 @@ from transforms import (archive, close, documents, ingest as ingest_mod, kept, o
                         settings, shards, validate as validate_mod)
 from transforms import seller as seller_mod
 from transforms.errors import Refused
-from transforms.reconcile import reconcile
+from transforms.reconcile import reconcile_staged, stage
 from transforms.summary import (changes_since_previous, ingest_detail, likely_typos, quarantined_lines, summarize,
                                validate_detail)
-from transforms.warehouse import RAW_KINDS, connect, current_raw, current_raw_issues, sql
+from transforms.warehouse import RAW_KINDS, connect, current_raw, current_raw_issues, sql, store_frame
 
 log = progress.logger(__name__)
 
@@ -141,20 +141,21 @@ def load_inputs(con: duckdb.DuckDBPyConnection, tz: str, recompute: bool = False
     return validated
 
 
+QUARANTINE_TYPES = {"source_file": "varchar", "line": "bigint", "column": "varchar", "value": "varchar",
+                    "reason_code": "varchar", "detail": "varchar", "lines": "bigint"}
+SUPERSESSION_TYPES = {"kind": "varchar", "id": "varchar", "source_file": "varchar", "line": "bigint",
+                      "superseded_by_file": "varchar", "superseded_by_line": "bigint", "changed_columns": "varchar"}
+
+
 def store_quarantine(con: duckdb.DuckDBPyConnection, inputs: validate_mod.Validated) -> None:
     issues = current_raw_issues(con)
     frame = pd.concat([issues, inputs.quarantine.astype({"line": "int64"}).assign(lines=1)], ignore_index=True)
     frame = frame.astype({"line": "int64", "lines": "int64"})
     for column in ("source_file", "column", "value", "reason_code", "detail"):
         frame[column] = frame[column].astype("object").where(frame[column].notna(), "")
-    con.register("_quarantine", frame)
-    con.execute("create or replace table quarantine as select source_file, line::bigint as line, "
-                "\"column\", value, reason_code, detail, lines::bigint as lines from _quarantine")
-    con.unregister("_quarantine")
+    store_frame(con, "quarantine", frame, QUARANTINE_TYPES, temp=False)
     con.execute("create or replace temp view run_quarantine as select * from quarantine")
-    con.register("_supersessions", inputs.supersessions)
-    con.execute("create or replace table supersessions as select * from _supersessions")
-    con.unregister("_supersessions")
+    store_frame(con, "supersessions", inputs.supersessions, SUPERSESSION_TYPES, temp=False)
 
 
 def validate_inputs(con: duckdb.DuckDBPyConnection, tz: str, recompute: bool = False) -> validate_mod.Validated:
@@ -256,21 +257,27 @@ class Run:
         self.inputs_seen = current_inputs(self.con)
         return summary
 
-    def validate(self) -> validate_mod.Validated:
+    def validate(self) -> list[str]:
+        """Validate every current row and stage the valid ones for the computation. The
+        validated frames end here, so later phases reuse their memory. Returns the warnings
+        about likely typos."""
         with self.timer.phase("validate") as p:
             inputs = self.step(validate_inputs, self.con, self.job.tz, self.job.recompute)
             p.detail = validate_detail(inputs)
-        return inputs
+            typos = likely_typos(inputs)
+            self.step(stage, self.con, inputs, self.job.tz)
+            self.staged_counts = (len(inputs.entries), len(inputs.blocks))
+        return typos
 
-    def reconcile(self, inputs: validate_mod.Validated, as_of: date) -> None:
+    def reconcile(self, as_of: date) -> None:
         job = self.job
         with self.timer.phase("compute") as p:
-            p.detail = f"{len(inputs.entries):,} entries over {len(inputs.blocks):,} blocks"
+            p.detail = "{:,} entries over {:,} blocks".format(*self.staged_counts)
             if job.shards > 1:
-                self.step(shards.reconcile_sharded, self.con, inputs, as_of, job.tz, job.shards,
+                self.step(shards.reconcile_sharded, self.con, as_of, job.tz, job.shards,
                           shard_folder_of(job, self.run_id), job.run_shards or shards.run_serially)
             else:
-                self.step(reconcile, self.con, inputs, as_of, job.tz, kept=True, reuse=not job.recompute)
+                self.step(reconcile_staged, self.con, as_of, job.tz, kept=True, reuse=not job.recompute)
 
     def issue_documents(self, as_of: date, seller: dict | None) -> list[str]:
         with self.timer.phase("documents") as p:
@@ -352,10 +359,8 @@ def nightly(run: Run, as_of: date) -> RunReport:
     close.check_open(run.con, as_of)
     seller = seller_mod.load(run.job.inbox)   # a broken seller.toml stops the run here (exit 2)
     summary = run.ingest()
-    inputs = run.validate()
-    typos = likely_typos(inputs)
-    run.reconcile(inputs, as_of)
-    del inputs   # the validated frames are staged now: later phases reuse their memory
+    typos = run.validate()
+    run.reconcile(as_of)
     issued = run.issue_documents(as_of, seller)
     changes = changes_since_previous(run.con, run.run_id)   # before persist_marts replaces the last night's
     persist_marts(run.con)
@@ -372,12 +377,10 @@ def close_month(run: Run, period: str) -> RunReport:
     close.check_open(run.con, as_of)
     seller = seller_mod.load(job.inbox)
     summary = run.ingest()
-    inputs = run.validate()
-    typos = likely_typos(inputs)
+    typos = run.validate()
     with run.timer.phase("close_baseline"):
-        run.step(close.prepare_baseline, run.con, inputs, run.run_id, period, job.tz)
-    run.reconcile(inputs, as_of)
-    del inputs
+        run.step(close.prepare_baseline, run.con, run.run_id, period, job.tz)
+    run.reconcile(as_of)
     pending = run.step(close.check_pending, run.con, period, job.force)
     run.step(documents.document_views, run.con, as_of)   # a close issues nothing: the next night bills
     report = run.report(as_of, summary, changes_since_previous(run.con, run.run_id), [], typos)

@@ -17,7 +17,7 @@ import pandas as pd
 from transforms import parse
 from transforms.allocate import Allocation, Block, Posting, Taken, fold_customer, resumed
 from transforms.validate import Validated
-from transforms.warehouse import sql
+from transforms.warehouse import append_frame, sql, store_frame
 
 AUDITS = ("block_identity", "charged_minutes", "cover_window")
 
@@ -47,6 +47,12 @@ class AsOf:
 def reconcile(con: duckdb.DuckDBPyConnection, inputs: Validated, as_of: date, tz: str,
               kept: bool = False, reuse: bool = True) -> None:
     stage(con, inputs, tz)
+    reconcile_staged(con, as_of, tz, kept, reuse)
+
+
+def reconcile_staged(con: duckdb.DuckDBPyConnection, as_of: date, tz: str, kept: bool = False,
+                     reuse: bool = True) -> None:
+    """The computation from the staging tables `stage` left on the connection, then the audits."""
     compute(con, AsOf(as_of, tz), kept, reuse)
     run_audits(con)
 
@@ -77,9 +83,7 @@ def compute(con: duckdb.DuckDBPyConnection, as_of: AsOf, kept: bool = False, reu
                     "union select distinct customer_id, 'refold' from cur_blocks")
         con.execute("create or replace temp table fold_last as "
                     "select customer_id, posting_epoch, started_epoch, entry_id from cur_postings limit 0")
-    parts, results = _fold(con, resume=kept)
-    _register(con, "new_parts", parts, PART_TYPES)
-    _register(con, "new_results", results, RESULT_TYPES)
+    _fold(con, resume=kept)
     if kept:
         _keep_fold(con)
     source = "fold" if kept else "new"   # the kept fold, brought up to tonight, or tonight's whole fold
@@ -100,9 +104,29 @@ RESULT_TYPES = {"customer_id": "varchar", "entry_id": "varchar", "covered_minute
                 "unpriced": "boolean", "block_ids": "varchar"}
 
 
-def _fold(con: duckdb.DuckDBPyConnection, resume: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Fold the customers of `fold_plan`: refolded from the start, or resumed from the kept fold."""
-    blocks = {c: list(bs) for c, bs in groupby(_blocks(con), key=lambda b: b.customer_id)}
+#: customers folded together: one batch's postings, parts and results are all the fold holds in
+#: Python objects at a time, so its memory follows the batch, not the history (customers are
+#: independent, so the batch size changes no result)
+FOLD_BATCH_CUSTOMERS = 1_000
+
+
+def _fold(con: duckdb.DuckDBPyConnection, resume: bool) -> None:
+    """Fold the customers of `fold_plan` into `new_parts` and `new_results`, a batch of customers
+    at a time: each refolded from the start, or resumed from the kept fold."""
+    _postings_to_fold(con)
+    _empty(con, "new_parts", PART_TYPES)
+    _empty(con, "new_results", RESULT_TYPES)
+    customers = [c for (c,) in con.execute("select customer_id from fold_plan order by customer_id").fetchall()]
+    for first in range(0, len(customers), FOLD_BATCH_CUSTOMERS):
+        batch = customers[first:first + FOLD_BATCH_CUSTOMERS]
+        parts, results = _fold_batch(con, {"first": batch[0], "last": batch[-1]}, resume)
+        _insert(con, "new_parts", parts, PART_TYPES)
+        _insert(con, "new_results", results, RESULT_TYPES)
+
+
+def _fold_batch(con: duckdb.DuckDBPyConnection, batch: dict, resume: bool) -> tuple[list[tuple], list[tuple]]:
+    """The parts and results of the planned customers from `batch["first"]` to `batch["last"]`."""
+    blocks = {c: list(bs) for c, bs in groupby(_blocks(con, batch), key=lambda b: b.customer_id)}
     taken: dict[str, list[Taken]] = {}
     last: dict[str, tuple] = {}
     if resume:
@@ -111,13 +135,15 @@ def _fold(con: duckdb.DuckDBPyConnection, resume: bool) -> tuple[pd.DataFrame, p
                 from fold_parts k
                 join fold_plan f on f.customer_id = k.customer_id and f.action = 'resume'
                 join fold_postings e on e.entry_id = k.entry_id
-                order by k.customer_id, k.seq""").fetchall():
+                where k.customer_id between $first and $last
+                order by k.customer_id, k.seq""", batch).fetchall():
             taken.setdefault(customer_id, []).append(Taken(*row))
         last = {c: (e, s, i) for c, e, s, i in con.execute("""
             select l.customer_id, l.posting_epoch, l.started_epoch, l.entry_id from fold_last l
-            join fold_plan f on f.customer_id = l.customer_id and f.action = 'resume'""").fetchall()}
+            join fold_plan f on f.customer_id = l.customer_id and f.action = 'resume'
+            where l.customer_id between $first and $last""", batch).fetchall()}
     part_rows, result_rows = [], []
-    for customer_id, postings in groupby(_postings(con), key=lambda p: p.customer_id):
+    for customer_id, postings in groupby(_postings(con, batch), key=lambda p: p.customer_id):
         out = Allocation()
         customer_blocks = blocks.get(customer_id, [])
         ledger = resumed(customer_blocks, taken.get(customer_id, ()), last[customer_id]) \
@@ -128,8 +154,7 @@ def _fold(con: duckdb.DuckDBPyConnection, resume: bool) -> tuple[pd.DataFrame, p
                       for i, p in enumerate(out.parts)]
         result_rows += [(customer_id, r.entry_id, r.covered_minutes, r.value_cents, r.overage_minutes,
                          r.overage_cents, r.unpriced, "|".join(r.block_ids)) for r in out.results]
-    return (pd.DataFrame(part_rows, columns=list(PART_TYPES)),
-            pd.DataFrame(result_rows, columns=list(RESULT_TYPES)))
+    return part_rows, result_rows
 
 
 def _keep_fold(con: duckdb.DuckDBPyConnection) -> None:
@@ -223,15 +248,18 @@ def _epoch(instants: pd.Series) -> pd.Series:
 
 
 def _register(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame, types: dict[str, str]) -> None:
-    frame = frame.reset_index(drop=True)
-    for column in frame.columns:
-        if types[column] == "varchar":
-            frame[column] = frame[column].astype("object").where(frame[column].notna(), None)
-    view = f"_frame_{name}"
-    con.register(view, frame)
-    casts = ", ".join(f'"{c}"::{t} as "{c}"' for c, t in types.items())
-    con.execute(f"create or replace temp table {name} as select {casts} from {view}")
-    con.unregister(view)
+    store_frame(con, name, frame.reset_index(drop=True), types)
+
+
+def _empty(con: duckdb.DuckDBPyConnection, name: str, types: dict[str, str]) -> None:
+    columns = ", ".join(f'"{c}" {t}' for c, t in types.items())
+    con.execute(f"create or replace temp table {name} ({columns})")
+
+
+def _insert(con: duckdb.DuckDBPyConnection, name: str, rows: list[tuple], types: dict[str, str]) -> None:
+    """Append `rows` (tuples in the order of `types`) to the table `name`."""
+    if rows:
+        append_frame(con, name, pd.DataFrame(rows, columns=list(types)), types)
 
 
 def _model(con: duckdb.DuckDBPyConnection, name: str, path: str, as_of: AsOf | None = None) -> None:
@@ -241,9 +269,9 @@ def _model(con: duckdb.DuckDBPyConnection, name: str, path: str, as_of: AsOf | N
     con.execute(f"create or replace temp table {name} as {query}", params)
 
 
-def _postings(con: duckdb.DuckDBPyConnection) -> list[Posting]:
-    """The postings to fold, in posting order: all of a refolded customer's, and those after the
-    last kept one of a resumed customer (kept as `folded_postings`)."""
+def _postings_to_fold(con: duckdb.DuckDBPyConnection) -> None:
+    """`folded_postings`: the postings to fold tonight: all of a refolded customer's, and those
+    after the last kept one of a resumed customer."""
     con.execute("""
         create or replace temp table folded_postings as
         select p.entry_id
@@ -257,22 +285,28 @@ def _postings(con: duckdb.DuckDBPyConnection) -> list[Posting]:
            or (p.posting_epoch = l.posting_epoch and p.started_epoch = l.started_epoch
                and p.entry_id > l.entry_id)
     """)
+
+
+def _postings(con: duckdb.DuckDBPyConnection, batch: dict) -> list[Posting]:
+    """The batch's postings to fold, in posting order (SPEC §4)."""
     rows = con.execute("""
         select p.customer_id, p.entry_id, p.service, p.work_day, p.posting_epoch, p.minutes, p.incident_id,
                p.rate_cents, p.started_epoch
         from cur_postings p
         join folded_postings using (entry_id)
+        where p.customer_id between $first and $last
         order by p.customer_id, p.posting_epoch, p.started_epoch, p.entry_id
-    """).fetchall()
+    """, batch).fetchall()
     return [Posting(*row) for row in rows]
 
 
-def _blocks(con: duckdb.DuckDBPyConnection) -> list[Block]:
+def _blocks(con: duckdb.DuckDBPyConnection, batch: dict) -> list[Block]:
     rows = con.execute("""
         select customer_id, block_id, kind, service, starts_day, expires_day, expiry_epoch, quantity,
                purchased_day
         from cur_blocks
         where customer_id in (select customer_id from fold_plan)
+          and customer_id between $first and $last
         order by customer_id, precedence
-    """).fetchall()
+    """, batch).fetchall()
     return [Block(*row) for row in rows]

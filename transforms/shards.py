@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from transforms.reconcile import RESULT_TABLES, AsOf, compute, run_audits, stage
+from transforms.reconcile import RESULT_TABLES, AsOf, compute, run_audits
 
 STAGING_TABLES = ("stg_customers", "stg_blocks", "stg_rates", "stg_entries")
 RESULTS = "results"
@@ -103,14 +103,13 @@ def run_serially(shard_dirs: list[Path]) -> list[Path]:
     return [compute_shard(d) for d in shard_dirs]
 
 
-def reconcile_sharded(con: duckdb.DuckDBPyConnection, inputs, as_of, tz: str, n: int, folder: Path,
+def reconcile_sharded(con: duckdb.DuckDBPyConnection, as_of, tz: str, n: int, folder: Path,
                       run_shards=run_serially) -> None:
-    """Like `reconcile.reconcile`, with the per-customer computation split into `n` shards.
+    """Like `reconcile.reconcile_staged`, with the per-customer computation split into `n` shards.
 
     `run_shards(shard_dirs) -> result_dirs` computes the shards (serially here, on a Dask
     cluster from flows/sharded.py); audits run on the union, in this connection.
     """
-    stage(con, inputs, tz)
     dirs = export_shards(con, n, Path(folder), AsOf(as_of, tz))
     results = run_shards(dirs)
     if [Path(r).parent for r in results] != dirs:

@@ -30,6 +30,25 @@ def sql(name: str) -> str:
 DUCKDB_MEMORY = "1GB"
 
 
+def store_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, types: dict[str, str],
+                temp: bool = True) -> None:
+    """`create or replace [temp] table` with the columns of `types` (name: SQL type), filled
+    from the same-named columns of `frame`."""
+    columns = ", ".join(f'"{c}" {t}' for c, t in types.items())
+    con.execute(f"create or replace {'temp ' if temp else ''}table {table} ({columns})")
+    append_frame(con, table, frame, types)
+
+
+def append_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, types: dict[str, str]) -> None:
+    """Append the columns `types` of `frame` to `table` (whose columns they are, in order).
+
+    Not `con.register`: inside a transaction the connection keeps a registered frame alive
+    until the transaction ends, and a run is one transaction, so every frame registered in a
+    run would stay in memory to its commit. DuckDB reads pandas' missing values as NULL."""
+    casts = ", ".join(f'"{c}"::{t}' for c, t in types.items())
+    con.from_df(frame).query("_frame", f"select {casts} from _frame").insert_into(table)
+
+
 def memory_limit() -> str:
     return os.environ.get("PREPAID_DUCKDB_MEMORY", DUCKDB_MEMORY)
 

@@ -51,7 +51,7 @@ def test_nightly_flow__demo_inbox__steps_in_order_outputs_as_plain_run_and_artif
     assert report.counts == plain.counts and report.documents == plain.documents
     flow_run_id = table(tmp_path / "w.duckdb", "select flow_run_id from runs where outcome = 'committed'")[0][0]
     tasks, artifacts = prefect_records(flow_run_id)
-    assert tasks == ["ingest", "validate", "reconcile", "documents", "write-outputs", "reports", "archive", "publish"]
+    assert tasks == ["ingest", "validate", "stage", "reconcile", "documents", "write-outputs", "reports", "archive", "publish"]
     summary = {r["figure"]: r["value"] for r in json.loads(artifacts["nightly-summary"])}
     assert summary["documents issued"] == str(len(plain.documents)) == "15"
     assert summary["pools in breach"] == "7" and summary["minutes charged"] == "22098"
@@ -144,7 +144,7 @@ def test_close_flow__demo_january__identity_per_row_and_closing_equals_balances(
         pool = [b for b in balances if (b["customer_id"], b["kind"], b["service"]) == (r["customer_id"], r["kind"], r["service"])]
         assert sum(unit(b["remaining"]) for b in pool) == unit(r["closing"]), r
     tasks, artifacts = prefect_records(str(report_flow_run_id(tmp_path / "w.duckdb")))
-    assert tasks[:4] == ["ingest", "validate", "close-baseline", "reconcile"]
+    assert tasks[:5] == ["ingest", "validate", "stage", "close-baseline", "reconcile"]
     assert "close-period" in tasks and "write-reconciliation" in tasks
     assert "close-reconciliation" in artifacts
 

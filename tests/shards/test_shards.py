@@ -10,7 +10,8 @@ import pytest
 
 from transforms.generate import generate_inbox
 from transforms.ingest import ingest
-from transforms.reconcile import RESULT_TABLES, reconcile
+import transforms.reconcile as reconcile_module
+from transforms.reconcile import RESULT_TABLES, reconcile, stage
 from transforms.shards import compute_shard, reconcile_sharded, shard_of
 from transforms.validate import validate
 from transforms.warehouse import RAW_KINDS, connect, current_raw
@@ -37,9 +38,11 @@ def _computed(inbox: Path, warehouse: Path, as_of: date, shards: int | None, fol
         if shards is None:
             reconcile(con, inputs, as_of, "UTC")
         elif run_shards is None:
-            reconcile_sharded(con, inputs, as_of, "UTC", shards, folder)
+            stage(con, inputs, "UTC")
+            reconcile_sharded(con, as_of, "UTC", shards, folder)
         else:
-            reconcile_sharded(con, inputs, as_of, "UTC", shards, folder, run_shards)
+            stage(con, inputs, "UTC")
+            reconcile_sharded(con, as_of, "UTC", shards, folder, run_shards)
         return _results(con)
     finally:
         con.close()
@@ -133,3 +136,13 @@ def test_nightly_flow__shards_on_local_cluster__outputs_byte_identical(prefect_s
     for name in ("balances", "entries", "ledger", "breaches", "quarantine", "invoices", "invoice_lines"):
         assert (tmp_path / "sharded" / f"{name}.csv").read_bytes() == (tmp_path / "single" / f"{name}.csv").read_bytes()
     assert not any((tmp_path / "b.duckdb.shards").iterdir())   # shard files removed after the commit
+
+
+@pytest.mark.parametrize("batch", [1, 7])
+def test_fold_batches__equal_one_batch(tmp_path, random_inbox, monkeypatch, batch):
+    """The fold runs a batch of customers at a time; the batch size changes no result."""
+    as_of = date(2025, 12, 31)
+    whole = _computed(random_inbox, tmp_path / "a.duckdb", as_of, None, tmp_path / "s")
+    monkeypatch.setattr(reconcile_module, "FOLD_BATCH_CUSTOMERS", batch)
+    batched = _computed(random_inbox, tmp_path / "b.duckdb", as_of, None, tmp_path / "s")
+    assert len(whole["mart_entries"]) == 3000 and batched == whole
