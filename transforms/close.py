@@ -33,6 +33,7 @@ from transforms.errors import Refused  # noqa: F401  (re-exported: close.Refused
 from transforms.units import parse_period  # noqa: F401  (re-exported: close.parse_period)
 from transforms.units import cents_to_decimal, in_unit, next_period, period_end, period_start, previous_period
 from transforms.warehouse import sql
+from transforms.xlsx import padded
 
 PENDING_SHOWN = 5
 RECONCILIATION_COLUMNS = ["customer_id", "kind", "service", "opening", "purchased", "used",
@@ -289,8 +290,9 @@ def write_close_outputs(con: duckdb.DuckDBPyConnection, target: Path) -> None:
 
 
 #: the reconciliation workbook's quantity columns are in the row's Unit: hours for hours and
-#: unlimited pools (minutes / 60), the currency for value pools, a count for incidents
-HOURS, MONEY, COUNT, DAY = "#,##0.00", "#,##0.00", "#,##0", "yyyy-mm-dd"
+#: unlimited pools (minutes / 60), the currency for value pools, a count for incidents; each
+#: keeps a digit's width free on its right so a number never touches the next cell's text
+HOURS, MONEY, COUNT, DAY = (padded(f) for f in ("#,##0.00", "#,##0.00", "#,##0", "yyyy-mm-dd"))
 
 
 def write_workbook(con: duckdb.DuckDBPyConnection, path: Path) -> None:

@@ -33,7 +33,7 @@ import duckdb
 import pandas as pd
 
 from transforms import progress, workers, xlsx
-from transforms.warehouse import sql
+from transforms.warehouse import SQL_DIR, sql
 from transforms.documents import CURRENCY_SYMBOLS, FORMULA_STARTS, spreadsheet_safe
 from transforms.units import UNIT_OF_KIND, cents_to_number, in_unit, minutes_to_hours, unit_text
 
@@ -270,22 +270,18 @@ def write_reports(con: duckdb.DuckDBPyConnection, target: Path, as_of: date, tz:
     in batches of BATCH_CUSTOMERS, so only one batch's rows are in memory; the next batch is
     read while the workers render the current one. The running phase counts the logs written.
     """
-    where = "" if customer_ids is None else "where customer_id in (select unnest(?::varchar[]))"
-    params = [] if customer_ids is None else [customer_ids]
-    customers = con.execute(f"select customer_id, name, currency, coalesce(language, 'en') from stg_customers "
-                            f"{where} order by customer_id", params).fetchall()
-    if not con.execute("select count(*) from duckdb_tables() where table_name = 'document_lines'").fetchall()[0][0]:
+    where = "" if customer_ids is None else "where customer_id in (select unnest($customer_ids::varchar[]))"
+    params = {} if customer_ids is None else {"customer_ids": customer_ids}
+    customers = con.execute(f"select * from ({sql('reports/log_customers.sql')}) {where} order by customer_id",
+                            params).fetchall()
+    if not con.execute(sql("reports/document_tables.sql")).fetchall()[0][0]:
         # a warehouse that never issued documents (it only ever ingested): its logs list none
         con.execute(sql("documents_schema.sql").replace("create table", "create temp table"))
     _fingerprint_logs(con, as_of, tz, where, params)
     # per customer: its fingerprint, and the SHA-256 of its files when the cached log is still its log
-    # (rendered no later than this night: a log never dates its figures after the run's as-of date)
     plan = {cid: (fingerprint, None if xlsx_sha256 is None else (xlsx_sha256, csv_sha256))
-            for cid, fingerprint, xlsx_sha256, csv_sha256 in con.execute("""
-        select f.customer_id, f.fingerprint, c.xlsx_sha256, c.csv_sha256
-        from log_fingerprints f
-        left join prepaid_log_cache c on c.customer_id = f.customer_id and c.fingerprint = f.fingerprint
-                                     and c.as_of <= ? and ?""", [as_of, use_cache]).fetchall()}
+            for cid, fingerprint, xlsx_sha256, csv_sha256 in con.execute(
+                sql("reports/log_plan.sql"), {"as_of": as_of, "use_cache": use_cache}).fetchall()}
     folder = (target / "reports").resolve()
     before = (previous / "reports").resolve() if previous is not None and use_cache else None
     if before is not None and not before.is_dir():
@@ -307,72 +303,40 @@ def write_reports(con: duckdb.DuckDBPyConnection, target: Path, as_of: date, tz:
 
 BATCH_CUSTOMERS = 1000
 
-#: the rows a prepaid log shows, as (query, order within a customer); `_jobs` reads them for
-#: the logs it renders, and `_fingerprint_logs` hashes exactly the same rows for every log
-LOG_BLOCKS = ("""
-    select customer_id, block_id, kind, service, purchased_units, used_units, expired_units,
-           remaining_units, starts_on, expires_on, status, amount_paid_cents, breakage_cents
-    from mart_balances""", "block_id")
-LOG_EVENTS = ("""
-    select l.customer_id, l.at_epoch, l.event, l.block_id, b.kind, b.service as pool_service,
-           l.entry_id, e.work_date, e."user", e.service, e.description,
-           coalesce(l.minutes, l.cents, l.incidents) as change_units
-    from mart_ledger l
-    join mart_balances b using (block_id)
-    left join mart_entries e using (entry_id)""",
-    "at_epoch, case event when 'purchase' then 0 when 'deduction' then 1 else 2 end, entry_id nulls first, block_id")
-LOG_PENDING = ("""
-    select customer_id, entry_id, status, unpriced, work_date, "user", service, description, billable_minutes
-    from mart_entries
-    where status = 'pending' or unpriced""", "entry_id")
-#: documents issued to the customer up to the as-of date (a log made later for an earlier
-#: date shows what had been issued by then); a top-up with the purchase that names it. No
-#: run ids: they differ between a clean run and one rerun after a crash, the log must not
-LOG_DOCUMENTS = ("""
-    select d.customer_id, d.number, d.kind, d.issued_on, d.corrects, d.period, d.net_cents, d.tax_cents,
-           d.total_cents,
-           (select string_agg(l.description, '; ' order by l.line_no) from document_lines l
-            where l.number = d.number and d.kind = 'topup') as topup_text,
-           (select string_agg(b.block_id, ', ' order by b.block_id) from stg_blocks b
-            where b.invoice_number = d.number and b.customer_id = d.customer_id
-              and b.purchased_on <= $as_of) as paid_by
-    from documents d
-    where d.issued_on <= $as_of""", "issued_on, number")
-#: the lines of overage invoices and credit notes: the work billed, with its document
-LOG_BILLED = ("""
-    select d.customer_id, d.number, d.kind, d.issued_on, l.line_no, l.entry_id,
-           l.work_date, l."user", l.service, l.description, l.minutes, l.rate_cents, l.amount_cents
-    from documents d join document_lines l using (number)
-    where d.kind <> 'topup' and d.issued_on <= $as_of""", "issued_on, number, line_no")
-#: everything a log shows that depends on the night's as-of date is in these rows (statuses,
-#: used, expired and remaining as of the night, expiries, pending work, documents issued by
-#: then), so an unchanged fingerprint means a log whose every figure is unchanged
-LOG_QUERIES = (LOG_BLOCKS, LOG_EVENTS, LOG_PENDING, LOG_DOCUMENTS, LOG_BILLED)
-
-
-def _at(query: str, as_of: date) -> str:
-    """A log query as of a date: the date is written into the query as a literal."""
-    return query.replace("$as_of", f"date '{as_of.isoformat()}'")
+#: the models of the rows a prepaid log shows (transforms/sql/reports/), run in this order, each
+#: with the order of its rows within a customer: `_jobs` reads them for the logs it renders, and
+#: `_fingerprint_logs` hashes exactly the same rows for every log. Everything a log shows that
+#: depends on the night's as-of date is in these rows (statuses, used, expired and remaining as
+#: of the night, expiries, pending work, documents issued by then), so an unchanged fingerprint
+#: means a log whose every figure is unchanged.
+LOG_MODELS = (
+    ("log_blocks", "block_id"),
+    ("log_events", "at_epoch, case event when 'purchase' then 0 when 'deduction' then 1 else 2 end, "
+                   "entry_id nulls first, block_id"),
+    ("log_pending", "entry_id"),
+    ("log_documents", "issued_on, number"),
+    ("log_billed", "issued_on, number, line_no"),
+)
+#: (query, order within a customer) of each of LOG_MODELS
+LOG_QUERIES = tuple((sql(f"reports/{name}.sql"), order) for name, order in LOG_MODELS)
 
 
 def _fingerprint_logs(con: duckdb.DuckDBPyConnection, as_of: date, tz: str, where: str = "",
-                      params: list | None = None) -> None:
-    """Temp table `log_fingerprints`: per customer (of stg_customers `where`), the SHA-256 of
-    everything its log shows except the date of its figures (name, currency, language, the
-    business time zone, and the rows of LOG_QUERIES in their order, each row as JSON) and of
-    RENDERER_VERSION."""
-    parts = [f"""left join (select customer_id, string_agg(row_json, chr(10) order by {order}, row_json) as t{i}
-                           from (select to_json(r) as row_json, r.* from ({_at(query, as_of)}) r {where})
-                           group by customer_id)
-                 using (customer_id)""" for i, (query, order) in enumerate(LOG_QUERIES)]
+                      params: dict | None = None) -> None:
+    """Temp table `log_fingerprints` (sql/reports/log_fingerprints.sql): per customer (of
+    stg_customers `where`, with `params`), the SHA-256 of everything its log shows except the
+    date of its figures, and of RENDERER_VERSION."""
+    part = sql("reports/log_model_rows.sql")
+    joins = " ".join(part.format(model=query, order=order, name=f"t{i}", customers=where)
+                     for i, (query, order) in enumerate(LOG_QUERIES))
     texts = ", ".join(f"coalesce(t{i}, '')" for i in range(len(LOG_QUERIES)))
-    con.execute(f"""
-        create or replace temp table log_fingerprints as
-        select customer_id, sha256(concat_ws(chr(29), ?::varchar, to_json(name), to_json(currency),
-                                             to_json(coalesce(language, 'en')),
-                                             ?::varchar, {texts})) as fingerprint
-        from (select * from stg_customers {where}) {" ".join(parts)}""",
-                [RENDERER_VERSION, tz, *(params or []) * (len(LOG_QUERIES) + 1)])
+    query = sql("reports/log_fingerprints.sql").format(texts=texts, customers=where, joins=joins)
+    con.execute(query, _used(query, renderer=RENDERER_VERSION, tz=tz, as_of=as_of, **(params or {})))
+
+
+def _used(query: str, **values) -> dict:
+    """The named parameters a query uses, of `values` (DuckDB refuses one it does not use)."""
+    return {name: value for name, value in values.items() if f"${name}" in query}
 
 
 def _jobs(con: duckdb.DuckDBPyConnection, folder: Path, as_of: date, tz: str, customers: list[tuple],
@@ -380,10 +344,10 @@ def _jobs(con: duckdb.DuckDBPyConnection, folder: Path, as_of: date, tz: str, cu
     """One job per customer of a batch whose log is to be rendered: its folder and its rows."""
     if not customers:
         return []
-    changed = [[cid for cid, *_ in customers]]
-    rows = [_grouped(con, f"""
-        select * from ({_at(query, as_of)}) where customer_id in (select unnest(?::varchar[]))
-        order by customer_id, {order}""", changed) for query, order in LOG_QUERIES]
+    batch = sql("reports/log_model_batch.sql")
+    ids = [cid for cid, *_ in customers]
+    rows = [_grouped(con, q, _used(q, customer_ids=ids, as_of=as_of))
+            for q in (batch.format(model=query, order=order) for query, order in LOG_QUERIES)]
     return [(customer_dir(folder, cid, folder), as_of, plan[cid][0],
              (cid, name, currency, language, tz, *(group.get(cid, []) for group in rows)))
             for cid, name, currency, language in customers]
@@ -400,9 +364,7 @@ def _keep(con: duckdb.DuckDBPyConnection, folder: Path, before: Path | None,
                if before is None or not _link_log(customer_dir(before, cid, before), customer_dir(folder, cid, folder),
                                                   digests)]
     if missing:
-        for cid, book, log_csv in con.execute("""
-                select customer_id, xlsx, csv from prepaid_log_cache
-                where customer_id in (select unnest(?::varchar[])) order by customer_id""", [missing]).fetchall():
+        for cid, book, log_csv in con.execute(sql("reports/cached_logs.sql"), {"customer_ids": missing}).fetchall():
             into = customer_dir(folder, cid, folder)
             into.mkdir(parents=True, exist_ok=True)
             _write_file(into / LOG_FILES[0], bytes(book))
@@ -442,10 +404,11 @@ def _finish(con: duckdb.DuckDBPyConnection, rendering, use_cache: bool) -> None:
         _store_cache(con, rendered)
 
 
-#: what a prepaid log's bytes depend on besides its rows: this module, the CSV cell rule and
-#: the XLSX writer. A change to any of them renders every log afresh.
+#: what a prepaid log's bytes depend on besides its rows: this module, the CSV cell rule, the
+#: XLSX writer and the log's SQL models. A change to any of them renders every log afresh.
 RENDERER_VERSION = hashlib.sha256(b"".join(
-    Path(__file__).with_name(name).read_bytes() for name in ("reports.py", "documents.py", "xlsx.py"))).hexdigest()
+    [Path(__file__).with_name(name).read_bytes() for name in ("reports.py", "documents.py", "xlsx.py")]
+    + [path.read_bytes() for path in sorted((SQL_DIR / "reports").glob("*.sql"))])).hexdigest()
 
 
 def _store_cache(con: duckdb.DuckDBPyConnection, rendered: list[tuple]) -> None:
@@ -455,9 +418,7 @@ def _store_cache(con: duckdb.DuckDBPyConnection, rendered: list[tuple]) -> None:
     frame = pd.DataFrame(rendered, columns=["customer_id", "fingerprint", "as_of", "xlsx", "csv", "xlsx_sha256",
                                             "csv_sha256"])
     con.register("_rendered", frame)
-    con.execute("delete from prepaid_log_cache where customer_id in (select customer_id from _rendered)")
-    con.execute("insert into prepaid_log_cache select customer_id, fingerprint, as_of::date, xlsx::blob, "
-                "csv::blob, xlsx_sha256, csv_sha256 from _rendered")
+    con.execute(sql("reports/keep_rendered.sql"))
     con.unregister("_rendered")
 
 
@@ -535,6 +496,19 @@ def _sheet(book: xlsx.Workbook, title_key: str, keys: tuple[str, ...], widths: l
     return book.sheet(label(title_key), headers, [max(w, len(h) + 2) for h, w in zip(headers, widths)])
 
 
+#: the labels a column of the log may show, by what they name
+STATUS_KEYS = ("status.active", "status.expired", "status.exhausted", "status.not_started")
+EVENT_KEYS = ("event.purchase", "event.deduction", "event.expiry")
+DOCUMENT_KEYS = ("doc.overage", "doc.credit_note", "doc.topup")
+
+
+def _widest(*keys: str, bold: bool = False, **values: str) -> int:
+    """The width of a column that shows any of the labels `keys` in the log's language: the
+    longest and a character to spare, so that it never runs into the next cell's text (bold
+    text needs about a character more)."""
+    return max(len(label(k, **values)) for k in keys) + (2 if bold else 1)
+
+
 def _none(ws: xlsx.Sheet, rows, key: str) -> None:
     """A sentence on a sheet that has no rows, so that an empty sheet does not look broken."""
     if not rows:
@@ -556,15 +530,21 @@ def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
     # English keeps ISO dates; the other languages read dates as their customers write them
     day_format = Formats.date if language == "en" else date_format(language)
     fmt = Formats(money=money_format(currency), date=day_format, instant=f"{day_format} hh:mm")
+    # a digit's width free right of every number, date and instant: right-aligned, they would
+    # otherwise touch the left-aligned text of the next cell ("31.12.2026aktiv")
+    fmt = Formats(**{name: xlsx.padded(value) for name, value in vars(fmt).items()})
     book = xlsx.Workbook(as_of, [fmt.hours, fmt.date, fmt.money, fmt.instant, fmt.count])
     hours, day, money, instant = (book.style(f) for f in (fmt.hours, fmt.date, fmt.money, fmt.instant))
     unit_style = {"hours": hours, "unlimited": hours, "value": money, "incidents": book.style(fmt.count)}
     cur = {"currency": currency}
     unit_of = {kind: label(f"unit.{unit}", **cur) for kind, unit in UNIT_OF_KIND.items()}
 
+    kind_keys, unit_keys = [f"kind.{k}" for k in UNIT_OF_KIND], sorted({f"unit.{u}" for u in UNIT_OF_KIND.values()})
     ws = summary = _sheet(book, "sheet.summary", (
         "block", "kind", "service", "unit", "purchased", "used", "expired", "remaining", "starts_on", "expires_on",
-        "status", "amount_paid", "expired_value"), [16, 14, 16, 10, 12, 12, 15, 12, 12, 17, 15, 19, 27], **cur)
+        "status", "amount_paid", "expired_value"),
+        [max(16, _widest("customer", "as_of", "currency", "time_zone", bold=True)), max(14, _widest(*kind_keys)), 16,
+         max(10, _widest(*unit_keys, **cur)), 12, 12, 15, 12, 12, 17, max(15, _widest(*STATUS_KEYS)), 19, 27], **cur)
     for b in blocks:
         units = unit_style[b["kind"]]
         ws.row()
@@ -597,7 +577,9 @@ def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
 
     ws = _sheet(book, "sheet.log", (
         "at", "event", "block", "prepaid_pool", "entry", "work_date", "user", "service", "description", "unit",
-        "change", "pool_remaining"), [24, 15, 14, 24, 13, 12, 12, 14, 40, 10, 12, 18], zone=tz)
+        "change", "pool_remaining"),
+        [24, max(15, _widest(*EVENT_KEYS)), 14, 24, 13, 12, 12, 14, 40, max(10, _widest(*unit_keys, **cur)), 12, 18],
+        zone=tz)
     for row in log:
         units = unit_style[row["kind"]]
         ws.row()
@@ -616,7 +598,7 @@ def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
 
     ws = _sheet(book, "sheet.invoices", (
         "number", "document_kind", "issued_on", "what", "corrects", "net", "tax", "total", "paid_by"),
-        [17, 15, 12, 44, 17, 14, 14, 14, 18], **cur)
+        [17, max(15, _widest(*DOCUMENT_KEYS)), 12, 44, 17, 14, 14, 14, max(18, _widest("not_paid"))], **cur)
     for d in documents:
         ws.row()
         ws.string(0, d["number"])
@@ -643,7 +625,8 @@ def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
 
     ws = _sheet(book, "sheet.billed", (
         "number", "document_kind", "issued_on", "entry", "work_date", "user", "service", "description",
-        "hours_billed", "rate", "amount"), [17, 12, 12, 13, 12, 12, 14, 40, 13, 20, 15], **cur)
+        "hours_billed", "rate", "amount"),
+        [17, max(12, _widest("doc.overage", "doc.credit_note")), 12, 13, 12, 12, 14, 40, 13, 20, 15], **cur)
     for line in billed:
         ws.row()
         ws.string(0, line["number"])
@@ -662,7 +645,7 @@ def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
 
     ws = _sheet(book, "sheet.pending", (
         "entry", "status", "work_date", "user", "service", "description", "billable_hours"),
-        [13, 26, 12, 12, 14, 40, 14])
+        [13, max(26, _widest("pending_status.pending", "pending_status.unpriced")), 12, 12, 14, 40, 14])
     for p in pending:
         ws.row()
         text_cell(ws, 0, p["entry_id"])
@@ -737,8 +720,7 @@ def report_customer(warehouse: Path, customer_id: str, out: Path, as_of: date | 
 
     con = connect(warehouse, read_only=True)
     try:
-        last = con.execute("select as_of, tz from runs where as_of is not null and outcome = 'committed' "
-                           "order by run_id desc limit 1").fetchall()
+        last = con.execute(sql("reports/last_run.sql")).fetchall()
         if as_of is None and not last:
             raise ValueError("no nightly run yet: give --as-of")
         as_of = as_of or last[0][0]

@@ -13,6 +13,8 @@ on a sheet, `row()` begins the next row and `string(col, text, style)` / `number
 style)` add its cells, left to right; `style(format)` is the style of a number format, and
 HEADER, BOLD and QUOTED (text shown as typed, never evaluated) are fixed styles;
 `line_chart(...)` draws a chart of a sheet's columns on another sheet; `bytes()` is the file.
+`padded(format)` keeps a digit's width free right of a number, so that it never touches the
+left-aligned text of the next cell.
 
 It refuses, with a ValueError naming the sheet and cell, what spreadsheet programs reject
 although openpyxl reads it: cells of a row out of column order or written twice, a column
@@ -103,6 +105,21 @@ def serial(value: date) -> str:
         return str(days)
     seconds = value.hour * 3600 + value.minute * 60 + value.second
     return str(days) if not seconds else format(days + Decimal(seconds) / 86400, "f")
+
+
+#: what ends each section of a padded number format: a blank one digit wide (`_0`: the width
+#: of a "0", left empty)
+PAD = "_0"
+_SECTIONS = re.compile(r';(?=(?:[^"]*"[^"]*")*[^"]*$)')     # a ; outside quoted text
+
+
+def padded(number_format: str) -> str:
+    """`number_format` with a digit's width kept free at the right edge of every section.
+
+    Numbers and dates are right-aligned and text is left-aligned, so without it a number ends
+    exactly where the text of the next cell begins ("31.12.2026aktiv").
+    """
+    return ";".join(section + PAD for section in _SECTIONS.split(number_format))
 
 
 def number_text(value) -> str:

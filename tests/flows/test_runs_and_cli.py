@@ -63,7 +63,7 @@ def test_reconciliation_xlsx__numbers_are_numbers_header_frozen_formula_text_def
                       "Expired unused", "Closing", "Currency", "Deferred revenue", "Breakage (expired value)"]
     assert row == ["=c2", "Evil Corp", "Prepaid value", "@ops", "EUR", 0, 100, 0, 0, 100, "EUR", 90, 0]
     assert sheet["A2"].data_type == "s" and sheet["A2"].quotePrefix and sheet["D2"].quotePrefix
-    assert sheet["G2"].data_type == "n" and sheet["L2"].number_format == "#,##0.00"
+    assert sheet["G2"].data_type == "n" and sheet["L2"].number_format == "#,##0.00_0"
     assert rows(tmp_path / "close" / "reconciliation.csv")[0]["customer_id"] == "'=c2"
 
 

@@ -52,7 +52,7 @@ def test_prepaid_log__customer_words_local_times_invoices_billed_work_pending(tm
         ["Figures as of", datetime(2026, 1, 31), None, "A new version of this file is made whenever a figure in "
          "it changes."] + [None] * 9,
         ["Currency", "EUR"] + [None] * 11, ["Time zone", "Europe/Berlin"] + [None] * 11]
-    assert wb["Summary"]["L2"].number_format == '"€" #,##0.00;-"€" #,##0.00'
+    assert wb["Summary"]["L2"].number_format == '"€" #,##0.00_0;-"€" #,##0.00_0'
     hours, value = "Hours, any service", "Prepaid value, any service"
     assert _cells(wb["Log"]) == [   # local times of Europe/Berlin (UTC+1): as authorized, not an hour earlier
         ["Date and time (Europe/Berlin)", "Event", "Block", "Prepaid pool", "Time entry", "Work date", "User",
@@ -123,12 +123,12 @@ def test_prepaid_log__customer_language__labels_and_dates_in_it(tmp_path):
          "Gültig ab", "Letzter gültiger Tag", "Status", "Bezahlt (EUR)", "Ungenutzt verfallener Wert (EUR)"],
         ["h1", "Stunden", "jede Leistung", "Stunden", 2, 2, 0, 0, datetime(2026, 1, 1), datetime(2026, 1, 20),
          "verfallen", 200, 0]]
-    assert wb["Übersicht"]["I2"].number_format == "dd.mm.yyyy"
+    assert wb["Übersicht"]["I2"].number_format == "dd.mm.yyyy_0"
     assert _cells(wb["Übersicht"])[5][:4] == [
         "Stand der Zahlen", datetime(2026, 1, 31), None, "Eine neue Fassung dieser Datei entsteht, sobald sich eine Zahl "
         "darin ändert."]
-    assert wb["Übersicht"]["B6"].number_format == "dd.mm.yyyy"
-    assert wb["Verlauf"]["A2"].number_format == "dd.mm.yyyy hh:mm"
+    assert wb["Übersicht"]["B6"].number_format == "dd.mm.yyyy_0"
+    assert wb["Verlauf"]["A2"].number_format == "dd.mm.yyyy hh:mm_0"
     assert wb["Verlauf"]["B4"].value == "Arbeit abgezogen"
 
 
@@ -136,6 +136,54 @@ def test_prepaid_log__every_label_translated_in_every_language():
     assert {lang: sorted(set(reports.LABELS) ^ set(table)) for lang, table in reports.TRANSLATIONS.items()} == \
         {"de": [], "fr": [], "nl": []}
     assert [reports.date_format(lang) for lang in ("de", "fr", "nl")] == ["dd.mm.yyyy", "dd/mm/yyyy", "dd-mm-yyyy"]
+
+
+def _rendered_log(language: str) -> bytes:
+    """A log with every status, event and document kind (the longest labels), rendered directly."""
+    block = dict(block_id="h1", kind="hours", service=None, purchased_units=600, used_units=90, expired_units=0,
+                 remaining_units=510, starts_on=date(2026, 1, 1), expires_on=date(2026, 12, 31), status="active",
+                 amount_paid_cents=316000, breakage_cents=0)
+    blocks = [block] + [{**block, "block_id": f"h{i}", "status": s} for i, s in
+                        enumerate(("expired", "exhausted", "not_started"), start=2)]
+    work = dict(customer_id="c1", block_id="h1", kind="hours", pool_service=None, entry_id="e1",
+                work_date=date(2026, 1, 5), user="ann", service="support", description="Printer")
+    events = [{**work, "at_epoch": 1767600000 + i, "event": e, "change_units": -90}
+              for i, e in enumerate(("purchase", "deduction", "expiry"))]
+    doc = dict(number="INV-2026-000001", kind="overage", issued_on=date(2026, 1, 31), corrects=None,
+               period="2026-01", net_cents=2500, tax_cents=0, total_cents=2500, topup_text="Top-up", paid_by=None)
+    documents = [doc, {**doc, "kind": "credit_note", "corrects": doc["number"]}, {**doc, "kind": "topup"}]
+    line = dict(number=doc["number"], kind="overage", issued_on=date(2026, 1, 31), line_no=1, entry_id="e1",
+                work_date=date(2026, 1, 5), user="ann", service="support", description="Printer", minutes=25,
+                rate_cents=6000, amount_cents=2500)
+    billed = [line, {**line, "kind": "credit_note"}]
+    pending = [dict(entry_id=f"e{i}", status="pending", unpriced=unpriced, work_date=date(2026, 1, 9), user="bob",
+                    service="support", description="Wait", billable_minutes=30) for i, unpriced in ((3, False),
+                                                                                                    (4, True))]
+    speaking = reports._LANGUAGE.set(language)
+    try:
+        return reports._render_xlsx("c1", "Acme", "EUR", date(2026, 1, 31), blocks,
+                                    reports._log_rows(events, "Europe/Berlin"), pending, "Europe/Berlin", documents,
+                                    billed, language)
+    finally:
+        reports._LANGUAGE.reset(speaking)
+
+
+@pytest.mark.parametrize("language", ["en", "de", "fr", "nl"])
+def test_prepaid_log__any_language__no_number_or_label_runs_into_the_next_cell(language):
+    wb = load_workbook(io.BytesIO(_rendered_log(language)))
+    crowded = []
+    for ws in wb:
+        width = {letter: int(dim.width) for letter, dim in ws.column_dimensions.items()}
+        for row in ws.iter_rows():
+            for cell, right in zip(row, row[1:] + (None,)):
+                if cell.value is None or right is None or right.value is None:
+                    continue
+                if cell.data_type == "n" or cell.is_date:    # right-aligned: a digit kept free on its right
+                    if not all(section.endswith("_0") for section in cell.number_format.split(";")):
+                        crowded.append((ws.title, cell.coordinate, cell.number_format))
+                elif len(cell.value) + (2 if cell.font.b else 1) > width[cell.column_letter]:
+                    crowded.append((ws.title, cell.coordinate, cell.value))
+    assert crowded == []
 
 
 def test_safe_name__hostile_ids_stay_inside_reports(tmp_path):

@@ -168,6 +168,12 @@ def test_serial__excel_day_numbers_exact():
     assert xlsx.serial(datetime(2026, 1, 31)) == "46053"
 
 
+def test_padded__every_section_keeps_a_digit_free__quoted_semicolon_kept():
+    assert xlsx.padded("dd.mm.yyyy hh:mm") == "dd.mm.yyyy hh:mm_0"
+    assert xlsx.padded('"€" #,##0.00;-"€" #,##0.00') == '"€" #,##0.00_0;-"€" #,##0.00_0'
+    assert xlsx.padded('"a;b" 0;-0') == '"a;b" 0_0;-0_0'
+
+
 def test_zip__entries_read_back_by_zipfile_with_fixed_times():
     data = xlsx.zip_entries([xlsx.deflated("a.xml", b"<a/>" * 100), xlsx.deflated("b/c.xml", "ü".encode())])
     with zipfile.ZipFile(io.BytesIO(data)) as parts:
