@@ -73,33 +73,54 @@ def _type_and_keep(con: duckdb.DuckDBPyConnection, file_ids: list[int], tz: str)
     frame = rows[COLUMNS].copy()
     for column in TEXT + ["source_file", "customer_id", "currency"]:
         frame[column] = frame[column].astype("object").where(frame[column].notna(), None)
-    con.register("_typed", frame)
     content = ", ".join(f'coalesce(r."{c}", \'\')' for c in ENTRY_CONTENT_COLUMNS)
+    # `frame` and the other frames below are read by DuckDB's scan of this function's variables,
+    # not `con.register`: DuckDB keeps a registered frame alive until the transaction ends, and
+    # a run is one transaction, so every typed batch of a first night would stay in memory
     con.execute(f"""
         insert into typed_timelogs
         select t.file_id, t.source_file, t.line, t.entry_id, t."user", t.service, t.started_at, t.ended_at,
                t.billable, t.incident_id, t.authorized_at, t.project, t.task, t.description,
                t.billed_elsewhere, t.duration_seconds, t.local_ok, t.customer_id, t.currency,
                sha256(to_json(list_value({content})))
-        from _typed t
+        from frame t
         join raw_timelogs r using (file_id, line)""")
-    con.unregister("_typed")
     issues = pd.concat([local.assign(schema=False), schema.assign(schema=True)], ignore_index=True)
-    con.register("_issues", issues[ISSUE_COLUMNS + ["schema"]].astype({"file_id": "int64", "line": "int64"}))
-    con.execute("insert into typed_timelog_issues select * from _issues")
-    con.unregister("_issues")
+    issues = issues[ISSUE_COLUMNS + ["schema"]].astype({"file_id": "int64", "line": "int64"})
+    con.execute("insert into typed_timelog_issues select * from issues")
     con.executemany("insert into typed_timelog_files values (?, ?, ?)", [[f, tz, RULES] for f in file_ids])
     log.debug("typed %s time-log row(s) of %s new file version(s)", len(rows), len(file_ids))
 
 
+#: text columns read back through a dictionary of their distinct values: rows repeat a few
+#: files, users, services, customers and descriptions, and one Python string per distinct value
+#: (shared by its rows) instead of one per row keeps the whole history's rows small. entry_id
+#: is unique per row and is read as it is.
+DICTIONARY = ["source_file", "user", "service", "incident_id", "project", "task", "description", "customer_id",
+              "currency"]
+
+
 def _read_back(con: duckdb.DuckDBPyConnection) -> TypedTimelogs:
-    epochs = ", ".join(f"epoch_ms({c}) // 1000 as {c}" for c in INSTANTS)
+    uniques, joins, codes = {}, [], []
+    for i, name in enumerate(DICTIONARY):
+        con.execute(f"""
+            create or replace temp table _dict_{i} as
+            select value, (row_number() over (order by value) - 1)::bigint as code
+            from (select distinct "{name}" as value from typed_timelogs where "{name}" is not null)""")
+        uniques[name] = [v for (v,) in con.execute(f"select value from _dict_{i} order by code").fetchall()]
+        joins.append(f'left join _dict_{i} on _dict_{i}.value = t."{name}"')
+        codes.append(f'_dict_{i}.code as "{name}"')
+    epochs = ", ".join(f"epoch_ms(t.{c}) // 1000 as {c}" for c in INSTANTS)
+    plain = ", ".join(f't."{c}"' for c in COLUMNS if c not in INSTANTS and c not in DICTIONARY)
     arrays = con.execute(f"""
-        select * exclude (content, {", ".join(INSTANTS)}), {epochs}
-        from typed_timelogs order by file_id, line""").fetchnumpy()
+        select {plain}, {epochs}, {", ".join(codes)}
+        from typed_timelogs t {" ".join(joins)}
+        order by t.file_id, t.line""").fetchnumpy()
+    for i in range(len(DICTIONARY)):
+        con.execute(f"drop table _dict_{i}")
     columns = {}
     for name in COLUMNS:
-        values = arrays[name]
+        values = arrays.pop(name)
         mask = np.ma.getmaskarray(values)
         data = np.ma.getdata(values)
         if name in ("file_id", "line"):
@@ -113,6 +134,9 @@ def _read_back(con: duckdb.DuckDBPyConnection) -> TypedTimelogs:
             columns[name] = pd.array(np.where(mask, None, data), dtype="Int64")
         elif name == "local_ok":
             columns[name] = data.astype(bool)
+        elif name in DICTIONARY:
+            table = np.array([*uniques[name], pd.NA if name in TEXT else None], dtype=object)
+            columns[name] = pd.Series(table[np.where(mask, len(table) - 1, data)], dtype=object)
         elif name in TEXT:
             columns[name] = pd.Series(np.where(mask, pd.NA, data), dtype=object)
         else:
@@ -129,7 +153,6 @@ def _by_label(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, labels: pd.Ind
               select: str) -> pd.DataFrame:
     """Columns of `table` for the rows of `labels` (matched by file_id and line), indexed by label."""
     want = rows.loc[labels, ["file_id", "line"]].rename_axis("label").reset_index()
-    con.register("_want", want)
-    found = con.execute(f"select w.label, {select} from _want w join {table} r using (file_id, line)").df()
-    con.unregister("_want")
+    # `want`: read as this function's variable (see _type_and_keep)
+    found = con.execute(f"select w.label, {select} from want w join {table} r using (file_id, line)").df()
     return found.set_index("label").reindex(labels)

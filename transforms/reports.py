@@ -33,7 +33,7 @@ import duckdb
 import pandas as pd
 
 from transforms import progress, workers, xlsx
-from transforms.warehouse import SQL_DIR, sql
+from transforms.warehouse import SQL_DIR, sql, store_frame
 from transforms.documents import CURRENCY_SYMBOLS, FORMULA_STARTS, spreadsheet_safe
 from transforms.units import UNIT_OF_KIND, cents_to_number, in_unit, minutes_to_hours, unit_text
 
@@ -411,15 +411,19 @@ RENDERER_VERSION = hashlib.sha256(b"".join(
     + [path.read_bytes() for path in sorted((SQL_DIR / "reports").glob("*.sql"))])).hexdigest()
 
 
+RENDERED_TYPES = {"customer_id": "varchar", "fingerprint": "varchar", "as_of": "date", "xlsx": "blob",
+                  "csv": "blob", "xlsx_sha256": "varchar", "csv_sha256": "varchar"}
+
+
 def _store_cache(con: duckdb.DuckDBPyConnection, rendered: list[tuple]) -> None:
     """Keep freshly rendered logs for later runs, in the run's transaction."""
     if not rendered:
         return
-    frame = pd.DataFrame(rendered, columns=["customer_id", "fingerprint", "as_of", "xlsx", "csv", "xlsx_sha256",
-                                            "csv_sha256"])
-    con.register("_rendered", frame)
+    frame = pd.DataFrame(rendered, columns=list(RENDERED_TYPES))
+    store_frame(con, "_rendered", frame, RENDERED_TYPES)   # the frame (every rendered log's bytes) can go
+    del frame
     con.execute(sql("reports/keep_rendered.sql"))
-    con.unregister("_rendered")
+    con.execute("drop table _rendered")
 
 
 def _render_log(job: tuple) -> tuple:

@@ -635,12 +635,15 @@ def finish_timelogs(rows: pd.DataFrame, schema_issues: pd.DataFrame, customers: 
         judged = pd.MultiIndex.from_frame(rows.loc[customer_ok, ["file_id", "line"]])
         schema_issues = schema_issues[pd.MultiIndex.from_frame(schema_issues[["file_id", "line"]]).isin(judged)]
     ok = (customer_ok & rows["local_ok"]).astype(bool)
-    typed = rows.loc[ok].drop(columns=["local_ok", "currency"]).assign(customer_id=resolved[ok])
-    entries, supersessions = _latest_versions(rows[ok], typed, "entry_id", ENTRY_CONTENT_COLUMNS, "entry",
-                                              cells, content)
-    entries = entries.astype({"entry_id": "str", "customer_id": "str", "user": "str", "service": "str"})
+    # the whole history's rows are copied once, for the entries in force (in entry_id order):
+    # the version choice needs only the origin and the key of the valid rows
+    versions = rows.loc[ok, ["file_id", "source_file", "line", "entry_id"]]
+    latest, supersessions = _latest_labels(versions, "entry_id", ENTRY_CONTENT_COLUMNS, "entry", cells, content)
+    latest = latest[np.argsort(rows.loc[latest, "entry_id"].to_numpy(), kind="stable")]
+    entries = (rows.drop(columns=["file_id", "local_ok", "currency"]).assign(customer_id=resolved).loc[latest]
+               .astype({"entry_id": "str", "customer_id": "str", "user": "str", "service": "str"}))
     quarantine = pd.concat([issues.frame(), schema_issues[QUARANTINE_COLUMNS]], ignore_index=True)
-    return entries.sort_values("entry_id").reset_index(drop=True), supersessions, quarantine
+    return entries.reset_index(drop=True), supersessions, quarantine
 
 
 def _raw_cells(raw: pd.DataFrame) -> Callable[[pd.Index], pd.DataFrame]:
@@ -678,7 +681,17 @@ def _latest_versions(raw: pd.DataFrame, typed: pd.DataFrame, key: str, content_c
                      kind: str, cells: Callable[[pd.Index], pd.DataFrame] | None = None,
                      content: Callable[[pd.Index], pd.Series] | None = None
                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The last version of each `key` in history order (SPEC §2), and the superseded versions.
+    """The last version of each `key` in history order (SPEC §2) as rows of `typed`, and the
+    superseded versions (see `_latest_labels`)."""
+    latest, supersessions = _latest_labels(raw, key, content_columns, kind, cells, content)
+    return typed.loc[latest].drop(columns=["file_id"]), supersessions
+
+
+def _latest_labels(raw: pd.DataFrame, key: str, content_columns: list[str], kind: str,
+                   cells: Callable[[pd.Index], pd.DataFrame] | None = None,
+                   content: Callable[[pd.Index], pd.Series] | None = None) -> tuple[pd.Index, pd.DataFrame]:
+    """The labels of the last version of each `key` in history order (SPEC §2), and the
+    superseded versions.
 
     History order is the order the warehouse received the rows: file versions in ingest order
     (`file_id`: earlier runs first, then name order within a run), then lines. A version whose
@@ -720,7 +733,7 @@ def _latest_versions(raw: pd.DataFrame, typed: pd.DataFrame, key: str, content_c
         rows.append((kind, id_, source, line, by_source, by_line, changed))
     supersessions = pd.DataFrame(rows, columns=SUPERSESSION_COLUMNS).astype({"line": "int64",
                                                                              "superseded_by_line": "int64"})
-    return typed.loc[raw.index[latest]].drop(columns=["file_id"]), supersessions
+    return raw.index[latest], supersessions
 
 
 # --- authorizations -----------------------------------------------------------------------
@@ -748,6 +761,5 @@ def apply_authorizations(entries: pd.DataFrame, authorizations: pd.DataFrame) ->
         return entries
     last = authorizations.drop_duplicates("entry_id", keep="last").set_index("entry_id")["authorized_at"]
     override = entries["entry_id"].map(last)
-    entries = entries.copy()
-    entries["authorized_at"] = override.where(override.notna(), entries["authorized_at"])
-    return entries
+    # assign, not a copy of the whole frame: only this column changes
+    return entries.assign(authorized_at=override.where(override.notna(), entries["authorized_at"]))

@@ -1,4 +1,4 @@
--- keep_rendered: the logs just rendered (the registered frame _rendered, one row per customer)
+-- keep_rendered: the logs just rendered (the temp table _rendered, one row per customer)
 -- replace those customers' rows of prepaid_log_cache, in the run's transaction.
 delete from prepaid_log_cache where customer_id in (select customer_id from _rendered);
 insert into prepaid_log_cache
