@@ -27,7 +27,7 @@ def sql(name: str) -> str:
 
 #: DuckDB's share of a run's memory: above it DuckDB spills to disk (its default is 80% of RAM,
 #: which it takes when it can, beside the Python side of the run). PREPAID_DUCKDB_MEMORY overrides.
-DUCKDB_MEMORY = "512MB"
+DUCKDB_MEMORY = "1GB"
 
 
 def store_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, types: dict[str, str],
