@@ -17,7 +17,7 @@ import pandas as pd
 from transforms import parse
 from transforms.allocate import Allocation, Block, Posting, Taken, fold_customer, resumed
 from transforms.validate import Validated
-from transforms.warehouse import append_frame, sql, store_frame
+from transforms.warehouse import append_frame, create_table, sql, store_frame
 
 AUDITS = ("block_identity", "charged_minutes", "cover_window")
 
@@ -114,8 +114,8 @@ def _fold(con: duckdb.DuckDBPyConnection, resume: bool) -> None:
     """Fold the customers of `fold_plan` into `new_parts` and `new_results`, a batch of customers
     at a time: each refolded from the start, or resumed from the kept fold."""
     _postings_to_fold(con)
-    _empty(con, "new_parts", PART_TYPES)
-    _empty(con, "new_results", RESULT_TYPES)
+    create_table(con, "new_parts", PART_TYPES)
+    create_table(con, "new_results", RESULT_TYPES)
     customers = [c for (c,) in con.execute("select customer_id from fold_plan order by customer_id").fetchall()]
     for first in range(0, len(customers), FOLD_BATCH_CUSTOMERS):
         batch = customers[first:first + FOLD_BATCH_CUSTOMERS]
@@ -249,11 +249,6 @@ def _epoch(instants: pd.Series) -> pd.Series:
 
 def _register(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame, types: dict[str, str]) -> None:
     store_frame(con, name, frame.reset_index(drop=True), types)
-
-
-def _empty(con: duckdb.DuckDBPyConnection, name: str, types: dict[str, str]) -> None:
-    columns = ", ".join(f'"{c}" {t}' for c, t in types.items())
-    con.execute(f"create or replace temp table {name} ({columns})")
 
 
 def _insert(con: duckdb.DuckDBPyConnection, name: str, rows: list[tuple], types: dict[str, str]) -> None:

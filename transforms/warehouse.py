@@ -32,11 +32,15 @@ DUCKDB_MEMORY = "1GB"
 
 def store_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, types: dict[str, str],
                 temp: bool = True) -> None:
-    """`create or replace [temp] table` with the columns of `types` (name: SQL type), filled
-    from the same-named columns of `frame`."""
+    """`create_table`, filled from the same-named columns of `frame`."""
+    create_table(con, table, types, temp)
+    append_frame(con, table, frame, types)
+
+
+def create_table(con: duckdb.DuckDBPyConnection, table: str, types: dict[str, str], temp: bool = True) -> None:
+    """`create or replace [temp] table` with the columns of `types` (name: SQL type), empty."""
     columns = ", ".join(f'"{c}" {t}' for c, t in types.items())
     con.execute(f"create or replace {'temp ' if temp else ''}table {table} ({columns})")
-    append_frame(con, table, frame, types)
 
 
 def append_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, types: dict[str, str]) -> None:
