@@ -33,7 +33,7 @@ import duckdb
 import pandas as pd
 
 from transforms import progress, workers, xlsx
-from transforms.warehouse import SQL_DIR, sql, store_frame
+from transforms.warehouse import SQL_DIR, create_table, sql, store_frame
 from transforms.documents import CURRENCY_SYMBOLS, FORMULA_STARTS, spreadsheet_safe
 from transforms.units import UNIT_OF_KIND, cents_to_number, in_unit, minutes_to_hours, unit_text
 
@@ -277,7 +277,7 @@ def write_reports(con: duckdb.DuckDBPyConnection, target: Path, as_of: date, tz:
     if not con.execute(sql("reports/document_tables.sql")).fetchall()[0][0]:
         # a warehouse that never issued documents (it only ever ingested): its logs list none
         con.execute(sql("documents_schema.sql").replace("create table", "create temp table"))
-    _fingerprint_logs(con, as_of, tz, where, params)
+    _fingerprint_logs(con, as_of, tz, [cid for cid, *_ in customers], every=customer_ids is None)
     # per customer: its fingerprint, and the SHA-256 of its files when the cached log is still its log
     plan = {cid: (fingerprint, None if xlsx_sha256 is None else (xlsx_sha256, csv_sha256))
             for cid, fingerprint, xlsx_sha256, csv_sha256 in con.execute(
@@ -302,6 +302,9 @@ def write_reports(con: duckdb.DuckDBPyConnection, target: Path, as_of: date, tz:
 
 
 BATCH_CUSTOMERS = 1000
+#: customers whose fingerprints one query computes: its memory follows the rows of their logs
+#: (it cannot spill), and each batch reads the models' tables once more
+FINGERPRINT_CUSTOMERS = 5000
 
 #: the models of the rows a prepaid log shows (transforms/sql/reports/), run in this order, each
 #: with the order of its rows within a customer: `_jobs` reads them for the logs it renders, and
@@ -321,17 +324,28 @@ LOG_MODELS = (
 LOG_QUERIES = tuple((sql(f"reports/{name}.sql"), order) for name, order in LOG_MODELS)
 
 
-def _fingerprint_logs(con: duckdb.DuckDBPyConnection, as_of: date, tz: str, where: str = "",
-                      params: dict | None = None) -> None:
-    """Temp table `log_fingerprints` (sql/reports/log_fingerprints.sql): per customer (of
-    stg_customers `where`, with `params`), the SHA-256 of everything its log shows except the
-    date of its figures, and of RENDERER_VERSION."""
+def _fingerprint_logs(con: duckdb.DuckDBPyConnection, as_of: date, tz: str, customer_ids: list[str],
+                      every: bool = True) -> None:
+    """Temp table `log_fingerprints` (sql/reports/log_fingerprints.sql): per customer of
+    `customer_ids` (ids of stg_customers in customer_id order; `every`: all of them), the
+    SHA-256 of everything its log shows except the date of its figures, and of
+    RENDERER_VERSION. Filled FINGERPRINT_CUSTOMERS customers at a time: a log's ordered
+    aggregate cannot spill to disk, so DuckDB holds the rows of one batch's logs, not of all."""
     part = sql("reports/log_model_rows.sql")
+    # a batch is a range of ids, which DuckDB pushes into the scans of the models' tables; when
+    # only some customers are asked for (`prepaid report`), the range may hold others: named too
+    where = "where customer_id between $first and $last"
+    if not every:
+        where += " and customer_id in (select unnest($customer_ids::varchar[]))"
     joins = " ".join(part.format(model=query, order=order, name=f"t{i}", customers=where)
                      for i, (query, order) in enumerate(LOG_QUERIES))
     texts = ", ".join(f"coalesce(t{i}, '')" for i in range(len(LOG_QUERIES)))
     query = sql("reports/log_fingerprints.sql").format(texts=texts, customers=where, joins=joins)
-    con.execute(query, _used(query, renderer=RENDERER_VERSION, tz=tz, as_of=as_of, **(params or {})))
+    create_table(con, "log_fingerprints", {"customer_id": "varchar", "fingerprint": "varchar"})
+    for start in range(0, len(customer_ids), FINGERPRINT_CUSTOMERS):
+        batch = customer_ids[start:start + FINGERPRINT_CUSTOMERS]
+        con.execute(query, _used(query, renderer=RENDERER_VERSION, tz=tz, as_of=as_of, first=batch[0],
+                                 last=batch[-1], customer_ids=batch))
 
 
 def _used(query: str, **values) -> dict:
