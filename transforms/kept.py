@@ -2,22 +2,22 @@
 
 Typing a row (parsing its times, durations and flags, checking it against itself and its own
 file) depends only on its file version and the business time zone, so a night types only the
-file versions it has not typed before and reads the others back: time logs are history, and
-most of a night's rows were typed on an earlier night. What depends on other files (the
-customer a reference names, the currency, which version of an entry is in force) is decided
-again every night in `validate.finish_timelogs`. `RULES` names the version of the typing
-rules: a change to them, or to the time zone, retypes every file version.
+file versions it has not typed before: time logs are history, and most of a night's rows were
+typed on an earlier night. What depends on other files (the customer a reference names, the
+currency, which version of an entry is in force) is decided again every night, in SQL over the
+kept rows (`Entries`), so the history's rows stay in the warehouse. `RULES` names the version
+of the typing rules: a change to them, or to the time zone, retypes every file version.
 """
 
 from __future__ import annotations
 
 import duckdb
-import numpy as np
 import pandas as pd
 
 from transforms import progress
-from transforms.validate import ENTRY_CONTENT_COLUMNS, TYPED_TIMELOG_COLUMNS, TypedTimelogs, type_timelogs
-from transforms.warehouse import raw_rows, sql
+from transforms.validate import (ENTRY_CONTENT_COLUMNS, QUARANTINE_COLUMNS, TYPED_TIMELOG_COLUMNS, _latest_labels,
+                                 resolve_references, type_timelogs)
+from transforms.warehouse import raw_rows, sql, store_frame
 
 log = progress.logger(__name__)
 
@@ -31,9 +31,9 @@ COLUMNS = TYPED_TIMELOG_COLUMNS
 ISSUE_COLUMNS = ["file_id", "source_file", "line", "column", "value", "reason_code", "detail"]
 
 
-def typed_timelogs(con: duckdb.DuckDBPyConnection, tz: str, recompute: bool = False) -> TypedTimelogs:
+def typed_timelogs(con: duckdb.DuckDBPyConnection, tz: str, recompute: bool = False) -> Entries:
     """Every current time-log row, typed: new file versions typed now and kept, the others
-    read back. `recompute` forgets what was kept and types everything again."""
+    as earlier nights kept them. `recompute` forgets what was kept and types everything again."""
     con.execute(sql("kept/schema.sql"))
     stale = "true" if recompute else "tz <> $tz or rules <> $rules"
     params = {} if recompute else {"tz": tz, "rules": RULES}
@@ -47,7 +47,7 @@ def typed_timelogs(con: duckdb.DuckDBPyConnection, tz: str, recompute: bool = Fa
         order by file_id""").fetchall()
     for batch in _batches(new):
         _type_and_keep(con, batch, tz)
-    return _read_back(con)
+    return Entries(con)
 
 
 #: rows typed at a time: a first night of a large history holds one batch's raw and typed
@@ -92,61 +92,93 @@ def _type_and_keep(con: duckdb.DuckDBPyConnection, file_ids: list[int], tz: str)
     log.debug("typed %s time-log row(s) of %s new file version(s)", len(rows), len(file_ids))
 
 
-#: text columns read back through a dictionary of their distinct values: rows repeat a few
-#: files, users, services, customers and descriptions, and one Python string per distinct value
-#: (shared by its rows) instead of one per row keeps the whole history's rows small. entry_id
-#: is unique per row and is read as it is.
-DICTIONARY = ["source_file", "user", "service", "incident_id", "project", "task", "description", "customer_id",
-              "currency"]
+class Entries:
+    """The time entries in force, decided in SQL over the kept typed rows (SPEC §2, §8).
+
+    `finish` resolves each row's customer reference and checks its currency, then keeps the
+    last valid version of each entry_id as temp table `valid_entries` (sql/kept/). Only the
+    distinct references, the repeated versions and the quarantine leave the warehouse, so a
+    night's memory does not follow the size of the history.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+
+    def finish(self, customers: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Temp table `valid_entries`; returns the supersessions and the quarantine rows of
+        the time logs (each row's own issues, its reference's and its currency's, and the
+        schema's for rows whose customer is known)."""
+        con = self.con
+        references = [r for (r,) in con.execute(sql("kept/references.sql")).fetchall()]
+        store_frame(con, "timelog_references", resolve_references(references, customers, by_name=True),
+                    {"reference": "varchar", "customer_id": "varchar", "reason_code": "varchar", "detail": "varchar"})
+        store_frame(con, "timelog_customers", customers, {"customer_id": "varchar", "currency": "varchar"})
+        con.execute(sql("kept/timelog_verdicts.sql"))
+        con.execute(sql("kept/valid_entries.sql"))
+        quarantine = con.execute(sql("kept/timelog_quarantine.sql")).df()
+        quarantine = quarantine.astype({"line": "int64"})
+        return self._supersessions(), quarantine[QUARANTINE_COLUMNS]
+
+    def _supersessions(self) -> pd.DataFrame:
+        versions = self.con.execute(sql("kept/entry_versions.sql")).df()
+        versions["line"] = versions["line"].astype("int64")
+        _, supersessions = _latest_labels(versions, "entry_id", ENTRY_CONTENT_COLUMNS, "entry",
+                                          cells=lambda labels: _by_label(self.con, versions, labels,
+                                                                         "raw_timelogs", "r.*"),
+                                          content=lambda labels: versions.loc[labels, "content"])
+        return supersessions
+
+    def known(self, entry_ids: pd.Series) -> set[str]:
+        """Which of `entry_ids` are entries in force."""
+        wanted = pd.DataFrame({"entry_id": entry_ids.dropna().astype("object").unique()})
+        # `wanted`: read as this method's variable (see _type_and_keep)
+        return {e for (e,) in self.con.execute(
+            "select entry_id from valid_entries where entry_id in (select entry_id from wanted)").fetchall()}
+
+    def authorize(self, authorizations: pd.DataFrame) -> None:
+        """authorizations.csv adds or overrides authorized_at; the last row of an entry wins."""
+        last = authorizations.drop_duplicates("entry_id", keep="last")[["entry_id", "authorized_at"]]
+        store_frame(self.con, "entry_authorizations", last, {"entry_id": "varchar", "authorized_at": "timestamptz"})
+        self.con.execute("""
+            update valid_entries e set authorized_at = a.authorized_at
+            from entry_authorizations a where a.entry_id = e.entry_id""")
+
+    def services(self) -> pd.Series:
+        """Entries per service (named ones), by service."""
+        counts = self.con.execute("""
+            select service, count(*) from valid_entries where service is not null group by service
+            order by service""").fetchall()
+        return pd.Series({s: n for s, n in counts}, dtype="int64")
+
+    def count(self) -> int:
+        return self.con.execute("select count(*) from valid_entries").fetchone()[0]
+
+    def frame(self) -> pd.DataFrame:
+        """`valid_entries` as a frame (validation without a warehouse: tests, one customer's log)."""
+        frame = self.con.execute("select * from valid_entries order by entry_id").df()
+        for column in INSTANTS:
+            frame[column] = pd.to_datetime(frame[column], utc=True).astype("datetime64[ns, UTC]")
+        for column in FLAGS:
+            frame[column] = frame[column].astype("boolean")
+        frame["duration_seconds"] = frame["duration_seconds"].astype("Int64")
+        frame["line"] = frame["line"].astype("int64")
+        for column in TEXT + ["source_file", "customer_id"]:
+            frame[column] = frame[column].astype("object").where(frame[column].notna(), pd.NA)
+        return frame.astype({"entry_id": "str", "customer_id": "str", "user": "str", "service": "str"})
 
 
-def _read_back(con: duckdb.DuckDBPyConnection) -> TypedTimelogs:
-    uniques, joins, codes = {}, [], []
-    for i, name in enumerate(DICTIONARY):
-        con.execute(f"""
-            create or replace temp table _dict_{i} as
-            select value, (row_number() over (order by value) - 1)::bigint as code
-            from (select distinct "{name}" as value from typed_timelogs where "{name}" is not null)""")
-        uniques[name] = [v for (v,) in con.execute(f"select value from _dict_{i} order by code").fetchall()]
-        joins.append(f'left join _dict_{i} on _dict_{i}.value = t."{name}"')
-        codes.append(f'_dict_{i}.code as "{name}"')
-    epochs = ", ".join(f"epoch_ms(t.{c}) // 1000 as {c}" for c in INSTANTS)
-    plain = ", ".join(f't."{c}"' for c in COLUMNS if c not in INSTANTS and c not in DICTIONARY)
-    arrays = con.execute(f"""
-        select {plain}, {epochs}, {", ".join(codes)}
-        from typed_timelogs t {" ".join(joins)}
-        order by t.file_id, t.line""").fetchnumpy()
-    for i in range(len(DICTIONARY)):
-        con.execute(f"drop table _dict_{i}")
-    columns = {}
-    for name in COLUMNS:
-        values = arrays.pop(name)
-        mask = np.ma.getmaskarray(values)
-        data = np.ma.getdata(values)
-        if name in ("file_id", "line"):
-            columns[name] = data.astype("int64")
-        elif name in INSTANTS:
-            seconds = pd.Series(data.astype("int64").astype("datetime64[s]")).where(~mask, pd.NaT)
-            columns[name] = seconds.dt.tz_localize("UTC")
-        elif name in FLAGS:
-            columns[name] = pd.array(np.where(mask, None, data), dtype="boolean")
-        elif name == "duration_seconds":
-            columns[name] = pd.array(np.where(mask, None, data), dtype="Int64")
-        elif name == "local_ok":
-            columns[name] = data.astype(bool)
-        elif name in DICTIONARY:
-            table = np.array([*uniques[name], pd.NA if name in TEXT else None], dtype=object)
-            columns[name] = pd.Series(table[np.where(mask, len(table) - 1, data)], dtype=object)
-        elif name in TEXT:
-            columns[name] = pd.Series(np.where(mask, pd.NA, data), dtype=object)
-        else:
-            columns[name] = pd.Series(np.where(mask, None, data), dtype=object)
-    rows = pd.DataFrame(columns)[COLUMNS]
-    issues = con.execute("select * from typed_timelog_issues order by file_id, line").df()
-    local = issues[~issues["schema"]].drop(columns=["schema"]).reset_index(drop=True)
-    schema = issues[issues["schema"]].drop(columns=["schema"]).reset_index(drop=True)
-    return TypedTimelogs(rows, local, schema, cells=lambda labels: _by_label(con, rows, labels, "raw_timelogs", "r.*"),
-                         content=lambda labels: _by_label(con, rows, labels, "typed_timelogs", "r.content")["content"])
+def in_memory(raw: pd.DataFrame, tz: str) -> Entries:
+    """The same as a night over a warehouse, for raw time-log rows without one: typed and kept
+    in an in-memory DuckDB."""
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    types = {c: ("bigint" if c in ("file_id", "line") else "varchar") for c in raw.columns}
+    store_frame(con, "raw_timelogs", raw, types, temp=False)
+    con.execute(sql("kept/schema.sql"))
+    file_ids = sorted(int(f) for f in raw["file_id"].unique())
+    if file_ids:
+        _type_and_keep(con, file_ids, tz)
+    return Entries(con)
 
 
 def _by_label(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, labels: pd.Index, table: str,

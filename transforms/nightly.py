@@ -266,7 +266,7 @@ class Run:
             p.detail = validate_detail(inputs)
             typos = likely_typos(inputs)
             self.step(stage, self.con, inputs, self.job.tz)
-            self.staged_counts = (len(inputs.entries), len(inputs.blocks))
+            self.staged_counts = (inputs.entry_count, len(inputs.blocks))
         return typos
 
     def reconcile(self, as_of: date) -> None:
@@ -657,7 +657,7 @@ def run_ingest(inbox: Path, warehouse: Path, tz: str | None = None) -> tuple[ing
             p.detail = validate_detail(inputs)
         counts = {
             "customers": len(inputs.customers), "blocks": len(inputs.blocks),
-            "rates": len(inputs.rates), "entries": len(inputs.entries),
+            "rates": len(inputs.rates), "entries": inputs.entry_count,
             "supersessions": len(inputs.supersessions),
             "quarantine_by_reason": dict(run.con.execute(
                 "select reason_code, count(*) from quarantine group by 1 order by 1").fetchall()),

@@ -220,20 +220,17 @@ def stage(con: duckdb.DuckDBPyConnection, inputs: Validated, tz: str) -> None:
         "valid_to": r["valid_to"],
     }), {"customer_id": "varchar", "service": "varchar", "user": "varchar",
          "hourly_rate_cents": "bigint", "valid_from": "date", "valid_to": "date"})
-    e = inputs.entries
-    _register(con, "stg_entries", pd.DataFrame({
-        "entry_id": e["entry_id"], "customer_id": e["customer_id"], "user": e["user"],
-        "service": e["service"], "work_date": parse.local_date(e["started_at"], tz),
-        "started_epoch": _epoch(e["started_at"]), "duration_seconds": e["duration_seconds"],
-        "billable": e["billable"], "billed_elsewhere": e["billed_elsewhere"],
-        "incident_id": e["incident_id"], "authorized_epoch": _epoch(e["authorized_at"]),
-        "description": e["description"], "project": e["project"], "task": e["task"],
-        "source_file": e["source_file"], "line": e["line"],
-    }), {"entry_id": "varchar", "customer_id": "varchar", "user": "varchar", "service": "varchar",
-         "work_date": "date", "started_epoch": "bigint", "duration_seconds": "bigint",
-         "billable": "boolean", "billed_elsewhere": "boolean", "incident_id": "varchar",
-         "authorized_epoch": "bigint", "description": "varchar", "project": "varchar",
-         "task": "varchar", "source_file": "varchar", "line": "bigint"})
+    if inputs.entries is not None:
+        store_frame(con, "valid_entries", inputs.entries, VALID_ENTRY_TYPES)
+    con.execute(sql("staging/stg_entries.sql"), {"tz": tz})
+
+
+#: the columns of temp table `valid_entries` (sql/kept/valid_entries.sql)
+VALID_ENTRY_TYPES = {"source_file": "varchar", "line": "bigint", "entry_id": "varchar", "user": "varchar",
+                     "service": "varchar", "started_at": "timestamptz", "ended_at": "timestamptz",
+                     "billable": "boolean", "incident_id": "varchar", "authorized_at": "timestamptz",
+                     "project": "varchar", "task": "varchar", "description": "varchar",
+                     "billed_elsewhere": "boolean", "duration_seconds": "bigint", "customer_id": "varchar"}
 
 
 def _day_start_epochs(days: pd.Series, tz: str, days_later: int) -> pd.Series:
@@ -241,10 +238,6 @@ def _day_start_epochs(days: pd.Series, tz: str, days_later: int) -> pd.Series:
     shift = pd.Timedelta(days=days_later)
     values = [None if pd.isna(d) else parse.day_start_epoch(d + shift, tz) for d in days]
     return pd.Series(values, index=days.index, dtype="Int64")
-
-
-def _epoch(instants: pd.Series) -> pd.Series:
-    return (instants.astype("datetime64[s, UTC]") - pd.Timestamp(0, tz="UTC")).dt.total_seconds().astype("Int64")
 
 
 def _register(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame, types: dict[str, str]) -> None:

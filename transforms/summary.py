@@ -315,7 +315,7 @@ def ingest_detail(summary) -> str:
 def validate_detail(inputs) -> str:
     """The validate phase's line: what was accepted and how many rows were quarantined."""
     return (f"{_n(len(inputs.customers), 'customer')}, {_n(len(inputs.blocks), 'block')}, "
-            f"{_n(len(inputs.rates), 'rate')}, {_entries(len(inputs.entries))} accepted; "
+            f"{_n(len(inputs.rates), 'rate')}, {_entries(inputs.entry_count)} accepted; "
             f"{_n(len(inputs.quarantine), 'row')} quarantined")
 
 
@@ -330,7 +330,7 @@ def likely_typos(inputs) -> list[str]:
     named = sorted(set(inputs.rates["service"].dropna()) | set(inputs.blocks["service"].dropna()))
     if not named:
         return []
-    counts = inputs.entries["service"].dropna().value_counts()
+    counts = inputs.entry_services
     warnings = []
     for service, n in sorted(counts.items()):
         if service in named:

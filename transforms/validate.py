@@ -12,7 +12,7 @@ import difflib
 from decimal import Decimal
 from dataclasses import dataclass, field
 from functools import cached_property, partial
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import pandas as pd
@@ -35,6 +35,9 @@ from schemas.inputs import (
     reason_for_check,
 )
 from transforms import parse
+
+if TYPE_CHECKING:
+    from transforms.kept import Entries
 
 QUARANTINE_COLUMNS = ["source_file", "line", "column", "value", "reason_code", "detail"]
 
@@ -116,26 +119,22 @@ class Validated:
     customers: pd.DataFrame
     blocks: pd.DataFrame
     rates: pd.DataFrame
-    entries: pd.DataFrame
+    #: None when the entries stay in the warehouse (temp table `valid_entries`)
+    entries: pd.DataFrame | None
     supersessions: pd.DataFrame
     quarantine: pd.DataFrame
+    entry_count: int
+    #: entries per named service
+    entry_services: pd.Series
 
 
-@dataclass(frozen=True)
-class TypedTimelogs:
-    """Every current time-log row as `type_timelogs` typed it (kept per file version by the
-    warehouse, transforms/kept.py), with how to read the raw content of some of them."""
+def validate(raw: dict[str, pd.DataFrame], tz: str, timelogs: Entries | None = None) -> Validated:
+    """Typed, valid tables and quarantine rows from all current raw rows. The time entries are
+    decided in SQL over typed rows kept in a warehouse (`timelogs`, transforms/kept.py: the
+    entries stay there as temp table `valid_entries`) or, without one, over `raw`'s time-log
+    rows typed in an in-memory DuckDB (the entries are then returned as a frame)."""
+    from transforms import kept
 
-    rows: pd.DataFrame
-    local_issues: pd.DataFrame
-    schema_issues: pd.DataFrame
-    cells: Callable[[pd.Index], pd.DataFrame]
-    content: Callable[[pd.Index], pd.Series]
-
-
-def validate(raw: dict[str, pd.DataFrame], tz: str, timelogs: TypedTimelogs | None = None) -> Validated:
-    """Typed, valid tables and quarantine rows from all current raw rows (the time logs already
-    typed per file version when `timelogs` is given; `raw` then needs no time-log rows)."""
     issues: list[pd.DataFrame] = []
     customers, q = validate_customers(raw["customers"])
     issues.append(q)
@@ -143,20 +142,17 @@ def validate(raw: dict[str, pd.DataFrame], tz: str, timelogs: TypedTimelogs | No
     issues.append(q)
     rates, q = validate_rates(raw["rates"], customers)
     issues.append(q)
-    if timelogs is None:
-        entries, supersessions, q = validate_timelogs(raw["timelogs"], customers, tz)
-    else:
-        entries, supersessions, q = finish_timelogs(timelogs.rows, timelogs.schema_issues, customers,
-                                                    timelogs.cells, timelogs.content)
-        q = pd.concat([timelogs.local_issues[QUARANTINE_COLUMNS], q], ignore_index=True)
+    entries = timelogs if timelogs is not None else kept.in_memory(raw["timelogs"], tz)
+    supersessions, q = entries.finish(customers)
     issues.append(q)
-    authorizations, q = validate_authorizations(raw["authorizations"], entries, tz)
+    authorizations, q = validate_authorizations(raw["authorizations"], entries.known, tz)
     issues.append(q)
-    entries = apply_authorizations(entries, authorizations)
+    entries.authorize(authorizations)
     quarantine = pd.concat([f for f in issues if len(f)] or [pd.DataFrame(columns=QUARANTINE_COLUMNS)])
     quarantine = quarantine.sort_values(["source_file", "line", "column", "reason_code"], kind="stable")
     supersessions = pd.concat([block_supersessions, supersessions], ignore_index=True)
-    return Validated(customers, blocks, rates, entries, supersessions, quarantine.reset_index(drop=True))
+    return Validated(customers, blocks, rates, None if timelogs is not None else entries.frame(), supersessions,
+                     quarantine.reset_index(drop=True), entries.count(), entries.services())
 
 
 # --- shared steps -------------------------------------------------------------------------
@@ -369,27 +365,35 @@ class CustomerIndex:
         return f"no customer '{reference}'" + (f"; did you mean {', '.join(close)}?" if close else "")
 
 
+def resolve_references(references: list[str], customers: pd.DataFrame, by_name: bool) -> pd.DataFrame:
+    """What each distinct customer reference names: one row per reference with the customer it
+    resolves to, or the reason it does not (unknown, with the closest names; ambiguous)."""
+    index = CustomerIndex(customers)
+    rows = []
+    for reference in references:
+        found = index.resolve(reference) if by_name else ({reference} & index.ids)
+        if len(found) == 1:
+            rows.append((reference, next(iter(found)), None, None))
+        elif not found:
+            # one suggestion per distinct reference: a fuzzy match costs milliseconds, and an
+            # unknown customer is usually unknown on many rows
+            rows.append((reference, None, "unknown_customer", index.suggest(reference)))
+        else:
+            rows.append((reference, None, "ambiguous_customer",
+                         f"'{reference}' matches customers {', '.join(sorted(found))}"))
+    return pd.DataFrame(rows, columns=["reference", "customer_id", "reason_code", "detail"], dtype=object)
+
+
 def _resolve_customers(raw: pd.DataFrame, customers: pd.DataFrame, issues: Issues,
                        by_name: bool) -> pd.Series:
     """Customer id per row (NA where unknown/ambiguous, which is reported)."""
-    index = CustomerIndex(customers)
     refs = raw["customer_id"].where(parse.given(raw["customer_id"]), pd.NA)
-    distinct = refs.dropna().unique()
-    if by_name:
-        matches = {r: index.resolve(r) for r in distinct}
-    else:
-        matches = {r: ({r} if r in index.ids else set()) for r in distinct}
-    single = {r: next(iter(m)) for r, m in matches.items() if len(m) == 1}
-    resolved = refs.map(single).astype("object").where(refs.isin(list(single)), pd.NA)
-    unknown = refs.isin([r for r, m in matches.items() if not m]).astype(bool)
-    ambiguous = refs.isin([r for r, m in matches.items() if len(m) > 1]).astype(bool)
-    # one suggestion per distinct reference: a fuzzy match costs milliseconds, and an unknown
-    # customer is usually unknown on many rows
-    issues.add(raw, unknown, "customer_id", "unknown_customer",
-               lambda rows: rows["customer_id"].map({r: index.suggest(r) for r in rows["customer_id"].unique()}))
-    issues.add(raw, ambiguous, "customer_id", "ambiguous_customer",
-               lambda rows: rows["customer_id"].map(
-                   lambda r: f"'{r}' matches customers {', '.join(sorted(matches[r]))}"))
+    found = resolve_references(list(refs.dropna().unique()), customers, by_name).set_index("reference")
+    resolved = refs.map(found["customer_id"].dropna()).astype("object").where(lambda s: s.notna(), pd.NA)
+    for reason in ("unknown_customer", "ambiguous_customer"):
+        detail = found.loc[found["reason_code"] == reason, "detail"]
+        issues.add(raw, refs.isin(detail.index).astype(bool), "customer_id", reason,
+                   lambda rows, d=detail: rows["customer_id"].map(d))
     return resolved
 
 
@@ -552,14 +556,6 @@ def validate_rates(raw: pd.DataFrame, customers: pd.DataFrame) -> tuple[pd.DataF
 
 # --- time logs ----------------------------------------------------------------------------
 
-def validate_timelogs(raw: pd.DataFrame, customers: pd.DataFrame, tz: str
-                      ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Valid entries (latest version of each entry_id), supersessions and quarantine rows."""
-    rows, local, schema = type_timelogs(raw, tz)
-    entries, supersessions, q = finish_timelogs(rows, schema, customers, cells=_raw_cells(raw))
-    return entries, supersessions, pd.concat([local, q], ignore_index=True)[QUARANTINE_COLUMNS]
-
-
 def timelog_specs(tz: str) -> dict:
     ts = partial(parse.parse_timestamp, tz=tz)
     return {
@@ -589,7 +585,7 @@ def type_timelogs(raw: pd.DataFrame, tz: str) -> tuple[pd.DataFrame, pd.DataFram
 
     Returns the rows (origin, the raw customer reference and currency, the typed columns and
     `local_ok`), the rows' own issues, and the schema's issues, each with the file_id of its row:
-    the schema only judges rows that pass every other check, so `finish_timelogs` drops these
+    the schema only judges rows that pass every other check, so `kept.Entries.finish` drops these
     for a row whose customer turns out unknown.
     """
     issues = Issues()
@@ -615,35 +611,6 @@ def _with_file_id(issues: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
     issues = issues.copy()
     issues.insert(0, "file_id", raw.loc[issues.index, "file_id"].to_numpy(dtype="int64"))
     return issues.reset_index(drop=True)
-
-
-def finish_timelogs(rows: pd.DataFrame, schema_issues: pd.DataFrame, customers: pd.DataFrame,
-                    cells: Callable[[pd.Index], pd.DataFrame],
-                    content: Callable[[pd.Index], pd.Series] | None = None
-                    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Entries from every current time-log row as `type_timelogs` typed it: the customer
-    resolved against the customers in force, the currency checked, the latest version of each
-    entry_id (SPEC §2). Returns entries, supersessions, and the quarantine rows found here plus
-    the schema's for rows not already quarantined for their customer."""
-    issues = Issues()
-    resolved = _resolve_customers(rows, customers, issues, by_name=True)
-    # a currency named by a tracker export (or a canonical log) must be the customer's: the rate
-    # table would otherwise bill the amount in the wrong currency without a word
-    _currency_check(rows, resolved, customers, issues)
-    customer_ok = _ok(rows, issues)
-    if len(schema_issues):
-        judged = pd.MultiIndex.from_frame(rows.loc[customer_ok, ["file_id", "line"]])
-        schema_issues = schema_issues[pd.MultiIndex.from_frame(schema_issues[["file_id", "line"]]).isin(judged)]
-    ok = (customer_ok & rows["local_ok"]).astype(bool)
-    # the whole history's rows are copied once, for the entries in force (in entry_id order):
-    # the version choice needs only the origin and the key of the valid rows
-    versions = rows.loc[ok, ["file_id", "source_file", "line", "entry_id"]]
-    latest, supersessions = _latest_labels(versions, "entry_id", ENTRY_CONTENT_COLUMNS, "entry", cells, content)
-    latest = latest[np.argsort(rows.loc[latest, "entry_id"].to_numpy(), kind="stable")]
-    entries = (rows.drop(columns=["file_id", "local_ok", "currency"]).assign(customer_id=resolved).loc[latest]
-               .astype({"entry_id": "str", "customer_id": "str", "user": "str", "service": "str"}))
-    quarantine = pd.concat([issues.frame(), schema_issues[QUARANTINE_COLUMNS]], ignore_index=True)
-    return entries.reset_index(drop=True), supersessions, quarantine
 
 
 def _raw_cells(raw: pd.DataFrame) -> Callable[[pd.Index], pd.DataFrame]:
@@ -738,8 +705,10 @@ def _latest_labels(raw: pd.DataFrame, key: str, content_columns: list[str], kind
 
 # --- authorizations -----------------------------------------------------------------------
 
-def validate_authorizations(raw: pd.DataFrame, entries: pd.DataFrame, tz: str
+def validate_authorizations(raw: pd.DataFrame, known: Callable[[pd.Series], set[str]], tz: str
                             ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Valid authorization rows, in file order, and quarantine rows; `known` says which of some
+    entry ids are entries in force."""
     issues = Issues()
     specs = {
         "entry_id": (_text, True, None),
@@ -747,19 +716,10 @@ def validate_authorizations(raw: pd.DataFrame, entries: pd.DataFrame, tz: str
         "authorized_by": (_text, False, None),
     }
     typed = _parse_columns(raw, specs, issues)
-    unknown = parse.given(raw["entry_id"]) & ~raw["entry_id"].isin(entries["entry_id"])
+    given = parse.given(raw["entry_id"])
+    unknown = given & ~raw["entry_id"].isin(known(raw.loc[given, "entry_id"]))
     issues.add(raw, unknown, "entry_id", "unknown_entry", "no valid time entry has this entry_id")
     ok = _ok(raw, issues)
     _run_schema(AUTHORIZATION_SCHEMA, typed[ok].astype({"entry_id": "str"}), raw, issues)
     typed = typed[_ok(raw, issues)].sort_values(["source_file", "file_id", "line"], kind="stable")
     return typed.drop(columns=["file_id"]), issues.frame()
-
-
-def apply_authorizations(entries: pd.DataFrame, authorizations: pd.DataFrame) -> pd.DataFrame:
-    """authorizations.csv adds or overrides authorized_at; the last row of an entry wins."""
-    if authorizations.empty:
-        return entries
-    last = authorizations.drop_duplicates("entry_id", keep="last").set_index("entry_id")["authorized_at"]
-    override = entries["entry_id"].map(last)
-    # assign, not a copy of the whole frame: only this column changes
-    return entries.assign(authorized_at=override.where(override.notna(), entries["authorized_at"]))

@@ -11,7 +11,7 @@ from tests.flows.conftest import STORY, table
 from transforms import ingest, kept, warehouse
 from transforms.kept import _batches
 from transforms.nightly import run_nightly
-from transforms.validate import TYPED_TIMELOG_COLUMNS, type_timelogs
+from transforms.validate import validate
 
 
 def test_batches__files_whole_in_order__about_batch_rows_each():
@@ -39,24 +39,43 @@ def test_second_night__types_only_the_new_file__recompute_types_all_again(tmp_pa
         ("e1", "charged"), ("e2", "charged"), ("e3", "charged"), ("e4", "pending"), ("e5", "pending")]
 
 
-def test_read_back__kept_rows__equal_the_typed_rows_with_one_string_per_value(tmp_path):
-    inbox = write_inbox(tmp_path / "inbox", timelogs={
+def test_entries__decided_in_sql__versions_names_currencies_and_authorizations(tmp_path):
+    inbox = write_inbox(tmp_path / "inbox", customers="customer_id,name,aliases,currency\n"
+                        "c1,Customer One,,EUR\nc2,Acme,,USD\nc3,Acme Ltd,acme,USD", timelogs={
         "a.csv": "entry_id,customer_id,user,service,started_at,duration_minutes,project,currency\n"
                  "e1,c1,ann,support,2026-01-10T09:00,120,,EUR\n"
                  "e2,c1,ann,support,2026-01-11T09:00,x,Web,\n"
-                 "e3,Customer One,bob,support,2026-01-12T09:00,30,Web,eur",
+                 "e3,customer one,bob,support,2026-01-12T09:00,30,Web,eur\n"
+                 "e4,Nobody,bob,support,2026-01-12T09:00,30,,\n"
+                 "e5,ACME,bob,support,2026-01-12T09:00,30,,\n"
+                 "e6,c2,bob,support,2026-01-12T09:00,30,,EUR",
         "b.csv": "entry_id,customer_id,user,service,started_at,ended_at\n"
-                 "e1,c1,ann,monitoring,2026-01-10T09:00,2026-01-10T10:00"})
+                 "e1,c1,ann,monitoring,2026-01-10T09:00,2026-01-10T10:00\n"
+                 "e3,Customer One,bob,support,2026-01-12T09:00,2026-01-12T09:30"},
+        authorizations="entry_id,authorized_at\ne3,2026-01-13T08:00\ne9,2026-01-13T08:00")
     con = warehouse.connect(tmp_path / "w.duckdb")
     ingest.ingest(con, inbox, 1)
-    files = [f for (f,) in con.execute("select file_id from files where kind = 'timelogs' order by 1").fetchall()]
-    typed, _, _ = type_timelogs(warehouse.raw_rows(con, "timelogs", files), "UTC")
-    first = kept.typed_timelogs(con, "UTC").rows       # typed now, then read back
-    second = kept.typed_timelogs(con, "UTC").rows      # only read back
-    expected = typed[TYPED_TIMELOG_COLUMNS].reset_index(drop=True)
-    pd.testing.assert_frame_equal(first, expected, check_dtype=False)
-    pd.testing.assert_frame_equal(second, first)
-    assert list(second["project"].map(type)) == [type(pd.NA), str, str, type(pd.NA)]
-    assert list(second["currency"]) == ["EUR", None, "eur", None]
-    assert second["user"][0] is second["user"][1] is second["user"][3]
-    assert second["service"][0] is second["service"][2]
+    raw = {kind: warehouse.current_raw(con, kind) for kind in warehouse.RAW_KINDS if kind != "timelogs"}
+    in_warehouse = validate(raw, "UTC", kept.typed_timelogs(con, "UTC"))
+    without = validate({**raw, "timelogs": warehouse.current_raw(con, "timelogs")}, "UTC")
+
+    entries = without.entries[["entry_id", "customer_id", "service", "duration_seconds", "source_file", "line"]]
+    assert entries.values.tolist() == [["e1", "c1", "monitoring", 3600, "timelogs/b.csv", 2],
+                                       ["e3", "c1", "support", 1800, "timelogs/b.csv", 3]]
+    assert list(without.entries["authorized_at"]) == [pd.NaT, pd.Timestamp("2026-01-13 08:00", tz="UTC")]
+    assert con.execute("select entry_id, customer_id, service, authorized_at::varchar from valid_entries "
+                       "order by 1").fetchall() == [("e1", "c1", "monitoring", None),
+                                                    ("e3", "c1", "support", "2026-01-13 08:00:00+00")]
+    assert (in_warehouse.entry_count, dict(in_warehouse.entry_services)) == (2, {"monitoring": 1, "support": 1})
+    assert without.supersessions.values.tolist() == in_warehouse.supersessions.values.tolist() == [
+        ["entry", "e1", "timelogs/a.csv", 2, "timelogs/b.csv", 2, "service|ended_at|duration_minutes|currency"],
+        ["entry", "e3", "timelogs/a.csv", 4, "timelogs/b.csv", 3,
+         "customer_id|ended_at|duration_minutes|project|currency"]]
+    quarantine = [tuple(r) for r in without.quarantine[["line", "column", "value", "reason_code", "detail"]].values]
+    assert quarantine == [
+        (3, "entry_id", "e9", "unknown_entry", "no valid time entry has this entry_id"),   # authorizations.csv
+        (3, "duration_minutes", "x", "unparseable_value", "duration_minutes 'x' cannot be read"),
+        (5, "customer_id", "Nobody", "unknown_customer", "no customer 'Nobody'"),
+        (6, "customer_id", "ACME", "ambiguous_customer", "'ACME' matches customers c2, c3"),
+        (7, "currency", "EUR", "currency_mismatch", "customer's currency is USD")]
+    pd.testing.assert_frame_equal(in_warehouse.quarantine, without.quarantine)
