@@ -377,11 +377,17 @@ def resolve_references(references: list[str], customers: pd.DataFrame, by_name: 
         elif not found:
             # one suggestion per distinct reference: a fuzzy match costs milliseconds, and an
             # unknown customer is usually unknown on many rows
-            rows.append((reference, None, "unknown_customer", index.suggest(reference)))
+            rows.append(_unresolved(reference, "unknown_customer", index.suggest(reference)))
         else:
-            rows.append((reference, None, "ambiguous_customer",
-                         f"'{reference}' matches customers {', '.join(sorted(found))}"))
+            rows.append(_unresolved(reference, "ambiguous_customer",
+                                    f"'{reference}' matches customers {', '.join(sorted(found))}"))
     return pd.DataFrame(rows, columns=["reference", "customer_id", "reason_code", "detail"], dtype=object)
+
+
+def _unresolved(reference: str, reason: str, detail: str) -> tuple:
+    """A reference's row of `resolve_references` when it names no single customer: the reason
+    its rows are quarantined for."""
+    return reference, None, reason, detail
 
 
 def _resolve_customers(raw: pd.DataFrame, customers: pd.DataFrame, issues: Issues,
