@@ -467,7 +467,7 @@ def bench_size(entries: int, args, work: Path, log: Path) -> dict:
         "generated": meta["counts"], "generate_seconds": meta.get("generate_seconds"),
         "input_bytes": sum(os.path.getsize(p) for g in groups for p in g),
         "as_of": AS_OF_FULL.isoformat(), "tz": TZ, "reports_enabled": not args.no_reports,
-        "inbox_billing": billing,
+        "document_files": not args.no_document_files, "inbox_billing": billing,
         "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": machine_info(), "load_average_start": load_average(), "reps": [],
     }
@@ -479,7 +479,8 @@ def bench_size(entries: int, args, work: Path, log: Path) -> dict:
         _fresh(progress)
         nightly = measure({"kind": "nightly", "inbox": str(inbox), "warehouse": str(warehouse),
                            "out": str(out), "as_of": AS_OF_FULL.isoformat(), "tz": TZ,
-                           "reports": not args.no_reports, "progress": str(progress)},
+                           "reports": not args.no_reports, "progress": str(progress),
+                           "document_files": not args.no_document_files},
                           args.timeout, log, allow_failure=True)
         if "seconds" in nightly:
             nightly["outputs"] = output_summary(out)
@@ -787,6 +788,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="GiB; a measurement whose processes pass it is stopped and recorded as failed, "
                         "with the memory reached (default %(default)s; 0: no limit)")
     p.add_argument("--no-reports", action="store_true", help="run nightly with reports_enabled=False")
+    p.add_argument("--no-document-files", action="store_true",
+                   help="issue the documents but write none of their files (a 10M night's ~760,000 PDFs take hours)")
     p.add_argument("--no-incremental", action="store_true")
     p.add_argument("--no-close", action="store_true")
     p.add_argument("--no-prefect", action="store_true", help="skip measuring Prefect start-up")
