@@ -223,6 +223,8 @@ def stage(con: duckdb.DuckDBPyConnection, inputs: Validated, tz: str) -> None:
     if inputs.entries is not None:
         store_frame(con, "valid_entries", inputs.entries, VALID_ENTRY_TYPES)
     con.execute(sql("staging/stg_entries.sql"), {"tz": tz})
+    # the history's entries, once in stg_entries: a copy less for DuckDB to hold or spill
+    con.execute("drop table valid_entries")
 
 
 #: the columns of temp table `valid_entries` (sql/kept/valid_entries.sql)
