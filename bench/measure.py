@@ -318,7 +318,8 @@ def _without_document_files(skip: bool):
     module_name, function, _ = DOCUMENT_CALLS[0]
     module = importlib.import_module(module_name)
     original = getattr(module, function)
-    setattr(module, function, lambda *args, **kwargs: None)
+    # an empty invoices/ folder: publishing archives what the folder holds
+    setattr(module, function, lambda con, target, run_id: (Path(target) / "invoices").mkdir(parents=True, exist_ok=True))
     try:
         yield
     finally:

@@ -305,7 +305,7 @@ def write_reports(con: duckdb.DuckDBPyConnection, target: Path, as_of: date, tz:
 BATCH_CUSTOMERS = 1000
 #: customers whose fingerprints one query computes: its memory follows the rows of their logs
 #: (it cannot spill), and each batch reads the models' tables once more
-FINGERPRINT_CUSTOMERS = 5000
+FINGERPRINT_CUSTOMERS = 2000
 
 #: the models of the rows a prepaid log shows (transforms/sql/reports/), run in this order, each
 #: with the order of its rows within a customer: `_jobs` reads them for the logs it renders, and

@@ -35,15 +35,10 @@ def _sql_path(path: Path) -> str:
 
 
 def write_machine_outputs(con: duckdb.DuckDBPyConnection, target: Path) -> None:
-    # One thread: an ordered COPY on several threads can need more than DuckDB's memory limit
-    # (the 10M night failed there at 1 GB); the files are the same bytes either way.
-    threads = con.execute("select current_setting('threads')").fetchone()[0]
-    con.execute("set threads = 1")
-    try:
-        for name in CSV_OUTPUTS:
-            write_csv(con, sql(f"outputs/{name}.sql"), target / f"{name}.csv")
-    finally:
-        con.execute(f"set threads = {int(threads)}")
+    con.execute(sql("outputs/entry_rows.sql"))
+    for name in CSV_OUTPUTS:
+        write_csv(con, sql(f"outputs/{name}.sql"), target / f"{name}.csv")
+    con.execute("drop table entry_rows")
 
 
 def write_json(path: Path, payload: dict) -> None:
