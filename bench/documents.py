@@ -25,9 +25,10 @@ import time
 from pathlib import Path
 
 from bench.run import AS_OF_FULL, DAYS, FILES, SEED, START, TZ
-from transforms import archive, warehouse
-from transforms.generate import generate_inbox
-from transforms.nightly import run_nightly
+from transforms import warehouse
+from transforms.documents import archive
+from transforms.run.generate import generate_inbox
+from transforms.run.nightly import run_nightly
 
 ROOT = Path(__file__).resolve().parents[1]
 

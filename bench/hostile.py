@@ -31,7 +31,7 @@ from bench.run import DEFAULT_RESULTS, DEFAULT_WORK, input_groups, load_average,
 
 def build(work: Path) -> dict[str, Path]:
     from tests.reliability.test_load import ENTRIES, hostile_inbox
-    from transforms.generate import generate_inbox
+    from transforms.run.generate import generate_inbox
     from datetime import date
 
     inboxes = {"hostile": work / "inbox-hostile-200k", "ordinary": work / "inbox-ordinary-200k"}

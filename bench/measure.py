@@ -6,7 +6,7 @@ nothing cached by an earlier measurement helps a later one. The last line on std
 JSON object with the result. Kinds:
 
 - floor:   DuckDB reads every input CSV (all columns, as text) -- the physical floor.
-- nightly: transforms.nightly.run_nightly(...) without Prefect, phases from its timings, the
+- nightly: transforms.run.nightly.run_nightly(...) without Prefect, phases from its timings, the
            peak RSS at the end of each phase, and the time spent writing documents' files.
 - reference: tests/reference.py on the same inbox (read by bench/naive.py), no documents.
 - close:   `prepaid close` through flows.cli.main, when that command exists.
@@ -168,7 +168,7 @@ def floor(spec: dict) -> dict:
 def ingest_run(spec: dict) -> dict:
     """`run_ingest` (ingest + validation, quarantine stored) on an empty warehouse."""
     t = time.perf_counter()
-    from transforms.nightly import run_ingest
+    from transforms.run.nightly import run_ingest
     imported = time.perf_counter() - t
     with TreeSampler() as sampler:
         t = time.perf_counter()
@@ -265,8 +265,8 @@ def _phase_log(path: str | None, phases: list[dict]):
 
 #: The calls that write documents' files: the run minus these is the reconciliation.
 #: (module, function, key); a function the engine no longer has is skipped (key absent).
-DOCUMENT_CALLS = (("transforms.documents", "write_documents", "write_documents"),
-                  ("transforms.archive", "store", "archive_store"))
+DOCUMENT_CALLS = (("transforms.documents.documents", "write_documents", "write_documents"),
+                  ("transforms.documents.archive", "store", "archive_store"))
 
 
 @contextmanager
@@ -330,14 +330,14 @@ def nightly(spec: dict) -> dict:
     from datetime import date
 
     t = time.perf_counter()
-    from transforms.nightly import run_nightly
+    from transforms.run.nightly import run_nightly
     imported = time.perf_counter() - t
     rss_before = current_rss_mib()
     args = (Path(spec["inbox"]), Path(spec["warehouse"]), Path(spec["out"]),
             date.fromisoformat(spec["as_of"]), spec.get("tz", "UTC"))
     if spec.get("serial_reports"):
         # profiling only: render the prepaid logs in this process so the profiler sees them
-        import transforms.reports as reports
+        import transforms.reports.reports as reports
         if hasattr(reports, "PARALLEL_FROM"):
             reports.PARALLEL_FROM = 10 ** 12
     profiler = None

@@ -7,7 +7,7 @@ Run it once per engine, in a venv holding only that engine and the font package:
     python bench/pdf_engines.py fpdf2 [--runs 30]
 
 `python bench/pdf_engines.py throughput --docs 400 --lines 5 --workers 2` measures documents per
-second of transforms.pdf.render_pdfs (the project's venv).
+second of transforms.documents.pdf.render_pdfs (the project's venv).
 
 Each engine run prints one line: engine, CPU ms of the first document (imports, fonts), CPU ms per document for
 5 and 60 lines (median of the runs, after one warm-up), bytes, identical-on-rerun, and whether the hostile text rendered without an error.
@@ -122,7 +122,7 @@ def typst_render(doc: dict) -> bytes:
     global _typst_compiler
     import typst
 
-    if _typst_compiler is None:  # one compiler per process, as transforms/pdf.py does: fonts parsed once
+    if _typst_compiler is None:  # one compiler per process, as transforms/documents/pdf.py does: fonts parsed once
         fonts = typst.Fonts(include_system_fonts=False, font_paths=[str(FONT_DIR)])
         _typst_compiler = typst.Compiler(font_paths=fonts)
     # the data goes in as JSON through sys.inputs: never spliced into markup, so it stays text
@@ -161,10 +161,10 @@ def xhtml2pdf_render(doc: dict) -> bytes:
 
 
 def prepaid_render(doc: dict) -> bytes:
-    """The project's own renderer (transforms/pdf.py, fpdf2) on a full document view."""
+    """The project's own renderer (transforms/documents/pdf.py, fpdf2) on a full document view."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from tests.transforms.test_pdf import view  # the test's view builder: one source of sample views
-    from transforms.pdf import render_pdf
+    from transforms.documents.pdf import render_pdf
 
     v = view(n_lines=len(doc["lines"]), hostile=doc["buyer"][0].endswith(HOSTILE))
     v.number = doc["number"]
@@ -190,10 +190,10 @@ def ms_per_doc(render, n_lines: int, runs: int) -> float:
 
 
 def throughput(n_docs: int, n_lines: int, workers: int) -> None:
-    """Documents per second (wall) of transforms.pdf.render_pdfs over n_docs distinct documents."""
+    """Documents per second (wall) of transforms.documents.pdf.render_pdfs over n_docs distinct documents."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from tests.transforms.test_pdf import view
-    from transforms.pdf import render_pdfs
+    from transforms.documents.pdf import render_pdfs
 
     docs = []
     for seq in range(n_docs):

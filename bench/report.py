@@ -393,7 +393,7 @@ def render(results_dir: Path, markdown: Path) -> None:
                   "of each size: " + ", ".join(f"{r['size']} {r.get('load_average_start')}" for r in results)
                   + ". Small sizes are repeated and the median repetition is shown.", ""]
     lines += ["## What is measured", "",
-              "- **Inputs**: `transforms.generate.generate_inbox(seed=1)`, 365 days from 2025-01-01 in 12 "
+              "- **Inputs**: `transforms.run.generate.generate_inbox(seed=1)`, 365 days from 2025-01-01 in 12 "
               "time-log files, customers = entries / 100 (3 blocks each: 1M entries → 10,000 customers, "
               "30,000 blocks, as in issue 3). Cached under `bench/work/` (git-ignored). The bench adds what "
               "a user's inbox has and the generator does not: the demo's `seller.toml` and every customer's "
@@ -404,7 +404,7 @@ def render(results_dir: Path, markdown: Path) -> None:
               "every cell of every input CSV is tokenized and materialized as text, as the reconciler keeps "
               "raw input. Page cache is warm (the run reads the same files right after). The bare "
               "`count(*)` time is recorded too (`floor_count_only_seconds`).",
-              "- **Nightly**: in a fresh process, `transforms.nightly.run_nightly(inbox, empty warehouse, "
+              "- **Nightly**: in a fresh process, `transforms.run.nightly.run_nightly(inbox, empty warehouse, "
               "out, as_of=2025-12-31, 'UTC', reports_enabled=True)` — no Prefect. Wall time from the call "
               "to its return (interpreter start-up and imports excluded; imports are `import_seconds` "
               "in the JSON). Phases are the run's own timings (`run.json`); *other* = total − phases "

@@ -5,7 +5,7 @@
 For each size (number of time entries; customers = entries / 100, 3 blocks each, as in
 issue 3: 1M entries, 10,000 customers, 30,000 blocks) it
 
-1. generates the inbox with transforms.generate.generate_inbox (seed 1, 2025-01-01 + 365
+1. generates the inbox with transforms.run.generate.generate_inbox (seed 1, 2025-01-01 + 365
    days, 12 time-log files) once and caches it under bench/work/ (regenerated when
    generate.py changes), then gives it what a real user's inbox has and the generator does
    not: the demo's seller.toml and every customer's address, VAT id and Peppol id, so each
@@ -145,12 +145,12 @@ def load_average() -> list[float] | None:
 # --- inboxes ------------------------------------------------------------------------------
 
 def generator_digest() -> str:
-    return hashlib.sha256((ROOT / "transforms" / "generate.py").read_bytes()).hexdigest()[:16]
+    return hashlib.sha256((ROOT / "transforms" / "run" / "generate.py").read_bytes()).hexdigest()[:16]
 
 
 def ensure_inbox(work: Path, entries: int, customers: int) -> tuple[Path, dict]:
     """The cached inbox of this size; generated when missing or when generate.py changed."""
-    from transforms.generate import generate_inbox
+    from transforms.run.generate import generate_inbox
 
     inbox = work / f"inbox-{label(entries)}"
     # beside the inbox, not in it: the run would ingest-and-ignore it with a warning
@@ -227,7 +227,7 @@ def build_increment(work: Path, inbox: Path, entries: int, customers: int) -> tu
     follow the generator's one-ticket-per-customer-and-week rule for that week. Every other
     file is hard-linked (same bytes: the ingest skips it by its SHA-256).
     """
-    from transforms.generate import generate_inbox
+    from transforms.run.generate import generate_inbox
 
     extra = max(1, entries // INCREMENT_FRACTION)
     target = work / f"inbox-{label(entries)}-inc"
@@ -377,7 +377,7 @@ def _read_progress(path: str | None) -> list[dict]:
 
 
 def archive_of(warehouse: Path) -> Path:
-    """The document archive a run on `warehouse` fills (transforms.archive.default_archive)."""
+    """The document archive a run on `warehouse` fills (transforms.documents.archive.default_archive)."""
     warehouse = Path(warehouse).resolve()
     return warehouse.with_name(f"{warehouse.stem}-documents")
 

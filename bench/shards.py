@@ -35,7 +35,7 @@ def _vm_hwm_mib() -> float:
 def measured_shard(shard_dir: Path) -> Path:
     """compute_shard, recording the worker's peak RSS during it (Linux: the high-water mark is
     reset first, since a forked worker inherits its parent's) in shard_dir/peak-rss-mib."""
-    from transforms.shards import compute_shard
+    from transforms.reconcile.shards import compute_shard
 
     Path("/proc/self/clear_refs").write_text("5")
     result = compute_shard(shard_dir)
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     from distributed import Client, LocalCluster
 
     from flows.sharded import dask_executor
-    from transforms.nightly import run_nightly
+    from transforms.run.nightly import run_nightly
 
     results = []
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \

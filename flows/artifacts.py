@@ -7,7 +7,7 @@ turns them into Prefect artifacts of the current flow run.
 
 from __future__ import annotations
 
-from transforms.nightly import RunReport
+from transforms.run.nightly import RunReport
 from transforms.units import cents_text
 
 
@@ -81,7 +81,7 @@ def reconciliation_rows(report: RunReport) -> list[dict]:
 
 def summary_markdown(report: RunReport) -> str:
     """The summary the CLI prints (absolute paths included), as a Markdown artifact."""
-    from transforms.summary import final_line, render
+    from transforms.run.summary import final_line, render
 
     title = f"{report.command.capitalize()} run {report.run_id} as of {report.as_of}"
     return "\n".join([f"# {title}", "", f"**{final_line(report)}**", "", "```text", *render(report), "```", ""])
@@ -93,7 +93,7 @@ def publish(report: RunReport) -> None:
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
     from flows.logs import log_summary
-    from transforms.summary import final_line, render
+    from transforms.run.summary import final_line, render
 
     prefix = report.command
     title = f"run {report.run_id} as of {report.as_of}" + (f", period {report.period}" if report.period else "")

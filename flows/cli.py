@@ -162,8 +162,8 @@ class UsageError(Exception):
 def _cannot_run() -> tuple[type, ...]:
     """Errors that mean the run could not happen at all: one line on stderr, exit 2."""
     from flows.extras import MissingExtra
-    from transforms.errors import Refused
-    from transforms.ingest import InboxError
+    from transforms.ingest.ingest import InboxError
+    from transforms.run.errors import Refused
     from transforms.warehouse import WarehouseBusy
     return (InboxError, WarehouseBusy, FileNotFoundError, Refused, UsageError, MissingExtra)
 
@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     _QUIET = getattr(args, "quiet", False)
     try:
         if getattr(args, "tz", None) is not None:
-            from transforms.settings import check_zone
+            from transforms.run.settings import check_zone
             check_zone(args.tz)
         with cli_output(QUIET if _QUIET else VERBOSE if getattr(args, "verbose", False) else NORMAL):
             return COMMANDS[args.command](args)
@@ -211,7 +211,7 @@ def _release(exc: BaseException) -> None:
 
 def preflight(inbox: Path | None, warehouse: Path) -> None:
     """Fail fast, before a Prefect server is started, on what would stop the run at once."""
-    from transforms.ingest import InboxError
+    from transforms.ingest.ingest import InboxError
     from transforms.warehouse import connect
     if inbox is not None and not inbox.is_dir():
         raise InboxError(f"inbox {inbox} does not exist or is not a folder")
@@ -246,7 +246,7 @@ def use_prefect(verbose: bool) -> None:
 # --- commands -----------------------------------------------------------------------------
 
 def cmd_ingest(args) -> int:
-    from transforms.nightly import run_ingest
+    from transforms.run.nightly import run_ingest
     inbox = args.inbox or default_inbox()
     summary, counts = run_ingest(inbox, args.warehouse, args.tz)
     say(f"ingested {len(summary.files_ingested)} new file(s) of {summary.files_seen} in {inbox} "
@@ -269,7 +269,7 @@ def _print_quarantine(counts: dict) -> None:
 
 
 def cmd_nightly(args) -> int:
-    from transforms.nightly import BackfillStopped, out_for, run_backfill, run_nightly
+    from transforms.run.nightly import BackfillStopped, out_for, run_backfill, run_nightly
     inbox = args.inbox or default_inbox()
     reports = not args.no_reports
     if args.to_date and not args.from_date:
@@ -283,7 +283,7 @@ def cmd_nightly(args) -> int:
                 done = run_backfill(inbox, args.warehouse, args.out, first, last, args.tz, reports,
                                     billing_starts=args.billing_starts)
             else:
-                from transforms.nightly import check_backfill
+                from transforms.run.nightly import check_backfill
                 preflight(inbox, args.warehouse)
                 check_backfill(args.warehouse, first)
                 use_prefect(args.verbose)
@@ -328,12 +328,12 @@ def cmd_nightly(args) -> int:
 def _last_complete_day(args) -> date:
     """The default night: the last complete day in the business time zone (as the schedule runs
     it), so a run by hand and a scheduled one never disagree about which night is next."""
-    from transforms.nightly import business_zone, last_complete_day
+    from transforms.run.nightly import business_zone, last_complete_day
     return last_complete_day(business_zone(args.warehouse, args.tz))
 
 
 def cmd_close(args) -> int:
-    from transforms.nightly import run_close
+    from transforms.run.nightly import run_close
     inbox = args.inbox or default_inbox()
     pattern = args.out or DEFAULT_CLOSE_OUT
     if args.no_prefect:
@@ -356,7 +356,7 @@ def cmd_close(args) -> int:
 
 def cmd_reopen(args) -> int:
     if args.no_prefect:
-        from transforms.nightly import run_reopen
+        from transforms.run.nightly import run_reopen
         report = run_reopen(args.warehouse, args.period, args.reason)
     else:
         preflight(None, args.warehouse)
@@ -370,8 +370,8 @@ def cmd_reopen(args) -> int:
 
 
 def cmd_settings(args) -> int:
-    from transforms.nightly import read_settings, run_settings
-    from transforms.settings import BILLING_STARTS, DESCRIPTIONS, TZ
+    from transforms.run.nightly import read_settings, run_settings
+    from transforms.run.settings import BILLING_STARTS, DESCRIPTIONS, TZ
     changes = {name: value for name, value in ((TZ, args.tz), (BILLING_STARTS, args.billing_starts))
                if value is not None}
     if changes:
@@ -389,7 +389,7 @@ def cmd_settings(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from transforms.nightly import business_zone
+    from transforms.run.nightly import business_zone
     inbox = args.inbox or default_inbox()
     preflight(inbox, args.warehouse)
     zone = business_zone(args.warehouse, args.tz)
@@ -402,7 +402,7 @@ def cmd_serve(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from transforms.nightly import run_nightly
+    from transforms.run.nightly import run_nightly
     use = args.use_prefect if args.use_prefect is not None else bool(os.environ.get("PREFECT_API_URL"))
     if use:
         preflight(DEMO_INBOX, args.warehouse)
@@ -423,8 +423,8 @@ def say(*lines: str) -> None:
 
 
 def print_report(report) -> None:
-    """The run's summary in words (transforms/summary.py), ending with its one-line verdict."""
-    from transforms.summary import final_line, render
+    """The run's summary in words (transforms/run/summary.py), ending with its one-line verdict."""
+    from transforms.run.summary import final_line, render
 
     lines = render(report)
     say(*lines, "")
@@ -438,7 +438,7 @@ def print_flow_run(report) -> None:
 
 
 def cmd_generate(args) -> int:
-    from transforms.generate import generate_inbox
+    from transforms.run.generate import generate_inbox
     counts = generate_inbox(args.out, args.customers, args.entries, args.seed)
     print(f"wrote {args.out}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     return 0
@@ -473,7 +473,7 @@ def known_customer(warehouse: Path, wanted: str) -> str:
 
 
 def cmd_report(args) -> int:
-    from transforms.reports import report_customer
+    from transforms.reports.reports import report_customer
     customer = known_customer(args.warehouse, args.customer)
     try:
         folder = report_customer(args.warehouse, customer, args.out, args.as_of, args.tz)
@@ -484,7 +484,7 @@ def cmd_report(args) -> int:
 
 
 def cmd_document(args) -> int:
-    from transforms.archive import default_archive, reprint
+    from transforms.documents.archive import default_archive, reprint
     from transforms.warehouse import connect
     con = connect(args.warehouse, read_only=True)
     try:

@@ -1,4 +1,4 @@
-"""The month-end close flow and the reopen flow (rules: transforms/close.py)."""
+"""The month-end close flow and the reopen flow (rules: transforms/close/close.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from flows import artifacts
 from flows.defaults import DEFAULT_CLOSE_OUT, DEFAULT_WAREHOUSE, close_out, default_inbox
 from flows.logs import to_flow_run_log
 from flows.tasks import prefect_step
-from transforms.nightly import ReopenReport, RunReport, business_zone, run_close, run_reopen, today_in
+from transforms.run.nightly import ReopenReport, RunReport, business_zone, run_close, run_reopen, today_in
 from transforms.units import period_of, previous_period
 
 

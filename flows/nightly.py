@@ -1,6 +1,6 @@
 """The nightly flow (ingest → validate → reconcile → documents → reports → publish) and backfill.
 
-The steps and their order live in `transforms.nightly.nightly` and `close_month`; this flow
+The steps and their order live in `transforms.run.nightly.nightly` and `close_month`; this flow
 runs them as Prefect tasks (flows/tasks.py) and shows the run in the UI as artifacts (flows/artifacts.py).
 """
 
@@ -17,8 +17,8 @@ from flows import artifacts
 from flows.defaults import DEFAULT_OUT, DEFAULT_WAREHOUSE, default_inbox
 from flows.logs import to_flow_run_log
 from flows.tasks import prefect_step
-from transforms.nightly import (RunReport, backfill, business_zone, check_backfill, last_complete_day, out_for,
-                                run_nightly)
+from transforms.run.nightly import (RunReport, backfill, business_zone, check_backfill, last_complete_day,
+                                    out_for, run_nightly)
 
 
 def _nightly_name() -> str:
@@ -41,7 +41,7 @@ def nightly_flow(as_of: date | None = None, inbox: Path | None = None, warehouse
 
     as_of: the run date; default the last complete day in the business time zone (a run at 02:00
     does yesterday).
-    tz, billing_starts: the warehouse's settings, fixed by its first run (transforms/settings.py).
+    tz, billing_starts: the warehouse's settings, fixed by its first run (transforms/run/settings.py).
     out: the output folder; `{as_of}` in it becomes the run date.
     shards: > 1 computes customers in that many shards on a Dask cluster (`dask_address`, or a
     LocalCluster of this machine's cores); docs/sharding.md.

@@ -1,7 +1,7 @@
 """Computing shards on a Dask cluster through Prefect (issue 9).
 
 `dask_executor(address, workers)` returns a shard executor for
-`transforms.shards.reconcile_sharded`: each shard folder becomes one Prefect task run on the
+`transforms.reconcile.shards.reconcile_sharded`: each shard folder becomes one Prefect task run on the
 cluster (a LocalCluster of worker processes when no address is given). A shard whose worker
 dies is rescheduled by Dask and retried by Prefect; results are whole-or-nothing per shard.
 """
@@ -15,7 +15,7 @@ from prefect import flow, task
 from prefect.cache_policies import NONE
 
 from flows.extras import require_dask
-from transforms.shards import compute_shard
+from transforms.reconcile.shards import compute_shard
 
 
 @task(name="compute-shard", retries=2, retry_delay_seconds=1, cache_policy=NONE, persist_result=False)

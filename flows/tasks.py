@@ -1,6 +1,6 @@
 """Prefect tasks: each is one step function of transforms/, wrapped as it is (no logic here).
 
-`prefect_step` is the step executor the flows hand to `transforms.nightly.execute`, so the
+`prefect_step` is the step executor the flows hand to `transforms.run.nightly.execute`, so the
 sequences of a run (`nightly.nightly`, `nightly.close_month`) are written once, there, and run
 the same with or without Prefect.
 
@@ -20,8 +20,13 @@ from __future__ import annotations
 from prefect import task
 from prefect.cache_policies import NONE
 
-from transforms import archive, close, documents, ingest as ingest_mod, nightly, outputs, reports, shards
-from transforms.reconcile import reconcile_staged, stage as stage_fn
+from transforms.close import close
+from transforms.documents import archive, documents
+from transforms.ingest import ingest as ingest_mod
+from transforms.reconcile import shards
+from transforms.reconcile.reconcile import reconcile_staged, stage as stage_fn
+from transforms.reports import reports
+from transforms.run import nightly, outputs
 
 
 def transient_io(task, task_run, state) -> bool:

@@ -1,6 +1,6 @@
 """pandera schemas of the validated input tables (SPEC §2), one per input file.
 
-The schemas describe the *typed* rows after parsing (transforms/validate.py turns strings into
+The schemas describe the *typed* rows after parsing (transforms/validate/validate.py turns strings into
 these types). Checks that reject a row are named after the quarantine reason code they
 produce; `reason_for_check` maps pandera's built-in check names to reason codes.
 Units: money in integer cents, durations in integer seconds, dates as datetime64[s].

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from transforms.nightly import run_nightly
+from transforms.run.nightly import run_nightly
 
 DEFAULT_CUSTOMERS = "customer_id,name,currency\nc1,Customer One,EUR"
 

@@ -508,7 +508,7 @@ def reconcile_reference(customers: list[dict], blocks: list[dict], rates: list[d
 # ---------------------------------------------------------------------------------------
 # reading a small canonical inbox (the rule matrix's inline CSV texts)
 # ---------------------------------------------------------------------------------------
-# Deliberately separate from transforms/ingest and validate: the rule matrix gives only
+# Deliberately separate from transforms/ingest and transforms/validate: the rule matrix gives only
 # valid, canonical CSV, and this reads exactly that, with the defaults of SPEC §2.
 
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import read_csv, write_inbox
 from tests.reference import reconcile_reference
-from transforms.nightly import run_nightly
+from transforms.run.nightly import run_nightly
 
 JAN1 = date(2026, 1, 1)
 SERVICES = [None, "support", "dev"]

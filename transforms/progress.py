@@ -1,8 +1,9 @@
 """Log lines and live progress of a run's phases.
 
 Every module logs with the standard `logging` module, to a logger under `prepaid`
-(`logger(__name__)` gives `prepaid.transforms.ingest` and so on), so one handler on `prepaid`
-gets them all: the CLI's (stderr), or Prefect's flow-run log inside a flow (flows/logs.py).
+(`logger(__name__)` gives `prepaid.transforms.ingest.ingest` and so on), so one handler on
+`prepaid` gets them all: the CLI's (stderr), or Prefect's flow-run log inside a flow
+(flows/logs.py).
 
 A phase of a run is timed and logged as one INFO line when it ends, with what it did:
 

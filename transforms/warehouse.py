@@ -82,7 +82,7 @@ def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnect
 
 
 def open_warehouse(path: Path | str = DEFAULT_WAREHOUSE) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse read-only, for analysis (notebooks, transforms.analysis).
+    """Open the warehouse read-only, for analysis (notebooks, transforms.reports.analysis).
 
     Several readers may share it, but not with a run: while a run holds the warehouse this
     raises WarehouseBusy at once (never waits). Conversely, while a reader holds it open a run

@@ -1,4 +1,4 @@
-"""transforms.analysis: each helper on a tiny inline inbox, exact values, read-only."""
+"""transforms.reports.analysis: each helper on a tiny inline inbox, exact values, read-only."""
 
 from datetime import date
 from decimal import Decimal
@@ -6,7 +6,7 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from transforms import analysis
+from transforms.reports import analysis
 from transforms.warehouse import open_warehouse
 
 CUSTOMERS = ("customer_id,name,currency,requires_authorization\n"
@@ -151,7 +151,7 @@ def test_overage_by_month__posting_month_per_customer__unpriced_counted(warehous
 
 def test_last_run__warehouse_without_nightly_run__clear_error(tmp_path):
     from tests.conftest import write_inbox
-    from transforms.nightly import run_ingest
+    from transforms.run.nightly import run_ingest
     run_ingest(write_inbox(tmp_path / "inbox"), tmp_path / "w.duckdb")
     with open_warehouse(tmp_path / "w.duckdb") as con, pytest.raises(LookupError, match="prepaid nightly"):
         analysis.balances(con)

@@ -7,7 +7,7 @@ from pathlib import Path
 import nbclient
 import nbformat
 
-from transforms.nightly import run_nightly
+from transforms.run.nightly import run_nightly
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "notebooks" / "prepaid-analysis.ipynb"

@@ -48,7 +48,7 @@ STORY = dict(
 def books(tmp_path):
     """Plain (no Prefect) runs over one warehouse: `books.inbox(**files)`, `.close(period)`,
     `.nightly(as_of)`, `.reopen(period)`; outputs under tmp_path."""
-    from transforms.nightly import run_close, run_nightly, run_reopen
+    from transforms.run.nightly import run_close, run_nightly, run_reopen
 
     class Books:
         warehouse = tmp_path / "w.duckdb"

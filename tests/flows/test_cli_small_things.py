@@ -10,7 +10,7 @@ import pytest
 from flows.defaults import DEMO_AS_OF, DEMO_INBOX
 from tests.conftest import write_inbox
 from tests.flows.conftest import STORY
-from transforms.nightly import run_nightly
+from transforms.run.nightly import run_nightly
 
 
 @pytest.fixture(scope="module")

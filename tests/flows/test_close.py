@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from tests.flows.conftest import rows
-from transforms.close import Cumulative, Refused, reconcile_pools
+from transforms.close.close import Cumulative, Refused, reconcile_pools
 
 
 def csv_text(path) -> str:
@@ -19,7 +19,7 @@ def two_months(tmp_path_factory):
     """The story closed for January, then February with --force (e4 is pending): read only."""
     from tests.flows.conftest import STORY, table
     from tests.conftest import write_inbox
-    from transforms.nightly import run_close
+    from transforms.run.nightly import run_close
 
     root = tmp_path_factory.mktemp("two_months")
     inbox = write_inbox(root / "inbox", **STORY)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tests.conftest import write_inbox
 from tests.flows.conftest import rows, table
-from transforms.nightly import run_nightly
+from transforms.run.nightly import run_nightly
 
 DEMO = Path(__file__).resolve().parents[2] / "data" / "demo"
 CSV_OUTPUTS = ("balances", "entries", "ledger", "breaches", "quarantine", "invoices", "invoice_lines")
@@ -80,7 +80,7 @@ def flow_run_log(flow_run_id: str) -> list[str]:
 
 def test_nightly_flow__phase_lines_and_summary_in_the_flow_run_log(prefect_server, tmp_path):
     from flows.nightly import nightly_flow
-    from transforms.summary import final_line
+    from transforms.run.summary import final_line
 
     report = nightly_flow(as_of=date(2026, 1, 31), inbox=write_inbox(tmp_path / "inbox", **NIGHTLY_CUSTOMER),
                           warehouse=tmp_path / "w.duckdb", out=str(tmp_path / "out"), reports=False)

@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import write_inbox
 from tests.flows.conftest import STORY
 from transforms import progress
-from transforms.nightly import run_nightly
+from transforms.run.nightly import run_nightly
 from transforms.warehouse import RAW_KINDS
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ")
@@ -33,16 +33,16 @@ def test_nightly__one_info_line_per_phase_with_counts_and_seconds(tmp_path, capl
                 reports_enabled=False)
 
     assert [(r.name, r.levelname, r.getMessage()) for r in caplog.records] == [
-        ("prepaid.transforms.nightly", "INFO", line) for line in (
+        ("prepaid.transforms.run.nightly", "INFO", line) for line in (
             "ingest: 4 files in the inbox, 4 new or changed, 0 unchanged; 9 rows added (0.25 s)",
             "validate: 1 customer, 3 blocks, 1 rate, 4 entries accepted; 0 rows quarantined (0.25 s)",
             "compute: 4 entries over 3 blocks (0.25 s)",
             "documents: 0 issued (0.25 s)",
             "write_outputs: machine outputs and 0 documents (0.25 s)",
             "reports: skipped (--no-reports) (0.25 s)")] + [
-        ("prepaid.transforms.nightly", "WARNING", "no seller.toml in the inbox: documents carry no seller details "
+        ("prepaid.transforms.run.nightly", "WARNING", "no seller.toml in the inbox: documents carry no seller details "
                                                   "and no e-invoice (XML) is written")] + [
-        ("prepaid.transforms.nightly", "INFO", line) for line in (
+        ("prepaid.transforms.run.nightly", "INFO", line) for line in (
             "commit: run 1 in the warehouse (0.25 s)",
             f"publish: outputs in {out} (0.25 s)",
             "nightly run 1 as of 2026-01-31 committed in 4.25 s")]
@@ -121,7 +121,7 @@ def test_cli_quiet_and_verbose_together__usage_error():
 
 
 def test_live_display__validate__reads_each_table_then_checks_as_a_last_step(tmp_path, monkeypatch):
-    from transforms import nightly
+    from transforms.run import nightly
 
     seen = []
     monkeypatch.setattr(nightly.validate_mod, "validate", lambda raw, tz, timelogs: seen.append(

@@ -9,8 +9,8 @@ import pytest
 
 from tests.conftest import write_inbox
 from tests.flows.conftest import STORY, rows, table
-from transforms import documents
-from transforms.nightly import call, run_close, run_nightly
+from transforms.documents import documents
+from transforms.run.nightly import call, run_close, run_nightly
 
 
 def test_failed_run__rolled_back_then_recorded_with_its_error(tmp_path):
@@ -169,7 +169,7 @@ def test_io_retry_policy__only_os_errors_retry_and_only_io_tasks_have_retries():
 
 def test_summary_artifact_rows__money_as_exact_text_documents_and_breaches():
     from flows.artifacts import quarantine_markdown, summary_rows
-    from transforms.nightly import RunReport
+    from transforms.run.nightly import RunReport
 
     report = RunReport(7, date(2026, 3, 31), None, None, counts={
         "customers": 1, "blocks": 2, "blocks_by_status": {"active": 2}, "entries": 3,

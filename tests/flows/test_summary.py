@@ -1,5 +1,5 @@
 """The run's summary in the accountant's words: minutes that add up, money per currency,
-what changed since the previous run, every output (transforms/summary.py)."""
+what changed since the previous run, every output (transforms/run/summary.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 from flows.defaults import DEMO_AS_OF, DEMO_INBOX
 from tests.conftest import write_inbox
 from tests.flows.conftest import STORY
-from transforms.nightly import run_nightly
-from transforms.summary import InvariantViolation, final_line, minute_split, render
+from transforms.run.nightly import run_nightly
+from transforms.run.summary import InvariantViolation, final_line, minute_split, render
 
 
 def test_demo_minutes__covered_valued_overage_unpriced_add_up_to_charged(tmp_path):

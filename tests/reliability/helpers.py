@@ -1,11 +1,11 @@
 """Shared checks of the reliability suite (SPEC §8): row accounting, formula-safe cells,
 warehouse snapshots.
 
-Row accounting: every data record of every input file (as `transforms.csvio.read_records`
+Row accounting: every data record of every input file (as `transforms.ingest.csvio.read_records`
 splits it, header = line 1, and every broken line it reports) must end up in exactly one bucket:
 
 - `accepted`: a valid row. After ingest + validation (`account_validated`): the typed rows
-  of `transforms.validate.validate`, which carry source_file and line. After a run
+  of `transforms.validate.validate.validate`, which carry source_file and line. After a run
   (`account_run`): time entries from the warehouse `last_entries`; reference rows are the
   current raw rows not in quarantine (the test then checks them against balances.csv).
   Authorizations have no other trace than "not quarantined";
@@ -30,9 +30,9 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from transforms import validate as validate_mod
-from transforms.csvio import read_records
-from transforms.ingest import inbox_files
+from transforms.ingest.csvio import read_records
+from transforms.ingest.ingest import inbox_files
+from transforms.validate import validate as validate_mod
 from transforms.warehouse import RAW_KINDS, current_raw, current_raw_issues
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -14,8 +14,8 @@ import pytest
 
 from tests.conftest import write_inbox
 from tests.reliability.helpers import snapshot
-from transforms.generate import generate_inbox
-from transforms.nightly import run_nightly
+from transforms.run.generate import generate_inbox
+from transforms.run.nightly import run_nightly
 from transforms.warehouse import WarehouseBusy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +37,7 @@ RUN = """
 import sys
 from datetime import date
 from pathlib import Path
-import transforms.nightly as nightly
+import transforms.run.nightly as nightly
 real_connect = nightly.connect
 def connect(path, *args, **kwargs):
     con = real_connect(path, *args, **kwargs)

@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from tests.reliability.helpers import account_run, quarantine_naming_problems, read_csv, safe
-from transforms.nightly import run_nightly
+from transforms.run.nightly import run_nightly
 from transforms.warehouse import current_raw
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"

@@ -34,9 +34,9 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.reliability.helpers import snapshot
-from transforms import outputs
-from transforms.generate import generate_inbox
-from transforms.nightly import run_nightly
+from transforms.run import outputs
+from transforms.run.generate import generate_inbox
+from transforms.run.nightly import run_nightly
 
 ROOT = Path(__file__).resolve().parents[2]
 A, B = date(2026, 1, 31), date(2026, 2, 28)
@@ -49,7 +49,7 @@ RUN = """
 import sys, time
 from datetime import date
 from pathlib import Path
-from transforms.nightly import run_nightly
+from transforms.run.nightly import run_nightly
 print("ready", flush=True)
 sys.stdin.readline()
 started = time.perf_counter()

@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, Phase, given, settings, strategies as st
 from openpyxl import load_workbook
 
 from tests.reliability.helpers import account_run, account_validated, evaluable_cells
-from transforms import validate as validate_mod
-from transforms.csvio import read_records
-from transforms.ingest import ingest
-from transforms.nightly import run_nightly
+from transforms.ingest.csvio import read_records
+from transforms.ingest.ingest import ingest
+from transforms.run.nightly import run_nightly
+from transforms.validate import validate as validate_mod
 from transforms.warehouse import RAW_KINDS, connect, current_raw
 
 def fuzz(max_examples: int, shrink: bool = False) -> settings:

@@ -19,7 +19,7 @@ from markupsafe import escape
 from openpyxl import load_workbook
 
 from tests.reliability.helpers import FORMULA_STARTS, evaluable_cells, read_csv, safe
-from transforms.nightly import run_nightly
+from transforms.run.nightly import run_nightly
 
 HOSTILE = [
     '=HYPERLINK("http://x","y")', "=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(1)",

@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, Phase, given, settings, strategies as st
 
 from tests.reliability.helpers import mart_differences, out_differences, read_csv
 # the generator's CSV writer writes the files the way generated inboxes are written
-from transforms.generate import KINDS, SERVICES, _write, generate_inbox
-from transforms.nightly import run_nightly
+from transforms.run.generate import KINDS, SERVICES, _write, generate_inbox
+from transforms.run.nightly import run_nightly
 
 ROOT = Path(__file__).resolve().parents[2]
 START, DAYS = date(2026, 3, 11), 20

@@ -17,7 +17,7 @@ import pytest
 from flows.cli import main
 from tests.conftest import read_csv, write_inbox
 from tests.reliability.helpers import snapshot
-from transforms.nightly import run_close, run_nightly
+from transforms.run.nightly import run_close, run_nightly
 
 DEMO = Path(__file__).resolve().parents[2] / "data" / "demo"
 CORRECTED_T5257 = ("T-005257,C-1001,carla,consulting,2026-03-10T08:55:00,2026-03-10T09:25:00,30,true,,"

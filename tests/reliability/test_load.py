@@ -14,8 +14,8 @@ from pathlib import Path
 
 import duckdb
 
-from transforms.generate import generate_inbox
-from transforms.nightly import run_ingest
+from transforms.run.generate import generate_inbox
+from transforms.run.nightly import run_ingest
 
 ENTRIES = 200_000
 HOSTILE = ['=HYPERLINK("http://x","y")', "=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(1)",

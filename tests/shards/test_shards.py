@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from transforms.generate import generate_inbox
-from transforms.ingest import ingest
-import transforms.reconcile as reconcile_module
-from transforms.reconcile import RESULT_TABLES, reconcile, stage
-from transforms.shards import compute_shard, reconcile_sharded, shard_of
-from transforms.validate import validate
+from transforms.ingest.ingest import ingest
+import transforms.reconcile.reconcile as reconcile_module
+from transforms.reconcile.reconcile import RESULT_TABLES, reconcile, stage
+from transforms.reconcile.shards import compute_shard, reconcile_sharded, shard_of
+from transforms.run.generate import generate_inbox
+from transforms.validate.validate import validate
 from transforms.warehouse import RAW_KINDS, connect, current_raw
 
 COMPARED = [t for t in RESULT_TABLES if t != "alloc_parts"]  # alloc_parts.seq is a global index
@@ -129,7 +129,7 @@ def test_dask__killed_worker_process__shard_retried__same_result(prefect_server,
 
 def test_nightly_flow__shards_on_local_cluster__outputs_byte_identical(prefect_server, cluster, tmp_path):
     from flows.nightly import nightly_flow
-    from transforms.nightly import run_nightly
+    from transforms.run.nightly import run_nightly
     run_nightly(Path("data/demo"), tmp_path / "a.duckdb", tmp_path / "single", date(2026, 3, 31), reports_enabled=False)
     nightly_flow(as_of=date(2026, 3, 31), inbox=Path("data/demo"), warehouse=tmp_path / "b.duckdb",
                  out=str(tmp_path / "sharded"), reports=False, shards=3, dask_address=cluster)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.trackers.helpers import SAMPLES, adapt_bytes
-from transforms.trackers import Adapted
+from transforms.ingest.trackers import Adapted
 
 
 @pytest.fixture

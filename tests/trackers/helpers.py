@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from transforms.csvio import read_records
-from transforms.trackers import CANONICAL_COLUMNS, Adapted, adapt
+from transforms.ingest.csvio import read_records
+from transforms.ingest.trackers import CANONICAL_COLUMNS, Adapted, adapt
 
 SAMPLES = Path(__file__).parent / "samples"
 

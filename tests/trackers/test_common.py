@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transforms.csvio import Record
-from transforms.trackers import Issue, adapt, detect
-from transforms.trackers.common import (
+from transforms.ingest.csvio import Record
+from transforms.ingest.trackers import Issue, adapt, detect
+from transforms.ingest.trackers.common import (
     decimal_mark_evidence,
     parse_clock,
     parse_decimal,

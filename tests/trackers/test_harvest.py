@@ -1,6 +1,6 @@
 """Harvest detailed time report → canonical time-log rows."""
 
-from transforms.trackers import Issue
+from transforms.ingest.trackers import Issue
 
 from tests.trackers.helpers import adapt_bytes, canonical
 

@@ -6,7 +6,7 @@ from datetime import date
 from pathlib import Path
 
 from tests.conftest import read_csv, write_inbox
-from transforms.nightly import run_nightly
+from transforms.run.nightly import run_nightly
 
 SAMPLES = Path(__file__).parent / "samples"
 CUSTOMERS = "customer_id,name,aliases,currency\nacme,Acme GmbH,,EUR\nglobex,Globex Ltd,,EUR"

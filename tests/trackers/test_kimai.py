@@ -1,6 +1,6 @@
 """Kimai CSV export (English and German headers) → canonical time-log rows."""
 
-from transforms.trackers import Issue
+from transforms.ingest.trackers import Issue
 
 from tests.trackers.helpers import adapt_bytes, canonical
 

@@ -1,6 +1,6 @@
 """Toggl Track detailed report → canonical time-log rows."""
 
-from transforms.trackers import Issue
+from transforms.ingest.trackers import Issue
 
 from tests.trackers.helpers import adapt_bytes, canonical
 

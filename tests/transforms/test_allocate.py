@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from transforms.allocate import Block, OrderViolation, Part, Posting, Result, allocate
+from transforms.reconcile.allocate import Block, OrderViolation, Part, Posting, Result, allocate
 
 DAY = 20458
 NOON = DAY * 86400 + 12 * 3600

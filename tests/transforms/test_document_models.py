@@ -2,7 +2,7 @@
 
 import duckdb
 
-from transforms.documents import BUYER_COLUMNS
+from transforms.documents.documents import BUYER_COLUMNS
 from transforms.warehouse import SQL_DIR, sql
 
 

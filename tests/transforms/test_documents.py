@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import read_csv
-from transforms import documents
+from transforms.documents import documents
 
 TL = "entry_id,customer_id,user,service,started_at,duration_minutes,authorized_at,description\n"
 RATE = "hourly_rate\n60.00"
@@ -165,7 +165,8 @@ def test_invoice_html__matches_golden_file(reconcile):
 def test_writing_documents__live_display__counts_documents_written_of_the_run(reconcile, tmp_path, monkeypatch):
     import io
 
-    from transforms import archive, progress
+    from transforms import progress
+    from transforms.documents import archive
     from transforms.warehouse import connect
 
     w = tmp_path / "w.duckdb"

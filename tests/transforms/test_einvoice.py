@@ -11,9 +11,10 @@ import pytest
 
 from tests.conftest import read_csv
 from tests.transforms.einvoice_inbox import write_night
-from transforms import archive, workers
-from transforms.archive import PARALLEL_FROM, load, render, render_all, reprint
-from transforms.nightly import run_nightly
+from transforms import workers
+from transforms.documents import archive
+from transforms.documents.archive import PARALLEL_FROM, load, render, render_all, reprint
+from transforms.run.nightly import run_nightly
 from transforms.warehouse import connect
 
 CHECKER = Path(__file__).resolve().parents[2].parent / "shared" / "tools" / "einvoice-check"

@@ -13,8 +13,8 @@ import duckdb
 from hypothesis import given, strategies as st
 
 from tests.reliability.test_fuzz import NASTY, fuzz, near_valid_csv
-from transforms import csvio, ingest
-from transforms.validate import COLUMNS
+from transforms.ingest import csvio, ingest
+from transforms.validate.validate import COLUMNS
 from transforms.warehouse import connect
 
 KINDS = list(COLUMNS)

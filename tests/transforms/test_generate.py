@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from transforms.generate import generate_inbox
+from transforms.run.generate import generate_inbox
 
 DEMO = Path(__file__).resolve().parents[2] / "data" / "demo"
 

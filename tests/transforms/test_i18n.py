@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from transforms import i18n
+from transforms.documents import i18n
 
 
 def test_money__each_language_places_symbol_and_separators_as_cldr():

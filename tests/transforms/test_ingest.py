@@ -5,7 +5,7 @@ from datetime import date
 import duckdb
 
 from tests.conftest import write_inbox
-from transforms.nightly import run_ingest, run_nightly
+from transforms.run.nightly import run_ingest, run_nightly
 
 TL = "entry_id,customer_id,user,service,started_at,duration_minutes,authorized_at\n"
 

@@ -8,10 +8,12 @@ import pandas as pd
 
 from tests.conftest import write_inbox
 from tests.flows.conftest import STORY, table
-from transforms import ingest, kept, warehouse
-from transforms.kept import _batches
-from transforms.nightly import run_nightly
-from transforms.validate import validate
+from transforms import warehouse
+from transforms.ingest import ingest
+from transforms.run.nightly import run_nightly
+from transforms.validate import kept
+from transforms.validate.kept import _batches
+from transforms.validate.validate import validate
 
 
 def test_batches__files_whole_in_order__about_batch_rows_each():

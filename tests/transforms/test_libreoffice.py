@@ -17,7 +17,7 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.conftest import write_inbox
-from transforms.nightly import run_close, run_nightly
+from transforms.run.nightly import run_close, run_nightly
 
 pytestmark = pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
 

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from transforms import parse
+from transforms.validate import parse
 
 CELLS = {
     "2026-01-05T09:00": "2026-01-05 08:00:00",            # local time in Europe/Berlin (UTC+1)

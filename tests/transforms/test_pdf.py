@@ -7,7 +7,7 @@ from types import SimpleNamespace as NS
 import pypdf
 import pytest
 
-from transforms.pdf import DEFAULT_LABELS, LONG_LINE_CHARS, PARALLEL_FROM, render_pdf, render_pdfs, view_data
+from transforms.documents.pdf import DEFAULT_LABELS, LONG_LINE_CHARS, PARALLEL_FROM, render_pdf, render_pdfs, view_data
 
 HOSTILE = '#import "x.typ": * <script>alert(1)</script> *bold* $x$ 東京 😀 שלום مرحبا \u202e Łódź'
 

@@ -12,9 +12,10 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.conftest import read_csv, write_inbox
-from transforms import progress, reports
-from transforms.nightly import run_nightly
-from transforms.reports import customer_dir, safe_name
+from transforms import progress
+from transforms.reports import reports
+from transforms.reports.reports import customer_dir, safe_name
+from transforms.run.nightly import run_nightly
 from transforms.warehouse import connect
 
 TL = "entry_id,customer_id,user,service,started_at,duration_minutes,authorized_at,description\n"
@@ -447,7 +448,7 @@ def test_prepaid_log__entry_corrected_later__credit_note_listed_with_the_invoice
 
 
 def test_report_customer__warehouse_only_ingested__log_written_with_no_documents(tmp_path):
-    from transforms.nightly import run_ingest
+    from transforms.run.nightly import run_ingest
 
     inbox = write_inbox(tmp_path / "inbox", customers=CUSTOMERS, purchases=PURCHASES, timelogs=NIGHT_1)
     run_ingest(inbox, tmp_path / "w.duckdb")          # no nightly: no documents table yet

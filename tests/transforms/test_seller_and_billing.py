@@ -8,8 +8,8 @@ import pytest
 from flows.cli import main
 from tests.conftest import write_inbox
 from tests.transforms.einvoice_inbox import SELLER
-from transforms.nightly import run_nightly
-from transforms.seller import SellerError, parse
+from transforms.documents.seller import SellerError, parse
+from transforms.run.nightly import run_nightly
 from transforms.warehouse import connect
 
 TL = "entry_id,customer_id,user,service,started_at,duration_minutes,authorized_at,description\n"

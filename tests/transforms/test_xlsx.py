@@ -1,4 +1,4 @@
-"""transforms/xlsx.py: the XLSX files it writes, read back by openpyxl and checked part by part,
+"""transforms/reports/xlsx.py: the XLSX files it writes, read back by openpyxl and checked part by part,
 and what it refuses to write (LibreOffice reads the project's workbooks in test_libreoffice.py)."""
 
 import io
@@ -10,7 +10,7 @@ from xml.etree import ElementTree
 import pytest
 from openpyxl import load_workbook
 
-from transforms import xlsx
+from transforms.reports import xlsx
 
 CONTENT_TYPES = "{http://schemas.openxmlformats.org/package/2006/content-types}"
 RELATIONSHIPS = "{http://schemas.openxmlformats.org/package/2006/relationships}"

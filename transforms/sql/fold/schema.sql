@@ -1,5 +1,5 @@
 -- The allocation fold as the last run left it, kept so that a night folds only what is new
--- (transforms/reconcile.py). Always a consistent snapshot: the parts and results are what the
+-- (transforms/reconcile/reconcile.py). Always a consistent snapshot: the parts and results are what the
 -- fold of exactly these postings over exactly these blocks gives.
 
 -- one row per charged entry folded

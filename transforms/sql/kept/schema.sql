@@ -1,5 +1,5 @@
--- Time-log rows as typed on their own (transforms/validate.type_timelogs), kept per file
--- version so that a night types only the file versions it has not seen (transforms/kept.py).
+-- Time-log rows as typed on their own (transforms/validate/validate.type_timelogs), kept per file
+-- version so that a night types only the file versions it has not seen (transforms/validate/kept.py).
 -- A file version's rows are typed once for one time zone and one version of the rules.
 
 -- one row per typed time-log file version

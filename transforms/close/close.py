@@ -29,11 +29,11 @@ from pathlib import Path
 
 import duckdb
 
-from transforms.errors import Refused  # noqa: F401  (re-exported: close.Refused)
+from transforms.reports.xlsx import padded
+from transforms.run.errors import Refused  # noqa: F401  (re-exported: close.Refused)
 from transforms.units import parse_period  # noqa: F401  (re-exported: close.parse_period)
 from transforms.units import cents_to_decimal, in_unit, next_period, period_end, period_start, previous_period
 from transforms.warehouse import sql
-from transforms.xlsx import padded
 
 PENDING_SHOWN = 5
 RECONCILIATION_COLUMNS = ["customer_id", "kind", "service", "opening", "purchased", "used",
@@ -119,7 +119,7 @@ def prepare_baseline(con: duckdb.DuckDBPyConnection, run_id: int, period: str, t
     The previous period's frozen close; for the very first close, a reconciliation as of the
     day before the period (nothing is frozen yet).
     """
-    from transforms.reconcile import reconcile_staged
+    from transforms.reconcile.reconcile import reconcile_staged
 
     set_params(con, run_id, period, tz)
     previous = con.execute("select previous_close_run_id from close_params").fetchone()[0]
@@ -282,7 +282,7 @@ def reopen(con: duckdb.DuckDBPyConnection, run_id: int, period: str, reason: str
 
 def write_close_outputs(con: duckdb.DuckDBPyConnection, target: Path) -> None:
     """reconciliation.csv, late_adjustments.csv and reconciliation.xlsx of this close."""
-    from transforms.outputs import write_csv
+    from transforms.run.outputs import write_csv
 
     write_csv(con, sql("close/reconciliation.sql"), target / "reconciliation.csv")
     write_csv(con, sql("close/late_adjustments_out.sql"), target / "late_adjustments.csv")
@@ -298,11 +298,11 @@ HOURS, MONEY, COUNT, DAY = (padded(f) for f in ("#,##0.00", "#,##0.00", "#,##0",
 def write_workbook(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """reconciliation.xlsx, for the accountant: one sheet per table with headers in words and
     units, hours pools in hours, customer names, totals per currency, the header frozen and
-    printed on every page, landscape one page wide (transforms/xlsx.py). Sheets:
+    printed on every page, landscape one page wide (transforms/reports/xlsx.py). Sheets:
     Reconciliation (the pools of the period, then totals per currency), Balances and Breaches
     (as of the period's last day), Late adjustments, and Close (what was closed, and how)."""
-    from transforms import xlsx
-    from transforms.reports import label, text_cell
+    from transforms.reports import xlsx
+    from transforms.reports.reports import label, text_cell
 
     run_id, period = con.execute("select run_id, period from close_params").fetchone()
     event = con.execute("select event_at, forced, pending_entries from period_events where run_id = ?",

@@ -19,7 +19,7 @@ from types import SimpleNamespace
 
 import duckdb
 import pandas as pd
-from transforms import archive, docview, ubl
+from transforms.documents import archive, docview, ubl
 from transforms.units import cents_text, grouped_text, hours_text, period_end, round_half_up
 from transforms.warehouse import append_frame, sql
 
@@ -430,5 +430,5 @@ def einvoice_warnings(con: duckdb.DuckDBPyConnection, run_id: int) -> list[str]:
 
 
 def invoice_context(doc: dict, lines: list[dict]) -> SimpleNamespace:
-    """The document view that the HTML template and the PDF renderer read (transforms/docview.py)."""
+    """The document view that the HTML template and the PDF renderer read (transforms/documents/docview.py)."""
     return docview.invoice_context(doc, lines)

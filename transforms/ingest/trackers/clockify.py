@@ -5,7 +5,7 @@ times may be 12-hour (`09:15:00 AM`).
 
 from __future__ import annotations
 
-from transforms.trackers.common import FieldRule, RowView, TrackerSpec, read_start_end
+from transforms.ingest.trackers.common import FieldRule, RowView, TrackerSpec, read_start_end
 
 # Entry types that are not work: never billable, whatever the Billable column says.
 NON_WORK_TYPES = frozenset({"break", "time off", "time_off", "timeoff", "holiday"})

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from transforms.csvio import Record
-from transforms.trackers import clockify, harvest, kimai, toggl
-from transforms.trackers.common import (
+from transforms.ingest.csvio import Record
+from transforms.ingest.trackers import clockify, harvest, kimai, toggl
+from transforms.ingest.trackers.common import (
     CANONICAL_COLUMNS,
     Adapted,
     HeaderIndex,

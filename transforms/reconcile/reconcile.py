@@ -14,9 +14,9 @@ from itertools import groupby
 import duckdb
 import pandas as pd
 
-from transforms import parse
-from transforms.allocate import Allocation, Block, Posting, Taken, fold_customer, resumed
-from transforms.validate import Validated
+from transforms.reconcile.allocate import Allocation, Block, Posting, Taken, fold_customer, resumed
+from transforms.validate import parse
+from transforms.validate.validate import Validated
 from transforms.warehouse import append_frame, create_table, sql, store_frame
 
 AUDITS = ("block_identity", "charged_minutes", "cover_window")

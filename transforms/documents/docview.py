@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 from types import SimpleNamespace
 
-from transforms import i18n
+from transforms.documents import i18n
 
 TITLE_KEYS = {"overage": "title_overage", "topup": "title_topup", "credit_note": "title_credit_note"}
 #: VAT categories whose documents must say why no VAT is charged (Directive 2006/112/EC art. 226)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from transforms.reconcile import RESULT_TABLES, AsOf, compute, run_audits
+from transforms.reconcile.reconcile import RESULT_TABLES, AsOf, compute, run_audits
 
 STAGING_TABLES = ("stg_customers", "stg_blocks", "stg_rates", "stg_entries")
 RESULTS = "results"

@@ -32,10 +32,11 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pandas as pd
 
-from transforms import progress, workers, xlsx
-from transforms.warehouse import SQL_DIR, create_table, sql, store_frame
-from transforms.documents import CURRENCY_SYMBOLS, FORMULA_STARTS, spreadsheet_safe
+from transforms import progress, workers
+from transforms.documents.documents import CURRENCY_SYMBOLS, FORMULA_STARTS, spreadsheet_safe
+from transforms.reports import xlsx
 from transforms.units import UNIT_OF_KIND, cents_to_number, in_unit, minutes_to_hours, unit_text
+from transforms.warehouse import SQL_DIR, create_table, sql, store_frame
 
 PARALLEL_FROM = 200      # customers; below this, process start-up costs more than it saves
 CELL_LIMIT = xlsx.CELL_LIMIT
@@ -202,7 +203,7 @@ def label(key: str, **values: str) -> str:
 def date_format(language: str) -> str:
     """The spreadsheet number format of a date in `language`: CLDR's short date pattern
     (Babel) with a four-digit year, e.g. dd.mm.yyyy in German, dd/mm/yyyy in French."""
-    from transforms.i18n import locale
+    from transforms.documents.i18n import locale
 
     pattern = locale(language).date_formats["short"].pattern
     pattern = re.sub(r"y+", "yyyy", pattern)
@@ -421,7 +422,8 @@ def _finish(con: duckdb.DuckDBPyConnection, rendering, use_cache: bool) -> None:
 #: what a prepaid log's bytes depend on besides its rows: this module, the CSV cell rule, the
 #: XLSX writer and the log's SQL models. A change to any of them renders every log afresh.
 RENDERER_VERSION = hashlib.sha256(b"".join(
-    [Path(__file__).with_name(name).read_bytes() for name in ("reports.py", "documents.py", "xlsx.py")]
+    [(Path(__file__).parents[1] / name).read_bytes()
+     for name in ("reports/reports.py", "documents/documents.py", "reports/xlsx.py")]
     + [path.read_bytes() for path in sorted((SQL_DIR / "reports").glob("*.sql"))])).hexdigest()
 
 
@@ -732,8 +734,8 @@ def report_customer(warehouse: Path, customer_id: str, out: Path, as_of: date | 
     Opens the warehouse read-only and recomputes from the stored raw input; nothing is written
     to the warehouse. Returns the folder written.
     """
-    from transforms.reconcile import reconcile
-    from transforms.validate import validate
+    from transforms.reconcile.reconcile import reconcile
+    from transforms.validate.validate import validate
     from transforms.warehouse import RAW_KINDS, connect, current_raw
 
     con = connect(warehouse, read_only=True)

@@ -34,10 +34,10 @@ from schemas.inputs import (
     RATE_SCHEMA,
     reason_for_check,
 )
-from transforms import parse
+from transforms.validate import parse
 
 if TYPE_CHECKING:
-    from transforms.kept import Entries
+    from transforms.validate.kept import Entries
 
 QUARANTINE_COLUMNS = ["source_file", "line", "column", "value", "reason_code", "detail"]
 
@@ -130,10 +130,10 @@ class Validated:
 
 def validate(raw: dict[str, pd.DataFrame], tz: str, timelogs: Entries | None = None) -> Validated:
     """Typed, valid tables and quarantine rows from all current raw rows. The time entries are
-    decided in SQL over typed rows kept in a warehouse (`timelogs`, transforms/kept.py: the
+    decided in SQL over typed rows kept in a warehouse (`timelogs`, transforms/validate/kept.py: the
     entries stay there as temp table `valid_entries`) or, without one, over `raw`'s time-log
     rows typed in an in-memory DuckDB (the entries are then returned as a frame)."""
-    from transforms import kept
+    from transforms.validate import kept
 
     issues: list[pd.DataFrame] = []
     customers, q = validate_customers(raw["customers"])
@@ -587,7 +587,7 @@ TYPED_TIMELOG_COLUMNS = (["file_id", "source_file", "line", *timelog_specs("UTC"
 
 def type_timelogs(raw: pd.DataFrame, tz: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """What each time-log row says on its own: a function of its file version and the time zone,
-    which a run keeps per file version (transforms/kept.py) so that a night types new files only.
+    which a run keeps per file version (transforms/validate/kept.py) so that a night types new files only.
 
     Returns the rows (origin, the raw customer reference and currency, the typed columns and
     `local_ok`), the rows' own issues, and the schema's issues, each with the file_id of its row:

@@ -20,9 +20,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from transforms import progress, trackers
-from transforms.csvio import edge_whitespace, decode, parse_text_by_row, read_records, sniff_delimiter
-from transforms.validate import COLUMNS, missing_columns
+from transforms import progress
+from transforms.ingest import trackers
+from transforms.ingest.csvio import edge_whitespace, decode, parse_text_by_row, read_records, sniff_delimiter
+from transforms.validate.validate import COLUMNS, missing_columns
 from transforms.warehouse import store_frame
 
 REFERENCE_FILES = {
@@ -34,7 +35,7 @@ REFERENCE_FILES = {
 TRACKER_MAPPING_FILE = "trackers.toml"
 ISSUE_TYPES = {"file_id": "bigint", "source_file": "varchar", "line": "bigint", "column": "varchar", "value": "varchar",
                "reason_code": "varchar", "detail": "varchar", "lines": "bigint"}
-#: read by transforms/seller.py at the start of a run, not ingested as rows
+#: read by transforms/documents/seller.py at the start of a run, not ingested as rows
 SETTINGS_FILES = (TRACKER_MAPPING_FILE, "seller.toml")
 
 

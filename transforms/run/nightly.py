@@ -26,13 +26,18 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pandas as pd
 
-from transforms import (archive, close, documents, ingest as ingest_mod, kept, outputs, progress, reports,
-                        settings, shards, validate as validate_mod)
-from transforms import seller as seller_mod
-from transforms.errors import Refused
-from transforms.reconcile import reconcile_staged, stage
-from transforms.summary import (changes_since_previous, ingest_detail, likely_typos, quarantined_lines, summarize,
-                               validate_detail)
+from transforms import progress
+from transforms.close import close
+from transforms.documents import archive, documents, seller as seller_mod
+from transforms.ingest import ingest as ingest_mod
+from transforms.reconcile import shards
+from transforms.reports import reports
+from transforms.run import outputs, settings
+from transforms.validate import kept, validate as validate_mod
+from transforms.reconcile.reconcile import reconcile_staged, stage
+from transforms.run.errors import Refused
+from transforms.run.summary import (changes_since_previous, ingest_detail, likely_typos, quarantined_lines,
+                                    summarize, validate_detail)
 from transforms.warehouse import RAW_KINDS, connect, current_raw, current_raw_issues, sql, store_frame
 
 log = progress.logger(__name__)
@@ -61,7 +66,7 @@ class Job:
     force: bool = False               # close: despite pending entries
     flow_run_id: str | None = None    # the Prefect flow run, when run by one
     today: date | None = None         # close: "has the period ended" (default: today in tz)
-    shards: int = 1                   # > 1: compute per-customer shards (transforms/shards.py)
+    shards: int = 1                   # > 1: compute per-customer shards (transforms/reconcile/shards.py)
     shard_dir: Path | None = None     # where shard Parquet folders go (default <warehouse>.shards)
     run_shards: Callable | None = None  # shard executor (default: serially, in this process)
     billing_starts: date | None = None  # cutover: None = the warehouse's (none on its first run)
@@ -127,7 +132,7 @@ def begin_run(con: duckdb.DuckDBPyConnection, out: Path | None) -> tuple[int, li
 
 def load_inputs(con: duckdb.DuckDBPyConnection, tz: str, recompute: bool = False) -> validate_mod.Validated:
     """Validate every current raw row (quarantine is recomputed each run); time-log rows are
-    typed once per file version and kept (transforms/kept.py)."""
+    typed once per file version and kept (transforms/validate/kept.py)."""
     reading = progress.track(RAW_KINDS, describe=lambda k: f"reading {k}", steps_after=1)
     raw, timelogs = {}, None
     for kind in reading:
@@ -410,7 +415,7 @@ def execute(job: Job, step: Step = call) -> RunReport:
 
 def with_settings(con: duckdb.DuckDBPyConnection, run_id: int, job):
     """The job with the warehouse's settings (time zone, billing cutover) filled in; the first
-    run of a warehouse fixes them, a run given other values is refused (transforms/settings.py)."""
+    run of a warehouse fixes them, a run given other values is refused (transforms/run/settings.py)."""
     given = {settings.TZ: job.tz}
     if hasattr(job, "billing_starts"):
         given[settings.BILLING_STARTS] = job.billing_starts

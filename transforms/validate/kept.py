@@ -15,8 +15,8 @@ import duckdb
 import pandas as pd
 
 from transforms import progress
-from transforms.validate import (ENTRY_CONTENT_COLUMNS, QUARANTINE_COLUMNS, TYPED_TIMELOG_COLUMNS, _latest_labels,
-                                 resolve_references, type_timelogs)
+from transforms.validate.validate import (ENTRY_CONTENT_COLUMNS, QUARANTINE_COLUMNS, TYPED_TIMELOG_COLUMNS,
+                                           _latest_labels, resolve_references, type_timelogs)
 from transforms.warehouse import raw_rows, sql, store_frame
 
 log = progress.logger(__name__)

@@ -29,8 +29,8 @@ from math import ceil
 import duckdb
 import pandas as pd
 
-from transforms.parse import day_start_epoch
 from transforms.units import cents_to_decimal, round_half_up
+from transforms.validate.parse import day_start_epoch
 
 UNIT_OF_KIND = {"hours": "minutes", "unlimited": "minutes", "value": "money", "incidents": "incidents"}
 

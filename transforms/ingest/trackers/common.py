@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, Inexact, localcontext
 
-from transforms.csvio import Record
+from transforms.ingest.csvio import Record
 
 CANONICAL_COLUMNS = (
     "entry_id", "customer_id", "user", "service", "started_at", "ended_at",

@@ -23,7 +23,7 @@ from datetime import date
 from decimal import Decimal
 from types import SimpleNamespace
 
-from transforms.docview import exemption_reason, loads, service_dates, tax_category
+from transforms.documents.docview import exemption_reason, loads, service_dates, tax_category
 from transforms.units import cents_text, round_half_up
 
 NS = {

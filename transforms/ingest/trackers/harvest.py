@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import time
 
-from transforms.trackers.common import (
+from transforms.ingest.trackers.common import (
     FieldRule,
     RowProblem,
     RowView,

@@ -4,7 +4,7 @@ all-quoted export without amounts. Times are wall-clock start/end; `Duration` is
 
 from __future__ import annotations
 
-from transforms.trackers.common import FieldRule, RowView, TrackerSpec, read_start_end
+from transforms.ingest.trackers.common import FieldRule, RowView, TrackerSpec, read_start_end
 
 
 def read_times(row: RowView) -> dict[str, str]:

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 
-from transforms.errors import Refused
+from transforms.run.errors import Refused
 
 TZ = "tz"
 BILLING_STARTS = "billing_starts"

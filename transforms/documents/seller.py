@@ -14,7 +14,7 @@ import re
 import tomllib
 from pathlib import Path
 
-from transforms.ingest import InboxError
+from transforms.ingest.ingest import InboxError
 
 SELLER_FILE = "seller.toml"
 REQUIRED = ("name", "street", "city", "postal_code", "country", "vat_id", "endpoint", "iban")
@@ -104,5 +104,5 @@ def _check(seller: dict, key: str, ok, expected: str) -> None:
 
 
 def _countries() -> frozenset[str]:
-    from transforms.i18n import country_codes
+    from transforms.documents.i18n import country_codes
     return country_codes()

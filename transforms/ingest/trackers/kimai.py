@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from transforms.trackers.common import FieldRule, RowView, TrackerSpec, combine, span_fields
+from transforms.ingest.trackers.common import FieldRule, RowView, TrackerSpec, combine, span_fields
 
 
 def read_times(row: RowView) -> dict[str, str]:

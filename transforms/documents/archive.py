@@ -21,11 +21,12 @@ from types import SimpleNamespace
 import duckdb
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from transforms import docview, progress, ubl, workers
-from transforms.pdf import render_pdf
+from transforms import progress, workers
+from transforms.documents import docview, ubl
+from transforms.documents.pdf import render_pdf
 from transforms.warehouse import sql
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 RUNS_DIR = ".runs"
 PARALLEL_FROM = 40      # documents; below this, starting worker processes costs more than it
                         # saves (the figures: bench/notes.md, "Documents per second")

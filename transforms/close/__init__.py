@@ -1,0 +1,1 @@
+"""Close: the month-end reconciliation, frozen and locked, and its reopening (`close`)."""
