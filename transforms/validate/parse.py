@@ -216,12 +216,6 @@ def _local_epoch(naive_epoch: int, zone: ZoneInfo) -> int:
     return int(local.replace(tzinfo=zone, fold=0).timestamp())
 
 
-def local_date(instants: pd.Series, tz: str) -> pd.Series:
-    """Local calendar date (datetime64[s] at midnight) of UTC instants in `tz`."""
-    local = instants.dt.tz_convert(tz).dt.tz_localize(None)
-    return local.dt.normalize().astype("datetime64[s]")
-
-
 def day_start_epoch(day: np.datetime64 | pd.Timestamp, tz: str) -> int:
     """UTC epoch seconds of 00:00 local time on `day` in `tz`."""
     ts = pd.Timestamp(day)
