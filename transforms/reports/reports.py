@@ -361,7 +361,7 @@ def _jobs(con: duckdb.DuckDBPyConnection, folder: Path, as_of: date, tz: str, cu
         return []
     batch = sql("reports/log_model_batch.sql")
     ids = [cid for cid, *_ in customers]
-    rows = [_grouped(con, q, _used(q, customer_ids=ids, as_of=as_of))
+    rows = [_grouped(con, q, _used(q, customer_ids=ids, first=ids[0], last=ids[-1], as_of=as_of))
             for q in (batch.format(model=query, order=order) for query, order in LOG_QUERIES)]
     return [(customer_dir(folder, cid, folder), as_of, plan[cid][0],
              (cid, name, currency, language, tz, *(group.get(cid, []) for group in rows)))

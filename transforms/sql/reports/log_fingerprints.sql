@@ -2,8 +2,8 @@
 -- query once per batch of customers): one row per customer whose log is written, with the
 -- SHA-256 of everything its log shows except the date of its figures: $renderer (what renders
 -- a log besides its rows), the customer's name, currency and language, the business time zone
--- $tz, and the rows of every log model as JSON lines in the log's order. The same fingerprint
--- means the same log, byte for byte. reports._fingerprint_logs fills in three placeholders
+-- $tz, and the SHA-256 of every row of every log model (the row as JSON), in the log's order.
+-- The same fingerprint means the same log, byte for byte. reports._fingerprint_logs fills in three placeholders
 -- (names in braces; their values span lines, so no comment names them that way): customers,
 -- the filter of the batch's customers (ids from $first to $last and, when only some customers
 -- are asked for, among the list of their ids); joins, one log_model_rows.sql per log model,
