@@ -177,7 +177,6 @@ def run_audits(con: duckdb.DuckDBPyConnection) -> None:
             raise AuditFailure(f"audit {name} failed; first offending rows: {rows}")
 
 
-#: customer columns that only documents read (SPEC §10)
 def stage(con: duckdb.DuckDBPyConnection, inputs: Validated, tz: str) -> None:
     """The validated inputs as typed tables `valid_*`, then the staging models
     (transforms/sql/staging/) that the computation reads, `stg_*`; the `valid_*` are dropped."""
