@@ -17,6 +17,7 @@ import pandas as pd
 from transforms.reconcile.allocate import Allocation, Block, Posting, Taken, fold_customer, resumed
 from transforms.validate import parse
 from transforms.validate.validate import Validated
+from schemas.inputs import BILLING_COLUMNS
 from transforms.warehouse import append_frame, create_table, sql, store_frame
 
 AUDITS = ("block_identity", "charged_minutes", "cover_window")
@@ -176,74 +177,60 @@ def run_audits(con: duckdb.DuckDBPyConnection) -> None:
             raise AuditFailure(f"audit {name} failed; first offending rows: {rows}")
 
 
-#: customer columns that only documents read (SPEC §10)
-CUSTOMER_BILLING = ("street", "city", "postal_code", "country", "vat_id", "company_id", "email", "endpoint",
-                    "buyer_reference", "language", "tax_category", "tax_exemption_reason")
-
-
 def stage(con: duckdb.DuckDBPyConnection, inputs: Validated, tz: str) -> None:
-    """Register the validated inputs as typed staging tables with epoch-second instants."""
+    """The validated inputs as typed tables `valid_*`, then the staging models
+    (transforms/sql/staging/) that the computation reads, `stg_*`; the `valid_*` are dropped."""
     con.execute(sql("macros.sql"))
-    c = inputs.customers
-    _register(con, "stg_customers", pd.DataFrame({
-        "customer_id": c["customer_id"], "name": c["name"], "aliases": c["aliases"],
-        "currency": c["currency"], "rounding_increment_minutes": c["rounding_increment_minutes"],
-        "rounding_mode": c["rounding_mode"], "minimum_entry_minutes": c["minimum_entry_minutes"],
-        "requires_authorization": c["requires_authorization"],
-        "invoice_cadence": c["invoice_cadence"],
-        "tax_rate_percent": c["tax_rate_percent"].map(str),
-        **{column: c[column] for column in CUSTOMER_BILLING},
-    }), {"customer_id": "varchar", "name": "varchar", "aliases": "varchar", "currency": "varchar",
-         "rounding_increment_minutes": "bigint", "rounding_mode": "varchar",
-         "minimum_entry_minutes": "bigint", "requires_authorization": "boolean",
-         "invoice_cadence": "varchar", "tax_rate_percent": "decimal(12,6)",
-         **{column: "varchar" for column in CUSTOMER_BILLING}})
-    b = inputs.blocks
-    _register(con, "stg_blocks", pd.DataFrame({
-        "block_id": b["block_id"], "customer_id": b["customer_id"], "kind": b["kind"],
-        "service": b["service"], "quantity_units": b["quantity_units"],
-        "amount_paid_cents": b["amount_paid_cents"], "purchased_on": b["purchased_on"],
-        "starts_on": b["starts_on"], "expires_on": b["expires_on"],
-        "reorder_point_units": b["reorder_point_units"].map(lambda d: None if d is None or d != d else str(d)),
-        "auto_invoice": b["auto_invoice"], "invoice_number": b["invoice_number"],
-        "purchase_epoch": _day_start_epochs(b["purchased_on"], tz, days_later=0),
-        "expiry_epoch": _day_start_epochs(b["expires_on"], tz, days_later=1),
-    }), {"block_id": "varchar", "customer_id": "varchar", "kind": "varchar", "service": "varchar",
-         "quantity_units": "bigint", "amount_paid_cents": "bigint", "purchased_on": "date",
-         "starts_on": "date", "expires_on": "date", "reorder_point_units": "decimal(38,12)",
-         "auto_invoice": "boolean", "invoice_number": "varchar", "purchase_epoch": "bigint",
-         "expiry_epoch": "bigint"})
-    r = inputs.rates
-    _register(con, "stg_rates", pd.DataFrame({
-        "customer_id": r["customer_id"], "service": r["service"], "user": r["user"],
-        "hourly_rate_cents": r["hourly_rate_cents"], "valid_from": r["valid_from"],
-        "valid_to": r["valid_to"],
-    }), {"customer_id": "varchar", "service": "varchar", "user": "varchar",
-         "hourly_rate_cents": "bigint", "valid_from": "date", "valid_to": "date"})
+    for table, frame in (("valid_customers", inputs.customers), ("valid_blocks", inputs.blocks),
+                         ("valid_rates", inputs.rates)):
+        store_frame(con, table, _exact_decimals(frame, VALID_TYPES[table]), VALID_TYPES[table])
     if inputs.entries is not None:
-        store_frame(con, "valid_entries", inputs.entries, VALID_ENTRY_TYPES)
-    con.execute(sql("staging/stg_entries.sql"), {"tz": tz})
-    # the history's entries, once in stg_entries: a copy less for DuckDB to hold or spill
-    con.execute("drop table valid_entries")
+        store_frame(con, "valid_entries", inputs.entries, VALID_TYPES["valid_entries"])
+    for model in STAGING_MODELS:
+        query = sql(f"staging/{model}.sql")
+        con.execute(query, {"tz": tz} if "$tz" in query else {})
+    # their rows are in the stg_* tables now: the history's entries are a copy less for DuckDB to
+    # hold or spill
+    for table in VALID_TYPES:
+        con.execute(f"drop table {table}")
 
 
-#: the columns of temp table `valid_entries` (sql/kept/valid_entries.sql)
-VALID_ENTRY_TYPES = {"source_file": "varchar", "line": "bigint", "entry_id": "varchar", "user": "varchar",
-                     "service": "varchar", "started_at": "timestamptz", "ended_at": "timestamptz",
-                     "billable": "boolean", "incident_id": "varchar", "authorized_at": "timestamptz",
-                     "project": "varchar", "task": "varchar", "description": "varchar",
-                     "billed_elsewhere": "boolean", "duration_seconds": "bigint", "customer_id": "varchar"}
+STAGING_MODELS = ("stg_customers", "stg_blocks", "stg_rates", "stg_entries")
+
+#: the columns of the temp tables `valid_*`: the validated frames (schemas/inputs.py) as DuckDB
+#: holds them. Decimals are held as their exact text (`Decimal` objects would be typed by a sample
+#: of the values) and cast by the staging models. `valid_entries` is also built by sql/kept/.
+VALID_TYPES = {
+    "valid_customers": {
+        "source_file": "varchar", "line": "bigint", "customer_id": "varchar", "name": "varchar",
+        "aliases": "varchar", "currency": "varchar", "rounding_increment_minutes": "bigint",
+        "rounding_mode": "varchar", "minimum_entry_minutes": "bigint", "requires_authorization": "boolean",
+        "invoice_cadence": "varchar", "tax_rate_percent": "varchar",
+        **{column: "varchar" for column in BILLING_COLUMNS}, "language": "varchar", "tax_category": "varchar"},
+    "valid_blocks": {
+        "source_file": "varchar", "line": "bigint", "block_id": "varchar", "customer_id": "varchar",
+        "kind": "varchar", "service": "varchar", "quantity_units": "bigint", "amount_paid_cents": "bigint",
+        "purchased_on": "date", "starts_on": "date", "expires_on": "date", "reorder_point_units": "varchar",
+        "auto_invoice": "boolean", "invoice_number": "varchar"},
+    "valid_rates": {
+        "source_file": "varchar", "line": "bigint", "customer_id": "varchar", "service": "varchar",
+        "user": "varchar", "hourly_rate_cents": "bigint", "valid_from": "date", "valid_to": "date"},
+    "valid_entries": {
+        "source_file": "varchar", "line": "bigint", "entry_id": "varchar", "user": "varchar",
+        "service": "varchar", "started_at": "timestamptz", "ended_at": "timestamptz", "billable": "boolean",
+        "incident_id": "varchar", "authorized_at": "timestamptz", "project": "varchar", "task": "varchar",
+        "description": "varchar", "billed_elsewhere": "boolean", "duration_seconds": "bigint",
+        "customer_id": "varchar"},
+}
+#: decimal columns of the validated frames (`Decimal` objects or blank)
+DECIMAL_COLUMNS = ("tax_rate_percent", "reorder_point_units")
 
 
-def _day_start_epochs(days: pd.Series, tz: str, days_later: int) -> pd.Series:
-    """Epoch seconds of local midnight `days_later` days after each date (NA stays NA)."""
-    shift = pd.Timedelta(days=days_later)
-    values = [None if pd.isna(d) else parse.day_start_epoch(d + shift, tz) for d in days]
-    return pd.Series(values, index=days.index, dtype="Int64")
-
-
-def _register(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame, types: dict[str, str]) -> None:
-    store_frame(con, name, frame.reset_index(drop=True), types)
+def _exact_decimals(frame: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
+    """`frame` with its decimal columns as their exact text (blank stays blank)."""
+    texts = {column: frame[column].map(lambda d: None if d is None or d != d else str(d))
+             for column in DECIMAL_COLUMNS if column in types}
+    return frame.assign(**texts) if texts else frame
 
 
 def _insert(con: duckdb.DuckDBPyConnection, name: str, rows: list[tuple], types: dict[str, str]) -> None:
