@@ -667,6 +667,18 @@ def incremental_shares(inc: dict, full: dict) -> dict:
     return out
 
 
+def logs_rendered(warehouse: Path, as_of) -> int:
+    """How many prepaid logs the night as of `as_of` rendered: the others are unchanged, kept
+    from an earlier night (the cache holds each log with the date it was rendered as of)."""
+    import duckdb
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute("select count(*) from prepaid_log_cache where as_of = ?", [as_of]).fetchall()[0][0]
+    finally:
+        con.close()
+
+
 def bench_incremental(entries, customers, inbox, full_warehouse, runs, args, log, full_summary) -> dict:
     inc_inbox, meta = build_increment(runs.parent, inbox, entries, customers)
     groups = input_groups(inc_inbox)
@@ -682,12 +694,14 @@ def bench_incremental(entries, customers, inbox, full_warehouse, runs, args, log
                            "reports": not args.no_reports}, args.timeout, log, allow_failure=True)
         if "seconds" in nightly:
             nightly["outputs"] = output_summary(out)
+            nightly["outputs"]["prepaid_logs_rendered"] = logs_rendered(warehouse, NEXT_DAY)
             nightly["ratio_to_floor"] = round(nightly["seconds"] / floor["seconds"], 2)
         reps.append({"floor": floor, "nightly": nightly})
         if "seconds" not in nightly:
             break
     summary = summarize_reps(reps)
     summary.update(incremental_shares(summary, full_summary))
+    summary["prepaid_logs_rendered"] = median_rep(reps)["nightly"].get("outputs", {}).get("prepaid_logs_rendered")
     print(f"[{label(entries)}] incremental (+{meta['entries_added']} entries): "
           + (f"{summary['nightly_seconds']:.2f}s" if "nightly_seconds" in summary else "timed out"),
           flush=True)

@@ -25,7 +25,8 @@ SUMMARY_KEYS = {"floor_seconds", "floor_count_only_seconds", "nightly_seconds", 
 SUMMARY_KEYS_19 = {"output_floor_seconds", "floor_in_out_seconds", "ratio_to_floor_in_out", "documents_issued",
                    "documents_files_seconds", "documents_files_share", "reconciliation_seconds",
                    "reconciliation_ratio_to_floor_in_out", "peak_rss_mib_after_compute", "watched_peak_rss_mib"}
-INCREMENTAL_KEYS_19 = {"share_of_full", "share_of_full_reconciliation", "phases", "reconciliation_seconds"}
+INCREMENTAL_KEYS_19 = {"share_of_full", "share_of_full_reconciliation", "reconciliation_share_of_full_reconciliation",
+                       "phases", "reconciliation_seconds", "prepaid_logs_rendered"}
 REFERENCE_KEYS = {"seconds", "read_seconds", "reconcile_seconds", "peak_rss_mib", "engine_seconds", "speedup",
                   "engine_peak_rss_mib_after_compute", "adapted", "agreement"}
 MACHINE_OUTPUTS = {"balances.csv", "entries.csv", "ledger.csv", "breaches.csv", "quarantine.csv",
@@ -78,6 +79,7 @@ def test_results_json_has_the_issue_19_figures(bench):
     assert SUMMARY_KEYS_19 <= set(data["summary"])
     assert {"files", "bytes", "seconds"} <= set(data["output_floor"])
     assert INCREMENTAL_KEYS_19 <= set(data["incremental"]["summary"])
+    assert data["incremental"]["summary"]["prepaid_logs_rendered"] == 0   # --no-reports
     assert REFERENCE_KEYS <= set(data["reference"])
     assert data["summary"]["documents_issued"] > 0
 

@@ -258,8 +258,9 @@ LOG_FILES = ("prepaid-log.xlsx", "prepaid-log.csv")
 
 def write_reports(con: duckdb.DuckDBPyConnection, target: Path, as_of: date, tz: str,
                   customer_ids: list[str] | None = None, use_cache: bool = True,
-                  previous: Path | None = None) -> int:
-    """Write every customer's prepaid log (or only `customer_ids`) into `target`; returns how many.
+                  previous: Path | None = None) -> tuple[int, int]:
+    """Write every customer's prepaid log (or only `customer_ids`) into `target`; returns how
+    many, and how many of them were rendered (the others are unchanged).
 
     A log is rendered only when something it shows changed since it was last rendered
     (`_fingerprint_logs`: decided in the warehouse, so only the rows of changed logs are read),
@@ -299,7 +300,7 @@ def write_reports(con: duckdb.DuckDBPyConnection, target: Path, as_of: date, tz:
             _finish(con, rendering, use_cache)
             rendering = pool.map(_render_log, jobs)
         _finish(con, rendering, use_cache)
-    return len(customers)
+    return len(customers), to_render
 
 
 BATCH_CUSTOMERS = 1000

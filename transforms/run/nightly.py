@@ -315,9 +315,9 @@ class Run:
             p.detail = "skipped (--no-reports)"
             if self.job.reports_enabled:
                 p.update(description=f"{report.counts['customers']:,} customers")
-                written = self.step(reports.write_reports, self.con, self.staged, report.as_of, self.job.tz,
-                                    previous=self.job.out)
-                p.detail = f"{written:,} prepaid logs"
+                written, rendered = self.step(reports.write_reports, self.con, self.staged, report.as_of,
+                                              self.job.tz, previous=self.job.out)
+                p.detail = f"{written:,} prepaid logs, {rendered:,} of them rendered (the others unchanged)"
 
     def commit(self, report: RunReport, seller: dict | None) -> RunReport:
         """Record the run, seal and commit it, then archive its documents and publish OUT."""
