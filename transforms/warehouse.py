@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
+from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -53,8 +56,42 @@ def append_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
     con.from_df(frame).query("_frame", f"select {casts} from _frame").insert_into(table)
 
 
+#: DuckDB's share while worker processes render a run's files beside it (the documents' PDFs, the
+#: prepaid logs): the queries there read one batch at a time, and the rendered logs the run stores
+#: can spill, so the workers get the memory. PREPAID_DUCKDB_WRITING_MEMORY overrides; never more
+#: than the run's limit. Figures in docs/decisions.md ("DuckDB's memory").
+WRITING_MEMORY = "640MB"
+_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?)b?\s*", re.IGNORECASE)
+
+
 def memory_limit() -> str:
     return os.environ.get("PREPAID_DUCKDB_MEMORY", DUCKDB_MEMORY)
+
+
+def writing_memory() -> str:
+    """DuckDB's limit while workers render files: WRITING_MEMORY, or the run's limit if lower."""
+    run, writing = memory_limit(), os.environ.get("PREPAID_DUCKDB_WRITING_MEMORY", WRITING_MEMORY)
+    run_bytes, writing_bytes = size_bytes(run), size_bytes(writing)
+    return writing if run_bytes is not None and writing_bytes is not None and writing_bytes < run_bytes else run
+
+
+def size_bytes(size: str) -> int | None:
+    """Bytes of a memory size as DuckDB reads it ("1GB", "640 MB", "1.5GiB"); None if it is not one."""
+    match = _SIZE.fullmatch(size)
+    if match is None:
+        return None
+    number, unit, binary = match.groups()
+    return int(Decimal(number) * (1024 if binary else 1000) ** " kmgt".index(unit.lower() or " "))
+
+
+@contextmanager
+def beside_workers(con: duckdb.DuckDBPyConnection):
+    """DuckDB limited to `writing_memory()` inside, back to the run's limit after."""
+    con.execute(f"set memory_limit = '{writing_memory()}'")
+    try:
+        yield
+    finally:
+        con.execute(f"set memory_limit = '{memory_limit()}'")
 
 
 def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnection:

@@ -38,7 +38,7 @@ from transforms.reconcile.reconcile import reconcile_staged, stage
 from transforms.run.errors import Refused
 from transforms.run.summary import (changes_since_previous, ingest_detail, likely_typos, quarantined_lines,
                                     summarize, validate_detail)
-from transforms.warehouse import RAW_KINDS, connect, current_raw, current_raw_issues, sql, store_frame
+from transforms.warehouse import RAW_KINDS, beside_workers, connect, current_raw, current_raw_issues, sql, store_frame
 
 log = progress.logger(__name__)
 
@@ -173,7 +173,8 @@ def validate_inputs(con: duckdb.DuckDBPyConnection, tz: str, recompute: bool = F
 def write_outputs(con: duckdb.DuckDBPyConnection, target: Path, run_id: int) -> None:
     """The machine outputs (SPEC §7) and this run's documents, into the staging folder."""
     outputs.write_machine_outputs(con, target)
-    documents.write_documents(con, target, run_id)
+    with beside_workers(con):   # the PDFs render in worker processes
+        documents.write_documents(con, target, run_id)
 
 
 def persist_marts(con: duckdb.DuckDBPyConnection) -> None:
@@ -315,8 +316,9 @@ class Run:
             p.detail = "skipped (--no-reports)"
             if self.job.reports_enabled:
                 p.update(description=f"{report.counts['customers']:,} customers")
-                written, rendered = self.step(reports.write_reports, self.con, self.staged, report.as_of,
-                                              self.job.tz, previous=self.job.out)
+                with beside_workers(self.con):   # the logs render in worker processes
+                    written, rendered = self.step(reports.write_reports, self.con, self.staged, report.as_of,
+                                                  self.job.tz, previous=self.job.out)
                 p.detail = f"{written:,} prepaid logs, {rendered:,} of them rendered (the others unchanged)"
 
     def commit(self, report: RunReport, seller: dict | None) -> RunReport:
