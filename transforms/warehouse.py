@@ -59,7 +59,7 @@ def append_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
 #: DuckDB's share while worker processes render a run's files beside it (the documents' PDFs, the
 #: prepaid logs): the queries there read one batch at a time, and the rendered logs the run stores
 #: can spill, so the workers get the memory. PREPAID_DUCKDB_WRITING_MEMORY overrides; never more
-#: than the run's limit. Figures in docs/decisions.md ("DuckDB's memory").
+#: than the run's limit. Figures in docs/decisions.md ("What a night keeps").
 WRITING_MEMORY = "640MB"
 _SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?)b?\s*", re.IGNORECASE)
 
