@@ -5,7 +5,6 @@ import weakref
 
 import duckdb
 import pandas as pd
-
 import pytest
 
 from transforms.warehouse import append_frame, beside_workers, size_bytes, store_frame, writing_memory
