@@ -127,9 +127,16 @@ def number_text(value) -> str:
     return format(Decimal(value), "f")
 
 
+#: the serial day of a date (dates repeat within a workbook and from one to the next)
+_day_serial = lru_cache(maxsize=4096)(serial)
+
+
 class Sheet:
     """One worksheet: a header row, then rows of cells, added in order (rows from the top,
-    the cells of a row from the left: SpreadsheetML requires that order)."""
+    the cells of a row from the left: SpreadsheetML requires that order).
+
+    `string` and `number` are called for every cell of a workbook, so they do their work
+    inline (the checks, the shared string's number, the cell's text) rather than in helpers."""
 
     def __init__(self, book: "Workbook", title: str, headers: list[str], widths: list[int]):
         if not headers or not widths:
@@ -137,13 +144,15 @@ class Sheet:
             raise ValueError(f"sheet {title!r}: a sheet needs at least one header and one column width")
         self.book, self.title, self.widths = book, title, widths
         self.letters = [column_letter(c) for c in range(max(len(headers), len(widths)))]
+        self.columns = len(self.letters)
+        self.strings = book.strings         # the workbook's shared strings, by text
+        self.string_cells = 0               # cells of this sheet that hold a shared string
         self.last = 1                       # Excel's number of the current row (1: the header)
         self.last_column = len(headers) - 1
         self.column = -1                    # the last column written in the current row
         self.xml: list[str] = ['<row r="1">']
         for c, text in enumerate(headers):
-            self.xml.append(self._string(c, text, HEADER))
-        self.column = len(headers) - 1
+            self.string(c, text, HEADER)
         self.chart: tuple | None = None     # (anchor row, anchor column, size, chart part xml)
 
     def _refuse(self, col: int) -> None:
@@ -167,32 +176,40 @@ class Sheet:
         self.column = -1
         self.xml.append(f'</row><row r="{self.last}">')
 
-    def _string(self, col: int, text: str, style: int | None) -> str:
-        s = "" if style is None else f' s="{style}"'
-        return f'<c r="{self.letters[col]}{self.last}"{s} t="s"><v>{self.book.shared(text)}</v></c>'
-
     def string(self, col: int, text: str, style: int | None = None) -> None:
         """A string cell, as it is (a label of ours, or input text already made safe)."""
-        if col <= self.column or col >= len(self.letters):
+        if col <= self.column or col >= self.columns:
             self._refuse(col)
         self.column = col
         if col > self.last_column:
             self.last_column = col
-        self.xml.append(self._string(col, text, style))
+        number = self.strings.get(text)
+        if number is None:
+            number = self.book.add_string(text)
+        self.string_cells += 1
+        s = "" if style is None else f' s="{style}"'
+        self.xml.append(f'<c r="{self.letters[col]}{self.last}"{s} t="s"><v>{number}</v></c>')
 
     def number(self, col: int, value, style: int) -> None:
         """A number, date or instant with a number-format style; None: an empty styled cell."""
-        if col <= self.column or col >= len(self.letters):
+        if col <= self.column or col >= self.columns:
             self._refuse(col)
         self.column = col
         if col > self.last_column:
             self.last_column = col
-        ref = f"{self.letters[col]}{self.last}"
+        kind = type(value)
         if value is None:
-            self.xml.append(f'<c r="{ref}" s="{style}"/>')
+            self.xml.append(f'<c r="{self.letters[col]}{self.last}" s="{style}"/>')
+            return
+        if kind is Decimal:
+            text = format(value, "f")
+        elif kind is int:
+            text = str(value)           # what format(Decimal(value), "f") gives an int
+        elif kind is date:
+            text = _day_serial(value)
         else:
             text = serial(value) if isinstance(value, date) else number_text(value)
-            self.xml.append(f'<c r="{ref}" s="{style}"><v>{text}</v></c>')
+        self.xml.append(f'<c r="{self.letters[col]}{self.last}" s="{style}"><v>{text}</v></c>')
 
     def part(self, index: int) -> str:
         selected = ' tabSelected="1"' if index == 0 else ""
@@ -216,6 +233,7 @@ def width_pixels(width: int) -> int:
     return width * 7 + 5 if width else 0
 
 
+@lru_cache(maxsize=None)
 def width_text(width: int) -> str:
     """A column width as Excel stores it: its pixels in digits, to 1/256 of a character."""
     return number_text(Decimal(width_pixels(width) * 256 // 7) / 256)
@@ -234,16 +252,12 @@ class Workbook:
         self.number_formats = list(dict.fromkeys(number_formats))
         self.sheets: list[Sheet] = []
         self.strings: dict[str, int] = {}   # the shared strings, numbered in order of first use
-        self.string_cells = 0
 
-    def shared(self, text: str) -> int:
-        """The number of `text` in the shared strings (added on first use)."""
-        self.string_cells += 1
-        number = self.strings.get(text)
-        if number is None:
-            if not fits_in_cell(text):
-                raise ValueError(f"text of {len(text)} characters is longer than a cell holds ({CELL_LIMIT})")
-            number = self.strings[text] = len(self.strings)
+    def add_string(self, text: str) -> int:
+        """Add `text`, not yet among the shared strings, and return its number."""
+        if not fits_in_cell(text):
+            raise ValueError(f"text of {len(text)} characters is longer than a cell holds ({CELL_LIMIT})")
+        number = self.strings[text] = len(self.strings)
         return number
 
     def style(self, number_format: str) -> int:
@@ -304,7 +318,8 @@ class Workbook:
         for text in self.strings:
             text, keep = cell_text(text)
             items.append(f'<si><t xml:space="preserve">{text}</t></si>' if keep else f"<si><t>{text}</t></si>")
-        return (f'{DECLARATION}<sst xmlns="{MAIN}" count="{self.string_cells}" uniqueCount="{len(self.strings)}">'
+        cells = sum(sheet.string_cells for sheet in self.sheets)
+        return (f'{DECLARATION}<sst xmlns="{MAIN}" count="{cells}" uniqueCount="{len(self.strings)}">'
                 f'{"".join(items)}</sst>').encode("utf-8")
 
 
