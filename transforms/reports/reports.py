@@ -525,8 +525,15 @@ def _sheet(book: xlsx.Workbook, title_key: str, keys: tuple[str, ...], widths: l
            **values: str) -> xlsx.Sheet:
     """A sheet with the labels of `keys` as its header; each column at least as wide as its
     header (bold header text needs about a character more than its length)."""
-    headers = [label(k, **values) for k in keys]
-    return book.sheet(label(title_key), headers, [max(w, len(h) + 2) for h, w in zip(headers, widths)])
+    return book.sheet(*_header(_LANGUAGE.get(), title_key, keys, tuple(widths), tuple(values.items())))
+
+
+@lru_cache(maxsize=None)
+def _header(language: str, title_key: str, keys: tuple[str, ...], widths: tuple[int, ...],
+            values: tuple[tuple[str, str], ...]) -> tuple[str, list[str], list[int]]:
+    """`_sheet`'s title, headers and widths, once per language (the log's, of `label`) and values."""
+    headers = [label(k, **dict(values)) for k in keys]
+    return label(title_key), headers, [max(w, len(h) + 2) for h, w in zip(headers, widths)]
 
 
 #: the labels a column of the log may show, by what they name
@@ -539,7 +546,13 @@ def _widest(*keys: str, bold: bool = False, **values: str) -> int:
     """The width of a column that shows any of the labels `keys` in the log's language: the
     longest and a character to spare, so that it never runs into the next cell's text (bold
     text needs about a character more)."""
-    return max(len(label(k, **values)) for k in keys) + (2 if bold else 1)
+    return _widest_in(_LANGUAGE.get(), keys, bold, tuple(values.items()))
+
+
+@lru_cache(maxsize=None)
+def _widest_in(language: str, keys: tuple[str, ...], bold: bool, values: tuple[tuple[str, str], ...]) -> int:
+    """`_widest`, once per language (the log's, of `label`) and values."""
+    return max(len(label(k, **dict(values))) for k in keys) + (2 if bold else 1)
 
 
 def _none(ws: xlsx.Sheet, rows, key: str) -> None:
@@ -560,6 +573,16 @@ def text_cell(ws: xlsx.Sheet, col: int, value: str | None) -> None:
         if len(value) > _ALWAYS_FITS:
             value = _fit(value)
         ws.string(col, value, xlsx.QUOTED if value.startswith(FORMULA_STARTS) else None)
+
+
+def _text(value: str | None) -> str | tuple[str, int] | None:
+    """Input text as a cell of `Sheet.add_row`, as `text_cell` writes it: None (no cell) when
+    blank, a quote-prefixed (value, QUOTED) when it starts like a formula."""
+    if not value:
+        return None
+    if len(value) > _ALWAYS_FITS:
+        value = _fit(value)
+    return (value, xlsx.QUOTED) if value.startswith(FORMULA_STARTS) else value
 
 
 @lru_cache(maxsize=None)
@@ -597,8 +620,9 @@ def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
     unit_style = {"hours": hours, "unlimited": hours, "value": money, "incidents": book.style(fmt.count)}
     cur = {"currency": currency}
     unit_of = {kind: label(f"unit.{unit}", **cur) for kind, unit in UNIT_OF_KIND.items()}
-    kinds, statuses, events = _names("kind.", language), _names("status.", language), _names("event.", language)
-    doc_kinds, pending_statuses = _names("doc.", language), _names("pending_status.", language)
+    speaking = _LANGUAGE.get()        # the labels' language (`language` gives the formats)
+    kinds, statuses, events = _names("kind.", speaking), _names("status.", speaking), _names("event.", speaking)
+    doc_kinds, pending_statuses = _names("doc.", speaking), _names("pending_status.", speaking)
 
     kind_keys, unit_keys = [f"kind.{k}" for k in UNIT_OF_KIND], sorted({f"unit.{u}" for u in UNIT_OF_KIND.values()})
     ws = summary = _sheet(book, "sheet.summary", (
@@ -644,19 +668,10 @@ def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
     for row in log:
         kind = row["kind"]
         units = unit_style[kind]
-        ws.row()
-        ws.number(0, row["local"], instant)
-        ws.string(1, events[row["event"]])
-        text_cell(ws, 2, row["block_id"])
-        text_cell(ws, 3, row["pool"])
-        text_cell(ws, 4, row["entry_id"])
-        ws.number(5, row["work_date"], day)
-        text_cell(ws, 6, row["user"])
-        text_cell(ws, 7, row["service"])
-        text_cell(ws, 8, row["description"])
-        ws.string(9, unit_of[kind])
-        ws.number(10, _in_unit(kind, row["change"]), units)
-        ws.number(11, _in_unit(kind, row["pool_remaining"]), units)
+        ws.add_row([(row["local"], instant), events[row["event"]], _text(row["block_id"]), _text(row["pool"]),
+                    _text(row["entry_id"]), (row["work_date"], day), _text(row["user"]), _text(row["service"]),
+                    _text(row["description"]), unit_of[kind], (_in_unit(kind, row["change"]), units),
+                    (_in_unit(kind, row["pool_remaining"]), units)])
 
     ws = _sheet(book, "sheet.invoices", (
         "number", "document_kind", "issued_on", "what", "corrects", "net", "tax", "total", "paid_by"),
@@ -690,18 +705,12 @@ def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
         "hours_billed", "rate", "amount"),
         [17, max(12, _widest("doc.overage", "doc.credit_note")), 12, 13, 12, 12, 14, 40, 13, 20, 15], **cur)
     for line in billed:
-        ws.row()
-        ws.string(0, line["number"])
-        ws.string(1, doc_kinds[line["kind"]])
-        ws.number(2, line["issued_on"], day)
-        text_cell(ws, 3, line["entry_id"])
-        ws.number(4, line["work_date"], day)
-        text_cell(ws, 5, line["user"])
-        text_cell(ws, 6, line["service"])
-        text_cell(ws, 7, line["description"])
-        ws.number(8, None if line["minutes"] is None else _hours(line["minutes"]), hours)
-        ws.number(9, None if line["rate_cents"] is None else _money(line["rate_cents"]), money)
-        ws.number(10, _money(line["amount_cents"]), money)
+        ws.add_row([line["number"], doc_kinds[line["kind"]], (line["issued_on"], day), _text(line["entry_id"]),
+                    (line["work_date"], day), _text(line["user"]), _text(line["service"]),
+                    _text(line["description"]),
+                    (None if line["minutes"] is None else _hours(line["minutes"]), hours),
+                    (None if line["rate_cents"] is None else _money(line["rate_cents"]), money),
+                    (_money(line["amount_cents"]), money)])
 
     _none(ws, billed, "none.billed")
 
@@ -709,14 +718,9 @@ def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
         "entry", "status", "work_date", "user", "service", "description", "billable_hours"),
         [13, max(26, _widest("pending_status.pending", "pending_status.unpriced")), 12, 12, 14, 40, 14])
     for p in pending:
-        ws.row()
-        text_cell(ws, 0, p["entry_id"])
-        ws.string(1, pending_statuses["unpriced" if p["unpriced"] else p["status"]])
-        ws.number(2, p["work_date"], day)
-        text_cell(ws, 3, p["user"])
-        text_cell(ws, 4, p["service"])
-        text_cell(ws, 5, p["description"])
-        ws.number(6, _hours(p["billable_minutes"]), hours)
+        ws.add_row([_text(p["entry_id"]), pending_statuses["unpriced" if p["unpriced"] else p["status"]],
+                    (p["work_date"], day), _text(p["user"]), _text(p["service"]), _text(p["description"]),
+                    (_hours(p["billable_minutes"]), hours)])
 
     _none(ws, pending, "none.pending")
 
@@ -743,10 +747,10 @@ def _chart(book: xlsx.Workbook, summary: xlsx.Sheet, at_row: int, log: list[dict
         state[row["pool"]] = row["pool_remaining"]
         by_day[row["local"].date()] = dict(state)
     for day_, values in sorted(by_day.items()):
-        ws.row()
-        ws.number(0, day_, day)
-        for pool, units in sorted(values.items(), key=lambda item: column[item[0]]):
-            ws.number(column[pool], _in_unit(kind_of[pool], units), unit_style[kind_of[pool]])
+        cells = [(day_, day)] + [None] * len(pools)     # a pool not bought yet: no cell
+        for pool, units in values.items():
+            cells[column[pool]] = (_in_unit(kind_of[pool], units), unit_style[kind_of[pool]])
+        ws.add_row(cells)
     book.line_chart(summary, at_row, 1, ws, list(column.values()), len(by_day), title=label("chart.title"),
                     y_title=label("chart.y"), x_format="yyyy-mm-dd",
                     size=(832, 340))    # 22 × 9 cm

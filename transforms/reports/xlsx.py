@@ -80,6 +80,12 @@ def column_letter(index: int) -> str:
     return letters
 
 
+@lru_cache(maxsize=None)
+def _letters(columns: int) -> list[str]:
+    """The letters of the first `columns` columns (shared by sheets: never changed)."""
+    return [column_letter(c) for c in range(columns)]
+
+
 def cell_text(value: str) -> tuple[str, bool]:
     """Text as SpreadsheetML holds it, and whether its edge whitespace must be preserved."""
     if not _PLAIN_TEXT.fullmatch(value):
@@ -143,7 +149,7 @@ class Sheet:
             # an empty <cols/> or a sheet without columns breaks the schema (Excel repairs the file)
             raise ValueError(f"sheet {title!r}: a sheet needs at least one header and one column width")
         self.book, self.title, self.widths = book, title, widths
-        self.letters = [column_letter(c) for c in range(max(len(headers), len(widths)))]
+        self.letters = _letters(max(len(headers), len(widths)))
         self.columns = len(self.letters)
         self.strings = book.strings         # the workbook's shared strings, by text
         self.string_cells = 0               # cells of this sheet that hold a shared string
@@ -210,6 +216,50 @@ class Sheet:
         else:
             text = serial(value) if isinstance(value, date) else number_text(value)
         self.xml.append(f'<c r="{self.letters[col]}{self.last}" s="{style}"><v>{text}</v></c>')
+
+    def add_row(self, cells: list) -> None:
+        """The next row, its cells from column A on, in one call (for sheets of many rows): each
+        None (no cell), a str (a string cell), or a (value, style) pair: a string cell of that
+        style when the value is a str, else a number cell as `number` writes it."""
+        self.row()
+        if len(cells) > self.columns:
+            self._refuse(len(cells) - 1)
+        letters, strings, xml, r = self.letters, self.strings, self.xml, self.last
+        col, string_cells = -1, 0
+        for col, cell in enumerate(cells):
+            if cell is None:
+                continue
+            if type(cell) is str:
+                value, style = cell, None
+            else:
+                value, style = cell
+            kind = type(value)
+            if kind is str:
+                number = strings.get(value)
+                if number is None:
+                    number = self.book.add_string(value)
+                string_cells += 1
+                s = "" if style is None else f' s="{style}"'
+                xml.append(f'<c r="{letters[col]}{r}"{s} t="s"><v>{number}</v></c>')
+                continue
+            if value is None:
+                xml.append(f'<c r="{letters[col]}{r}" s="{style}"/>')
+                continue
+            if kind is Decimal:
+                text = format(value, "f")
+            elif kind is int:
+                text = str(value)
+            elif kind is date:
+                text = _day_serial(value)
+            else:
+                text = serial(value) if isinstance(value, date) else number_text(value)
+            xml.append(f'<c r="{letters[col]}{r}" s="{style}"><v>{text}</v></c>')
+        while col >= 0 and cells[col] is None:      # the last cell written
+            col -= 1
+        self.column = col
+        self.string_cells += string_cells
+        if col > self.last_column:
+            self.last_column = col
 
     def part(self, index: int) -> str:
         selected = ' tabSelected="1"' if index == 0 else ""
@@ -296,9 +346,9 @@ class Workbook:
             ("xl/workbook.xml", _workbook(names)),
             ("xl/_rels/workbook.xml.rels", _workbook_rels(len(self.sheets))),
             ("xl/styles.xml", _styles(tuple(self.number_formats))),
+            ("docProps/core.xml", _core(self.created)),       # the same for a night's workbooks
         ]
         entries = [(name, len(data), *_compressed(data)) for name, data in shared]
-        entries.append(deflated("docProps/core.xml", _core(self.created)))
         sheets = [sheet.part(i).encode("utf-8") for i, sheet in enumerate(self.sheets)]
         entries.append(deflated("xl/sharedStrings.xml", self._shared_strings()))
         for i, sheet in enumerate(self.sheets):
@@ -309,21 +359,26 @@ class Workbook:
                 entries += [(name, len(data), *_compressed(data)) for name, data in (
                     (f"xl/worksheets/_rels/sheet{i + 1}.xml.rels", _sheet_drawing_rels()),
                     ("xl/drawings/drawing1.xml", drawing),
-                    ("xl/drawings/_rels/drawing1.xml.rels", _drawing_chart_rels()))]
-                entries.append(deflated("xl/charts/chart1.xml", chart.encode("utf-8")))
+                    ("xl/drawings/_rels/drawing1.xml.rels", _drawing_chart_rels()),
+                    # charts of as many rows of the same series recur from workbook to workbook
+                    ("xl/charts/chart1.xml", chart.encode("utf-8")))]
         return zip_entries(entries)
 
     def _shared_strings(self) -> bytes:
-        items = []
-        for text in self.strings:
-            text, keep = cell_text(text)
-            items.append(f'<si><t xml:space="preserve">{text}</t></si>' if keep else f"<si><t>{text}</t></si>")
+        items = [_shared_item(text) for text in self.strings]
         cells = sum(sheet.string_cells for sheet in self.sheets)
         return (f'{DECLARATION}<sst xmlns="{MAIN}" count="{cells}" uniqueCount="{len(self.strings)}">'
                 f'{"".join(items)}</sst>').encode("utf-8")
 
 
 # --- the parts ----------------------------------------------------------------------------
+
+@lru_cache(maxsize=16384)
+def _shared_item(text: str) -> str:
+    """A shared string's element (the same texts recur in workbook after workbook)."""
+    text, keep = cell_text(text)
+    return f'<si><t xml:space="preserve">{text}</t></si>' if keep else f"<si><t>{text}</t></si>"
+
 
 _ROOT_RELS = (
     f'{DECLARATION}<Relationships xmlns="{PKG_REL}">'
@@ -365,6 +420,7 @@ def _app(names: tuple[str, ...]) -> bytes:
             f'</Properties>').encode()
 
 
+@lru_cache(maxsize=16)
 def _core(created: date) -> bytes:
     when = f"{created.isoformat()}T00:00:00Z"
     return (f'{DECLARATION}<cp:coreProperties '
@@ -529,7 +585,7 @@ _DOS_TIME, _DOS_DATE = 0, (0 << 9) | (1 << 5) | 1
 COMPRESSION_LEVEL = 6
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=1024)
 def _compressed(data: bytes) -> tuple[int, bytes]:
     """(CRC-32, raw deflate) of a part that many workbooks share (computed once)."""
     return _deflate(data)
