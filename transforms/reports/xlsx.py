@@ -224,15 +224,19 @@ class Sheet:
         self.row()
         if len(cells) > self.columns:
             self._refuse(len(cells) - 1)
-        letters, strings, xml, r = self.letters, self.strings, self.xml, self.last
+        letters, strings, xml, r = self.letters, self.strings, self.xml, str(self.last)
         col, string_cells = -1, 0
         for col, cell in enumerate(cells):
             if cell is None:
                 continue
-            if type(cell) is str:
-                value, style = cell, None
-            else:
-                value, style = cell
+            if type(cell) is str:           # the commonest cell first: a string without a style
+                number = strings.get(cell)
+                if number is None:
+                    number = self.book.add_string(cell)
+                string_cells += 1
+                xml.append(f'<c r="{letters[col]}{r}" t="s"><v>{number}</v></c>')
+                continue
+            value, style = cell
             kind = type(value)
             if kind is str:
                 number = strings.get(value)
@@ -301,13 +305,14 @@ class Workbook:
         self.created = created
         self.number_formats = list(dict.fromkeys(number_formats))
         self.sheets: list[Sheet] = []
-        self.strings: dict[str, int] = {}   # the shared strings, numbered in order of first use
+        #: the shared strings, numbered in order of first use (the number as a cell writes it)
+        self.strings: dict[str, str] = {}
 
-    def add_string(self, text: str) -> int:
-        """Add `text`, not yet among the shared strings, and return its number."""
+    def add_string(self, text: str) -> str:
+        """Add `text`, not yet among the shared strings, and return its number (as text)."""
         if not fits_in_cell(text):
             raise ValueError(f"text of {len(text)} characters is longer than a cell holds ({CELL_LIMIT})")
-        number = self.strings[text] = len(self.strings)
+        number = self.strings[text] = str(len(self.strings))
         return number
 
     def style(self, number_format: str) -> int:
