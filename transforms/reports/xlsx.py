@@ -10,7 +10,8 @@ general writer's cost per file and per cell was most of the time of a night's re
 
 How to use it: `Workbook(created, number_formats)`, then `sheet(title, headers, widths)`;
 on a sheet, `row()` begins the next row and `string(col, text, style)` / `number(col, value,
-style)` add its cells, left to right; `style(format)` is the style of a number format, and
+style)` add its cells, left to right, or `add_row(cells)` writes a whole row in one call (the
+cheaper way for sheets of many rows); `style(format)` is the style of a number format, and
 HEADER, BOLD and QUOTED (text shown as typed, never evaluated) are fixed styles;
 `line_chart(...)` draws a chart of a sheet's columns on another sheet; `bytes()` is the file.
 `padded(format)` keeps a digit's width free right of a number, so that it never touches the
