@@ -739,18 +739,17 @@ def _chart(book: xlsx.Workbook, summary: xlsx.Sheet, at_row: int, log: list[dict
         return
     column = {p: i for i, (p, _) in enumerate(pools, start=1)}
     kind_of = dict(pools)
-    by_day: dict[date, dict[str, int]] = {}
-    state: dict[str, int] = {}
+    by_day: dict[date, list] = {}
+    cells: list = [None] * (len(pools) + 1)     # each pool's remaining so far (not bought yet: no cell)
     for row in log:
         if row["kind"] == "unlimited":
             continue
-        state[row["pool"]] = row["pool_remaining"]
-        by_day[row["local"].date()] = dict(state)
+        kind = kind_of[row["pool"]]
+        cells[column[row["pool"]]] = (_in_unit(kind, row["pool_remaining"]), unit_style[kind])
+        by_day[row["local"].date()] = cells.copy()
     for day_, values in sorted(by_day.items()):
-        cells = [(day_, day)] + [None] * len(pools)     # a pool not bought yet: no cell
-        for pool, units in values.items():
-            cells[column[pool]] = (_in_unit(kind_of[pool], units), unit_style[kind_of[pool]])
-        ws.add_row(cells)
+        values[0] = (day_, day)
+        ws.add_row(values)
     book.line_chart(summary, at_row, 1, ws, list(column.values()), len(by_day), title=label("chart.title"),
                     y_title=label("chart.y"), x_format="yyyy-mm-dd",
                     size=(832, 340))    # 22 × 9 cm
