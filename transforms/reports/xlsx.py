@@ -371,7 +371,7 @@ class Workbook:
         return zip_entries(entries)
 
     def _shared_strings(self) -> bytes:
-        items = [_shared_item(text) for text in self.strings]
+        items = [_known_item(text) if len(text) <= KNOWN_TEXT else _shared_item(text) for text in self.strings]
         cells = sum(sheet.string_cells for sheet in self.sheets)
         return (f'{DECLARATION}<sst xmlns="{MAIN}" count="{cells}" uniqueCount="{len(self.strings)}">'
                 f'{"".join(items)}</sst>').encode("utf-8")
@@ -379,11 +379,16 @@ class Workbook:
 
 # --- the parts ----------------------------------------------------------------------------
 
-@lru_cache(maxsize=16384)
 def _shared_item(text: str) -> str:
-    """A shared string's element (the same texts recur in workbook after workbook)."""
+    """A shared string's element."""
     text, keep = cell_text(text)
     return f'<si><t xml:space="preserve">{text}</t></si>' if keep else f"<si><t>{text}</t></si>"
+
+
+#: short texts recur in workbook after workbook (labels, names, services): their elements are
+#: kept, at most 4096 of them of at most KNOWN_TEXT characters (a few MB, whatever the inputs)
+KNOWN_TEXT = 256
+_known_item = lru_cache(maxsize=4096)(_shared_item)
 
 
 _ROOT_RELS = (
