@@ -222,7 +222,8 @@ def test_sheet__add_row__writes_what_one_call_per_cell_writes():
     at_once.add_row(["label", None, ("=input", xlsx.QUOTED), (Decimal("1.5"), 4), (date(2026, 1, 5), 5), (None, 4)])
     assert at_once.xml == one_by_one.xml
     assert at_once.xml[-5:] == ['<c r="A2" t="s"><v>6</v></c>', '<c r="C2" s="3" t="s"><v>7</v></c>',
-                                '<c r="D2" s="4"><v>1.5</v></c>', '<c r="E2" s="5"><v>46027</v></c>', '<c r="F2" s="4"/>']
+                                '<c r="D2" s="4"><v>1.5</v></c>', '<c r="E2" s="5"><v>46027</v></c>',
+                                '<c r="F2" s="4"/>']
     assert (at_once.string_cells, at_once.column, at_once.last_column) == (8, 5, 5)
 
 

@@ -530,10 +530,11 @@ def _sheet(book: xlsx.Workbook, title_key: str, keys: tuple[str, ...], widths: l
 
 @lru_cache(maxsize=None)
 def _header(language: str, title_key: str, keys: tuple[str, ...], widths: tuple[int, ...],
-            values: tuple[tuple[str, str], ...]) -> tuple[str, list[str], list[int]]:
-    """`_sheet`'s title, headers and widths, once per language (the log's, of `label`) and values."""
-    headers = [label(k, **dict(values)) for k in keys]
-    return label(title_key), headers, [max(w, len(h) + 2) for h, w in zip(headers, widths)]
+            values: tuple[tuple[str, str], ...]) -> tuple[str, tuple[str, ...], tuple[int, ...]]:
+    """`_sheet`'s title, headers and widths, once per language (the log's, of `label`) and values
+    (tuples: every sheet of that language shares them)."""
+    headers = tuple(label(k, **dict(values)) for k in keys)
+    return label(title_key), headers, tuple(max(w, len(h) + 2) for h, w in zip(headers, widths))
 
 
 #: the labels a column of the log may show, by what they name
