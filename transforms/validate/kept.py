@@ -27,6 +27,8 @@ RULES = 1
 TEXT = ["entry_id", "user", "service", "incident_id", "project", "task", "description"]
 INSTANTS = ["started_at", "ended_at", "authorized_at"]
 FLAGS = ["billable", "billed_elsewhere"]
+#: the columns typing makes of cells (the others are raw cells)
+TYPED = [*INSTANTS, *FLAGS, "duration_seconds"]
 COLUMNS = TYPED_TIMELOG_COLUMNS
 ISSUE_COLUMNS = ["file_id", "source_file", "line", "column", "value", "reason_code", "detail"]
 
@@ -70,19 +72,19 @@ def _batches(files: list[tuple[int, int]]) -> list[list[int]]:
 def _type_and_keep(con: duckdb.DuckDBPyConnection, file_ids: list[int], tz: str) -> None:
     raw = raw_rows(con, "timelogs", file_ids)
     rows, local, schema = type_timelogs(raw, tz)
-    frame = rows[COLUMNS].copy()
-    for column in TEXT + ["source_file", "customer_id", "currency"]:
-        frame[column] = frame[column].astype("object").where(frame[column].notna(), None)
+    # only the typed (non-text) columns go back to DuckDB: a text column of a typed row is its
+    # raw cell, blank as NULL (`_text`), so it is taken from raw_timelogs instead of scanning a
+    # million Python strings again
+    frame = rows[["file_id", "line", *TYPED, "local_ok"]]
+    text = ", ".join(f'nullif(r."{c}", \'\') as "{c}"' for c in TEXT)
     content = ", ".join(f'coalesce(r."{c}", \'\')' for c in ENTRY_CONTENT_COLUMNS)
     # `frame` and the other frames below are read by DuckDB's scan of this function's variables,
     # not `con.register`: DuckDB keeps a registered frame alive until the transaction ends, and
     # a run is one transaction, so every typed batch of a first night would stay in memory
     con.execute(f"""
-        insert into typed_timelogs
-        select t.file_id, t.source_file, t.line, t.entry_id, t."user", t.service, t.started_at, t.ended_at,
-               t.billable, t.incident_id, t.authorized_at, t.project, t.task, t.description,
-               t.billed_elsewhere, t.duration_seconds, t.local_ok, t.customer_id, t.currency,
-               sha256(to_json(list_value({content})))
+        insert into typed_timelogs by name
+        select t.*, r.source_file, r.customer_id, r.currency, {text},
+               sha256(to_json(list_value({content}))) as content
         from frame t
         join raw_timelogs r using (file_id, line)""")
     issues = pd.concat([local.assign(schema=False), schema.assign(schema=True)], ignore_index=True)
