@@ -132,7 +132,7 @@ def _cells_sql() -> str:
     """The rows of the files in `_wanted_files`, in file and line order, with what `_type_plain`
     needs of them. `plain`: a row whose every cell has the usual shape, which no check of
     `type_timelogs` can fault here (the ones that depend on the time zone are made after):
-    the required cells and the customer reference given, times as YYYY-MM-DDTHH:MM:SS in the
+    the required cells and the customer reference given, times without a UTC offset in the
     supported years, an end time or a decimal duration, flags blank or a word, an entry_id once
     in its file."""
     given = lambda v: f"coalesce({v}, '') <> ''"   # noqa: E731

@@ -49,13 +49,19 @@ _END_NAIVE = int((np.datetime64(f"{SUPPORTED_YEARS[1] + 1}-01-01T00:00:00", "s")
 _PLAIN_TIMESTAMP_RE2 = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}$"
 #: SQL: the naive epoch seconds of a cell `{v}` of the usual shape, as parse_timestamp reads it
 _PLAIN_EPOCH = "epoch(try_strptime({v}, '%Y-%m-%dT%H:%M:%S'))::bigint"
+#: SQL: the same of a cell of any other shape, from the parts `{p}` _TIMESTAMP_RE2 took apart
+_PARTS_EPOCH = ("epoch(try_strptime({p}.date || ' ' || {p}.hh || ':' || {p}.mm || ':' || coalesce(nullif({p}.ss, ''), '00'),"
+                " '%Y-%m-%d %H:%M:%S'))::bigint")
 
 
 def plain_timestamp_sql(v: str) -> str:
-    """SQL: the naive epoch seconds of cell `v` when it has the usual shape (YYYY-MM-DDTHH:MM:SS,
-    no offset, no fraction) and is a real time, NULL otherwise: parse_timestamp's reading of
-    such a cell, before its time zone applies."""
-    return f"(case when regexp_full_match({v}, '{_PLAIN_TIMESTAMP_RE2}') then {_PLAIN_EPOCH.format(v=v)} end)"
+    """SQL: the naive epoch seconds of cell `v` when it is a real time without a UTC offset, NULL
+    otherwise: parse_timestamp's reading of such a cell (the same expressions), before its time
+    zone applies."""
+    parts = f"regexp_extract({v}, '{_TIMESTAMP_RE2}', ['date', 'hh', 'mm', 'ss', 'off'])"
+    return (f"(case when regexp_full_match({v}, '{_PLAIN_TIMESTAMP_RE2}') then {_PLAIN_EPOCH.format(v=v)}"
+            f" when regexp_full_match({v}, '{_TIMESTAMP_RE2}') and {parts}.off = ''"
+            f" then {_PARTS_EPOCH.format(p=parts)} end)")
 
 
 def naive_in_supported_years_sql(seconds: str) -> str:
@@ -177,9 +183,7 @@ def parse_timestamp(s: pd.Series, tz: str) -> tuple[pd.Series, pd.Series]:
         # other cell is taken apart by the full pattern
         parts = con.execute(f"""
             select case when plain then {_PLAIN_EPOCH.format(v="v")}
-                        else epoch(try_strptime(p.date || ' ' || p.hh || ':' || p.mm || ':'
-                                                || coalesce(nullif(p.ss, ''), '00'),
-                                                '%Y-%m-%d %H:%M:%S'))::bigint
+                        else {_PARTS_EPOCH.format(p="p")}
                    end as naive_seconds,
                    case when not plain then nullif(p.off, '') end as off
             from (select v, plain,
