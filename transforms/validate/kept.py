@@ -152,7 +152,9 @@ def _cells_sql() -> str:
                    and (not {given("duration_minutes")}
                         or regexp_full_match(duration_minutes, '{parse._DECIMAL}'))
                    and {_is_word_sql("billable")} and {_is_word_sql("billed_elsewhere")} as plain
-            from (select *, {parse.plain_timestamp_sql("started_at")} as started,
+            from (select file_id, line, source_file, entry_id, customer_id, "user", service, incident_id,
+                         ended_at, authorized_at, duration_minutes, billable, billed_elsewhere,
+                         {parse.plain_timestamp_sql("started_at")} as started,
                          {parse.plain_timestamp_sql("ended_at")} as ended,
                          {parse.plain_timestamp_sql("authorized_at")} as authorized
                   from raw_timelogs where file_id in (select file_id from _wanted_files))
