@@ -112,8 +112,7 @@ def _type_and_keep(con: duckdb.DuckDBPyConnection, file_ids: list[int], tz: str)
         join raw_timelogs r using (file_id, line)
         where r.file_id in (select file_id from _wanted_files)""")
     con.executemany("insert into typed_timelog_files values (?, ?, ?)", [[f, tz, RULES] for f in file_ids])
-    log.debug("typed %s time-log row(s) of %s new file version(s), %s of them plain", len(typed),
-              len(file_ids), int(fast.sum()))
+    log.debug("typed %s time-log row(s) of %s new file version(s)", len(typed), len(file_ids))
 
 
 def _is_word_sql(v: str) -> str:
