@@ -92,3 +92,22 @@ def test_postings_out_of_posting_order__refused():
 def test_blocks_out_of_precedence_order__refused():
     with pytest.raises(OrderViolation):
         fold([posting("e1", 30)], [block("h1", "hours", 60), block("u1", "unlimited", None)])
+
+
+def test_value__entry_priced_at_nothing__takes_no_part_and_is_overage():
+    parts, results = fold([posting("e1", 30, rate_cents=0)], [block("v1", "value", 5000)])
+    assert parts == [] and results == [Result("e1", 0, 0, 30, 0, False, ())]
+
+
+def test_cover_window__changes_from_one_day_to_the_next__each_posting_gets_its_own():
+    # h1 covers up to DAY, h2 from DAY + 1; a posting on DAY authorized after h1's expiry is left
+    # to overage; the same service, day after day, must not reuse an earlier posting's window
+    blocks = [block("h1", "hours", 60, expires_day=DAY), block("h2", "hours", 60, starts_day=DAY + 1)]
+    late = (DAY + 1) * 86400 + 3600
+    postings = [posting("e1", 10, at=NOON), Posting("c1", "e2", "support", DAY, late, 20, None, 6000, NOON),
+                Posting("c1", "e3", "support", DAY + 1, late + 60, 30, None, 6000, late),
+                posting("e4", 40, service="consulting", at=late + 120)]
+    parts, results = fold(postings, blocks)
+    assert parts == [Part("e1", "h1", 10, 0, 0), Part("e3", "h2", 30, 0, 0)]
+    assert [(r.entry_id, r.covered_minutes, r.overage_minutes) for r in results] == [
+        ("e1", 10, 0), ("e2", 0, 20), ("e3", 30, 0), ("e4", 0, 40)]

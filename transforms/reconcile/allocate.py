@@ -7,9 +7,10 @@ hours and unlimited blocks, cents for value blocks, counts for incidents blocks.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from itertools import groupby
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, NamedTuple
 
 KIND_ORDER = {"unlimited": 0, "incidents": 1, "hours": 2, "value": 3}
 
@@ -35,8 +36,7 @@ class Block:
                 self.expires_day or 0, self.starts_day, self.purchased_day, self.block_id)
 
 
-@dataclass(frozen=True, slots=True)
-class Posting:
+class Posting(NamedTuple):
     """A charged entry, in posting order (authorized_at, started_at, entry_id)."""
 
     customer_id: str
@@ -54,8 +54,7 @@ class Posting:
         return (self.authorized_at, self.started_at, self.entry_id)
 
 
-@dataclass(frozen=True, slots=True)
-class Part:
+class Part(NamedTuple):
     """What one block covered or took for one entry."""
 
     entry_id: str
@@ -65,8 +64,7 @@ class Part:
     incidents: int                  # incidents consumed (0 on reuse)
 
 
-@dataclass(frozen=True, slots=True)
-class Result:
+class Result(NamedTuple):
     entry_id: str
     covered_minutes: int            # by unlimited, incidents and hours blocks
     value_cents: int
@@ -113,6 +111,15 @@ def allocate(postings: Iterable[Posting], blocks: Iterable[Block]) -> Allocation
     return out
 
 
+class Window(NamedTuple):
+    """The blocks covering a posting, by kind, each in precedence order (indices into the ledger)."""
+
+    unlimited: tuple[int, ...]
+    incidents: tuple[int, ...]
+    hours: tuple[int, ...]
+    value: tuple[int, ...]
+
+
 class _Ledger:
     """What is left of one customer's blocks while its postings are folded."""
 
@@ -124,9 +131,23 @@ class _Ledger:
         self.left = [b.quantity for b in blocks]                 # None = unlimited
         self.incidents: dict[str, set[int]] = {}                 # incident_id -> blocks charged
         self.last: tuple | None = None                           # order of the last posting folded
+        # which blocks cover a posting depends only on its service and on where its work day and
+        # its authorization fall among the blocks' start days, last days and expiry instants:
+        # a customer's postings share a few windows
+        self._starts = sorted({b.starts_day for b in blocks})
+        self._last_days = sorted({b.expires_day for b in blocks if b.expires_day is not None})
+        self._expiries = sorted({b.expiry_at for b in blocks if b.expiry_at is not None})
+        self._windows: dict[tuple, Window] = {}
 
-    def window(self, p: Posting) -> list[int]:
-        return [i for i, b in enumerate(self.blocks) if covers(b, p)]
+    def window(self, p: Posting) -> Window:
+        key = (p.service, bisect_right(self._starts, p.work_day), bisect_left(self._last_days, p.work_day),
+               bisect_right(self._expiries, p.authorized_at))
+        window = self._windows.get(key)
+        if window is None:
+            covering = [i for i, b in enumerate(self.blocks) if covers(b, p)]
+            window = self._windows[key] = Window(
+                **{kind: tuple(i for i in covering if self.blocks[i].kind == kind) for kind in KIND_ORDER})
+        return window
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,84 +192,86 @@ def fold_customer(postings: Iterator[Posting], blocks: list[Block], out: Allocat
         ledger = _Ledger(blocks)
     previous = ledger.last
     for p in postings:
-        if previous is not None and p.order() <= previous:
+        order = p.order()
+        if previous is not None and order <= previous:
             raise OrderViolation(f"posting {p.entry_id} of {p.customer_id} comes after {previous}")
-        previous = p.order()
+        previous = order
         parts: list[Part] = []
-        value_cents, overage_minutes, overage_cents, unpriced = 0, 0, 0, False
-        if p.minutes > 0:
+        covered, value_cents, overage_minutes, overage_cents, unpriced = 0, 0, 0, 0, False
+        rem = p.minutes
+        if rem > 0:
             window = ledger.window(p)
-            rem = p.minutes
-            for take in (_unlimited, _incidents, _hours):
-                if rem > 0:
-                    rem -= _record(parts, take(ledger, window, p, rem))
-            if rem > 0:
-                value_parts, value_cents, overage_minutes, overage_cents, unpriced = _value(ledger, window, p, rem)
-                parts += value_parts
-        out.parts.extend(parts)
-        covered = sum(part.minutes for part in parts)
+            if window.unlimited:
+                rem = _unlimited(ledger, window.unlimited, p, rem, parts)
+            if rem and window.incidents and p.incident_id is not None:
+                rem = _incidents(ledger, window.incidents, p, rem, parts)
+            if rem and window.hours:
+                rem = _hours(ledger, window.hours, p, rem, parts)
+            covered = p.minutes - rem
+            if rem:
+                value_cents, overage_minutes, overage_cents, unpriced = _value(ledger, window.value, p, rem, parts)
+        out.parts += parts
         out.results.append(Result(p.entry_id, covered, value_cents, overage_minutes, overage_cents, unpriced,
-                                  tuple(part.block_id for part in parts)))
+                                  tuple([part.block_id for part in parts])))
 
 
-def _record(parts: list[Part], new: list[Part]) -> int:
-    parts += new
-    return sum(part.minutes for part in new)
-
-
-def _unlimited(ledger: _Ledger, window: list[int], p: Posting, rem: int) -> list[Part]:
+def _unlimited(ledger: _Ledger, unlimited: tuple[int, ...], p: Posting, rem: int, parts: list[Part]) -> int:
     """The first unlimited block covers everything left and consumes nothing."""
-    first = next((i for i in window if ledger.blocks[i].kind == "unlimited"), None)
-    return [] if first is None else [Part(p.entry_id, ledger.blocks[first].block_id, rem, 0, 0)]
+    parts.append(Part(p.entry_id, ledger.blocks[unlimited[0]].block_id, rem, 0, 0))
+    return 0
 
 
-def _incidents(ledger: _Ledger, window: list[int], p: Posting, rem: int) -> list[Part]:
+def _incidents(ledger: _Ledger, incidents: tuple[int, ...], p: Posting, rem: int, parts: list[Part]) -> int:
     """An entry with an incident: a block already charged for the incident covers it at no cost
     (even when its incidents are used up); else the first with one left consumes one."""
-    if p.incident_id is None:
-        return []
-    candidates = [i for i in window if ledger.blocks[i].kind == "incidents"]
-    charged = ledger.incidents.get(p.incident_id, set())
-    reuse = next((i for i in candidates if i in charged), None)
+    charged = ledger.incidents.get(p.incident_id, ())
+    reuse = next((i for i in incidents if i in charged), None)
     if reuse is not None:
-        return [Part(p.entry_id, ledger.blocks[reuse].block_id, rem, 0, 0)]
-    fresh = next((i for i in candidates if ledger.left[i] >= 1), None)
+        parts.append(Part(p.entry_id, ledger.blocks[reuse].block_id, rem, 0, 0))
+        return 0
+    fresh = next((i for i in incidents if ledger.left[i] >= 1), None)
     if fresh is None:
-        return []
+        return rem
     ledger.left[fresh] -= 1
     ledger.incidents.setdefault(p.incident_id, set()).add(fresh)
-    return [Part(p.entry_id, ledger.blocks[fresh].block_id, rem, 0, 1)]
+    parts.append(Part(p.entry_id, ledger.blocks[fresh].block_id, rem, 0, 1))
+    return 0
 
 
-def _draw(ledger: _Ledger, window: list[int], kind: str, wanted: int, part) -> tuple[list[Part], int]:
-    """Blocks of `kind` in window order each give min(what is still wanted, what they have
-    left); `part(block_id, taken)` records it. Returns the parts and what is still wanted."""
-    parts = []
-    for i in window:
+def _draw(left: list[int], indices: tuple[int, ...], wanted: int) -> list[tuple[int, int]]:
+    """Blocks in turn give min(what is still wanted, what they have left), until nothing is
+    wanted: (block index, taken) pairs."""
+    drawn = []
+    for i in indices:
         if wanted == 0:
             break
-        if ledger.blocks[i].kind == kind and ledger.left[i] > 0:
-            take = min(wanted, ledger.left[i])
-            ledger.left[i] -= take
-            parts.append(part(ledger.blocks[i].block_id, take))
+        if left[i] > 0:
+            take = min(wanted, left[i])
+            left[i] -= take
+            drawn.append((i, take))
             wanted -= take
-    return parts, wanted
+    return drawn
 
 
-def _hours(ledger: _Ledger, window: list[int], p: Posting, rem: int) -> list[Part]:
+def _hours(ledger: _Ledger, hours: tuple[int, ...], p: Posting, rem: int, parts: list[Part]) -> int:
     """Each hours block in turn takes min(minutes left of the entry, minutes left in it)."""
-    return _draw(ledger, window, "hours", rem, lambda block_id, take: Part(p.entry_id, block_id, take, 0, 0))[0]
+    for i, take in _draw(ledger.left, hours, rem):
+        parts.append(Part(p.entry_id, ledger.blocks[i].block_id, take, 0, 0))
+        rem -= take
+    return rem
 
 
-def _value(ledger: _Ledger, window: list[int], p: Posting, rem: int
-           ) -> tuple[list[Part], int, int, int | None, bool]:
+def _value(ledger: _Ledger, value: tuple[int, ...], p: Posting, rem: int, parts: list[Part]
+           ) -> tuple[int, int, int | None, bool]:
     """The rest is priced once; value blocks in turn take min(cost left, money left); what is
     left is overage. Without a rate the entry is unpriced and takes nothing.
-    Returns (parts, value taken, overage minutes, overage cents, unpriced)."""
+    Returns (value taken, overage minutes, overage cents, unpriced)."""
     if p.rate_cents is None:
-        return [], 0, rem, None, True
+        return 0, rem, None, True
     cost = cost_cents(rem, p.rate_cents)
-    parts, money = _draw(ledger, window, "value", cost, lambda block_id, take: Part(p.entry_id, block_id, 0, take, 0))
-    taken = cost - money
+    taken = 0
+    for i, take in _draw(ledger.left, value, cost):
+        parts.append(Part(p.entry_id, ledger.blocks[i].block_id, 0, take, 0))
+        taken += take
     overage_minutes = rem if taken == 0 else rem - (rem * taken) // cost
-    return parts, taken, overage_minutes, money, False
+    return taken, overage_minutes, cost - taken, False

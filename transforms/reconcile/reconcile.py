@@ -274,7 +274,7 @@ def _postings(con: duckdb.DuckDBPyConnection, batch: dict) -> list[Posting]:
         where p.customer_id between $first and $last
         order by p.customer_id, p.posting_epoch, p.started_epoch, p.entry_id
     """, batch).fetchall()
-    return [Posting(*row) for row in rows]
+    return list(map(Posting._make, rows))
 
 
 def _blocks(con: duckdb.DuckDBPyConnection, batch: dict) -> list[Block]:
