@@ -92,7 +92,8 @@ def _typed(tmp_path, timelog: str, tz: str) -> tuple[list[tuple], list[tuple], l
     ingest.ingest(con, inbox, 1)
     kept.typed_timelogs(con, tz)
     rows = con.execute("""select line, started_at::varchar, ended_at::varchar, authorized_at::varchar, billable,
-                                 billed_elsewhere, duration_seconds, local_ok from typed_timelogs order by line""").fetchall()
+                                 billed_elsewhere, duration_seconds, local_ok
+                          from typed_timelogs order by line""").fetchall()
     issues = con.execute("""select line, "column", value, reason_code, detail from typed_timelog_issues
                             order by line, "column", reason_code""").fetchall()
     con.execute("create or replace temp table _wanted_files as select file_id from files where kind = 'timelogs'")
@@ -130,7 +131,8 @@ def test_plain_and_other_rows__offsets_bad_cells_conflicts__same_as_type_timelog
         (4, "2026-01-05 09:00:00+00", 86460, False), (5, "2026-01-05 09:30:00+00", -1800, False),
         (6, None, 1800, False), (7, None, 1800, False), (8, "2026-01-05 09:00:00+00", 1800, False)]
     assert issues == [
-        (3, "duration_minutes", "45", "duration_conflict", "ended_at − started_at is 30 min, duration_minutes says 45"),
+        (3, "duration_minutes", "45", "duration_conflict",
+         "ended_at − started_at is 30 min, duration_minutes says 45"),
         (4, "ended_at", "2026-01-06T09:01", "implausible_duration", "duration of 86460 s is over 24 hours (86400 s)"),
         (5, "ended_at", "2026-01-05T09:00", "negative_duration", "ended_at: negative duration"),
         (6, "started_at", "1899-12-31T23:30:00", "out_of_range", "started_at must lie in the years 1900–2199"),

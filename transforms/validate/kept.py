@@ -130,8 +130,8 @@ def _flag_sql(v: str, default: bool) -> str:
 def _cells_sql() -> str:
     """The rows of the files in `_wanted_files`, in file and line order, with what `_type_plain`
     needs of them. `plain`: a row whose every cell has the usual shape, which no check of
-    `type_timelogs` can fault here (the ones that depend on the time zone are made after):
-    the required cells and the customer reference given, times without a UTC offset in the
+    `type_timelogs` can fault but those of its instants in the time zone and of its duration
+    (made by `_type_plain`): the required cells and the customer reference given, times without a UTC offset in the
     supported years, an end time or a decimal duration, flags blank or a word, an entry_id once
     in its file."""
     given = lambda v: f"coalesce({v}, '') <> ''"   # noqa: E731
@@ -165,7 +165,7 @@ def _type_plain(cells: dict, tz: str) -> tuple[np.ndarray, pd.DataFrame]:
     """The plain rows of `cells` (see `_cells_sql`) typed as `type_timelogs` types them, without
     an issue: which rows those are, and their typed columns. A plain row that a check of the
     time zone's instants or the schema would fault is left to `type_timelogs`."""
-    plain = np.asarray(cells["plain"], dtype=bool)
+    plain = np.ma.filled(cells["plain"], False).astype(bool)
     at = np.flatnonzero(plain)
 
     def column(name):
@@ -191,13 +191,12 @@ def _type_plain(cells: dict, tz: str) -> tuple[np.ndarray, pd.DataFrame]:
     by_minutes = minutes.map(distinct, na_action="ignore").astype("Int64")
     duration = by_end.where(pd.Series(has_end), by_minutes)
     # what `type_timelogs` would report: a conflict of end and duration, over 24 h, negative
-    faulted = (far | (by_end.notna() & by_minutes.notna() & ((by_end - by_minutes).abs() > DURATION_TOLERANCE_SECONDS))
-               | (duration > MAX_ENTRY_SECONDS) | (duration < 0)).to_numpy(dtype=bool, na_value=True)
+    conflict = by_end.notna() & by_minutes.notna() & ((by_end - by_minutes).abs() > DURATION_TOLERANCE_SECONDS)
+    faulted = (far | conflict | (duration > MAX_ENTRY_SECONDS) | (duration < 0)).to_numpy(dtype=bool, na_value=True)
     typed = pd.DataFrame({
         "file_id": np.asarray(column("file_id"), dtype="int64"), "line": np.asarray(column("line"), dtype="int64"),
         "started_at": started, "ended_at": ended, "authorized_at": authorized,
-        "billable": pd.array(np.asarray(column("billable"), dtype=bool), dtype="boolean"),
-        "billed_elsewhere": pd.array(np.asarray(column("billed_elsewhere"), dtype=bool), dtype="boolean"),
+        **{flag: pd.array(np.ma.filled(column(flag), False).astype(bool), dtype="boolean") for flag in FLAGS},
         "duration_seconds": duration, "local_ok": True})
     # the schema is the contract of the typed rows, plain ones too
     origin = {name: np.where(np.ma.getmaskarray(column(name)), None, np.ma.getdata(column(name)))

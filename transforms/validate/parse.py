@@ -50,8 +50,8 @@ _PLAIN_TIMESTAMP_RE2 = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}$
 #: SQL: the naive epoch seconds of a cell `{v}` of the usual shape, as parse_timestamp reads it
 _PLAIN_EPOCH = "epoch(try_strptime({v}, '%Y-%m-%dT%H:%M:%S'))::bigint"
 #: SQL: the same of a cell of any other shape, from the parts `{p}` _TIMESTAMP_RE2 took apart
-_PARTS_EPOCH = ("epoch(try_strptime({p}.date || ' ' || {p}.hh || ':' || {p}.mm || ':' || coalesce(nullif({p}.ss, ''), '00'),"
-                " '%Y-%m-%d %H:%M:%S'))::bigint")
+_PARTS_EPOCH = ("epoch(try_strptime({p}.date || ' ' || {p}.hh || ':' || {p}.mm || ':'"
+                " || coalesce(nullif({p}.ss, ''), '00'), '%Y-%m-%d %H:%M:%S'))::bigint")
 
 
 def plain_timestamp_sql(v: str) -> str:
