@@ -24,7 +24,7 @@ from transforms.validate.parse import FALSE_WORDS, TRUE_WORDS
 from transforms.validate.validate import (DURATION_TOLERANCE_SECONDS, ENTRY_CONTENT_COLUMNS, QUARANTINE_COLUMNS,
                                            TYPED_TIMELOG_COLUMNS, _latest_labels, resolve_references,
                                            schema_rejects, type_timelogs)
-from transforms.warehouse import _raw_frame, sql, store_frame
+from transforms.warehouse import raw_frame, sql, store_frame
 
 log = progress.logger(__name__)
 
@@ -89,7 +89,7 @@ def _type_and_keep(con: duckdb.DuckDBPyConnection, file_ids: list[int], tz: str)
         # `con.register`: DuckDB keeps a registered frame alive until the transaction ends, and a
         # run is one transaction, so every typed batch of a first night would stay in memory
         con.execute("create or replace temp table _slow_rows as select * from slow")
-        raw = _raw_frame(con, "select r.* from raw_timelogs r join _slow_rows s using (file_id, line) "
+        raw = raw_frame(con, "select r.* from raw_timelogs r join _slow_rows s using (file_id, line) "
                               "order by r.file_id, r.line")
         rows, local, schema = type_timelogs(raw, tz)
         del raw
