@@ -139,17 +139,11 @@ def current_raw(con: duckdb.DuckDBPyConnection, kind: str) -> pd.DataFrame:
         where = f"where r.file_id in (select file_id from files where kind = '{kind}' and not rejected)"
     else:
         where = f"where r.file_id in ({_latest_files_sql(kind, True)})"
-    return _raw_frame(con, f"select r.* from raw_{kind} r {where} order by r.file_id, r.line")
+    return raw_frame(con, f"select r.* from raw_{kind} r {where} order by r.file_id, r.line")
 
 
-def raw_rows(con: duckdb.DuckDBPyConnection, kind: str, file_ids: list[int]) -> pd.DataFrame:
-    """Raw rows of some file versions of `kind`, as `current_raw` gives them."""
-    con.execute("create or replace temp table _wanted_files as select unnest(?::bigint[]) as file_id", [file_ids])
-    return _raw_frame(con, f"select r.* from raw_{kind} r where r.file_id in (select file_id from _wanted_files) "
-                           "order by r.file_id, r.line")
-
-
-def _raw_frame(con: duckdb.DuckDBPyConnection, query: str) -> pd.DataFrame:
+def raw_frame(con: duckdb.DuckDBPyConnection, query: str) -> pd.DataFrame:
+    """The raw rows `query` selects (cells as Python strings, None for blank)."""
     arrays = con.execute(query).fetchnumpy()
     # numpy arrays, not .df(): pandas' str dtype would cost seconds per million rows, and the
     # validators want plain Python strings with None for blank

@@ -81,3 +81,65 @@ def test_entries__decided_in_sql__versions_names_currencies_and_authorizations(t
         (6, "customer_id", "ACME", "ambiguous_customer", "'ACME' matches customers c2, c3"),
         (7, "currency", "EUR", "currency_mismatch", "customer's currency is USD")]
     pd.testing.assert_frame_equal(in_warehouse.quarantine, without.quarantine)
+
+
+def _typed(tmp_path, timelog: str, tz: str) -> tuple[list[tuple], list[tuple], list[bool]]:
+    """typed_timelogs' rows and issues of one time log, typed on a warehouse's first night, and
+    which rows were plain (typed from SQL)."""
+    inbox = write_inbox(tmp_path / "inbox", timelogs=timelog)
+    con = warehouse.connect(tmp_path / "w.duckdb")
+    con.execute("set TimeZone = 'UTC'")
+    ingest.ingest(con, inbox, 1)
+    kept.typed_timelogs(con, tz)
+    rows = con.execute("""select line, started_at::varchar, ended_at::varchar, authorized_at::varchar, billable,
+                                 billed_elsewhere, duration_seconds, local_ok
+                          from typed_timelogs order by line""").fetchall()
+    issues = con.execute("""select line, "column", value, reason_code, detail from typed_timelog_issues
+                            order by line, "column", reason_code""").fetchall()
+    con.execute("create or replace temp table _wanted_files as select file_id from files where kind = 'timelogs'")
+    plain = [p for _, p in con.execute(f"select line, plain from ({kept._cells_sql()}) order by line").fetchall()]
+    return rows, issues, plain
+
+
+def test_plain_rows__local_times_dst_and_durations__typed_exactly(tmp_path):
+    header = "entry_id,customer_id,user,service,started_at,ended_at,duration_minutes,billable,authorized_at\n"
+    rows, issues, plain = _typed(tmp_path, header +
+                          "e1,c1,ann,support,2026-03-29T01:30:00,2026-03-29T03:30,,YES,\n"       # over the DST gap
+                          "e2,c1,ann,support,2026-03-29T02:30,,0.025,No,2026-03-30 08:00:07.9\n"  # in the gap
+                          "e3,c1,ann,support,2026-10-25T02:30:00,2026-10-25T02:40:00,10,,\n",     # in the overlap
+                          "Europe/Berlin")
+    assert rows == [
+        (2, "2026-03-29 00:30:00+00", "2026-03-29 01:30:00+00", None, True, False, 3600, True),
+        (3, "2026-03-29 01:30:00+00", None, "2026-03-30 06:00:07+00", False, False, 2, True),
+        (4, "2026-10-25 00:30:00+00", "2026-10-25 00:40:00+00", None, True, False, 600, True)]
+    assert (issues, plain) == ([], [True, True, True])
+
+
+def test_plain_and_other_rows__offsets_bad_cells_conflicts__same_as_type_timelogs(tmp_path):
+    header = "entry_id,customer_id,user,service,started_at,ended_at,duration_minutes,billable\n"
+    rows, issues, plain = _typed(tmp_path, header +
+                          "e1,c1,ann,support,2026-01-05T09:00+02:00,2026-01-05T09:30:00,,\n"  # offset
+                          "e2,c1,ann,support,2026-01-05T09:00,2026-01-05T09:30,45,\n"         # conflict
+                          "e3,c1,ann,support,2026-01-05T09:00,2026-01-06T09:01,,\n"           # over 24 h
+                          "e4,c1,ann,support,2026-01-05T09:30,2026-01-05T09:00,,\n"           # negative
+                          "e5,c1,ann,support,1899-12-31T23:30:00,,30,\n"                      # out of range
+                          "e6,c1,ann,support,2026-02-30T09:00,,30,ſi\n"                      # no such day
+                          "e6,,ann,support,2026-01-05T09:00,,30,\n",                          # repeated, blank
+                          "UTC")
+    assert [(line, started, duration, ok) for line, started, _, _, _, _, duration, ok in rows] == [
+        (2, "2026-01-05 07:00:00+00", 9000, True), (3, "2026-01-05 09:00:00+00", 1800, False),
+        (4, "2026-01-05 09:00:00+00", 86460, False), (5, "2026-01-05 09:30:00+00", -1800, False),
+        (6, None, 1800, False), (7, None, 1800, False), (8, "2026-01-05 09:00:00+00", 1800, False)]
+    assert issues == [
+        (3, "duration_minutes", "45", "duration_conflict",
+         "ended_at − started_at is 30 min, duration_minutes says 45"),
+        (4, "ended_at", "2026-01-06T09:01", "implausible_duration", "duration of 86460 s is over 24 hours (86400 s)"),
+        (5, "ended_at", "2026-01-05T09:00", "negative_duration", "ended_at: negative duration"),
+        (6, "started_at", "1899-12-31T23:30:00", "out_of_range", "started_at must lie in the years 1900–2199"),
+        (7, "billable", "ſi", "unparseable_value", "billable 'ſi' cannot be read"),
+        (7, "started_at", "2026-02-30T09:00", "unparseable_value",
+         "started_at '2026-02-30T09:00' cannot be read (expected a date and time as YYYY-MM-DDTHH:MM, "
+         "seconds and a UTC offset optional)"),
+        (8, "entry_id", "e6", "duplicate_id", "entry_id already used by an earlier row")]
+    # a conflict, over 24 h and negative are found after SQL, on the time zone's instants
+    assert plain == [False, True, True, True, False, False, False]

@@ -11,13 +11,20 @@ of the typing rules: a change to them, or to the time zone, retypes every file v
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import duckdb
+import numpy as np
 import pandas as pd
 
 from transforms import progress
-from transforms.validate.validate import (ENTRY_CONTENT_COLUMNS, QUARANTINE_COLUMNS, TYPED_TIMELOG_COLUMNS,
-                                           _latest_labels, resolve_references, type_timelogs)
-from transforms.warehouse import raw_rows, sql, store_frame
+from schemas.inputs import ENTRY_SCHEMA, MAX_ENTRY_SECONDS
+from transforms.validate import parse
+from transforms.validate.parse import FALSE_WORDS, TRUE_WORDS
+from transforms.validate.validate import (DURATION_TOLERANCE_SECONDS, ENTRY_CONTENT_COLUMNS, QUARANTINE_COLUMNS,
+                                           TYPED_TIMELOG_COLUMNS, _latest_labels, resolve_references,
+                                           schema_rejects, type_timelogs)
+from transforms.warehouse import raw_frame, sql, store_frame
 
 log = progress.logger(__name__)
 
@@ -27,6 +34,8 @@ RULES = 1
 TEXT = ["entry_id", "user", "service", "incident_id", "project", "task", "description"]
 INSTANTS = ["started_at", "ended_at", "authorized_at"]
 FLAGS = ["billable", "billed_elsewhere"]
+#: the columns typing makes of cells (the others are raw cells)
+TYPED = [*INSTANTS, *FLAGS, "duration_seconds"]
 COLUMNS = TYPED_TIMELOG_COLUMNS
 ISSUE_COLUMNS = ["file_id", "source_file", "line", "column", "value", "reason_code", "detail"]
 
@@ -68,28 +77,135 @@ def _batches(files: list[tuple[int, int]]) -> list[list[int]]:
 
 
 def _type_and_keep(con: duckdb.DuckDBPyConnection, file_ids: list[int], tz: str) -> None:
-    raw = raw_rows(con, "timelogs", file_ids)
-    rows, local, schema = type_timelogs(raw, tz)
-    frame = rows[COLUMNS].copy()
-    for column in TEXT + ["source_file", "customer_id", "currency"]:
-        frame[column] = frame[column].astype("object").where(frame[column].notna(), None)
+    con.execute("create or replace temp table _wanted_files as select unnest(?::bigint[]) as file_id", [file_ids])
+    cells = con.execute(_cells_sql()).fetchnumpy()
+    fast, typed_fast = _type_plain(cells, tz)
+    # every other row is typed by `type_timelogs`, which words each issue; a plain row has none
+    slow = pd.DataFrame({"file_id": np.asarray(cells["file_id"], dtype="int64")[~fast],
+                         "line": np.asarray(cells["line"], dtype="int64")[~fast]})
+    del cells
+    if len(slow):
+        # `slow` and the frames below are read by DuckDB's scan of this function's variables, not
+        # `con.register`: DuckDB keeps a registered frame alive until the transaction ends, and a
+        # run is one transaction, so every typed batch of a first night would stay in memory
+        con.execute("create or replace temp table _slow_rows as select * from slow")
+        raw = raw_frame(con, "select r.* from raw_timelogs r join _slow_rows s using (file_id, line) "
+                              "order by r.file_id, r.line")
+        rows, local, schema = type_timelogs(raw, tz)
+        del raw
+        typed = pd.concat([typed_fast, rows[typed_fast.columns]], ignore_index=True)
+        issues = pd.concat([local.assign(schema=False), schema.assign(schema=True)], ignore_index=True)
+        issues = issues[ISSUE_COLUMNS + ["schema"]].astype({"file_id": "int64", "line": "int64"})
+        if len(issues):
+            con.execute("insert into typed_timelog_issues select * from issues")
+    else:
+        typed = typed_fast
+    # only the typed (non-text) columns go back to DuckDB: a text column of a typed row is its
+    # raw cell, blank as NULL (`_text`), so it is taken from raw_timelogs
+    text = ", ".join(f'nullif(r."{c}", \'\') as "{c}"' for c in TEXT)
     content = ", ".join(f'coalesce(r."{c}", \'\')' for c in ENTRY_CONTENT_COLUMNS)
-    # `frame` and the other frames below are read by DuckDB's scan of this function's variables,
-    # not `con.register`: DuckDB keeps a registered frame alive until the transaction ends, and
-    # a run is one transaction, so every typed batch of a first night would stay in memory
     con.execute(f"""
-        insert into typed_timelogs
-        select t.file_id, t.source_file, t.line, t.entry_id, t."user", t.service, t.started_at, t.ended_at,
-               t.billable, t.incident_id, t.authorized_at, t.project, t.task, t.description,
-               t.billed_elsewhere, t.duration_seconds, t.local_ok, t.customer_id, t.currency,
-               sha256(to_json(list_value({content})))
-        from frame t
-        join raw_timelogs r using (file_id, line)""")
-    issues = pd.concat([local.assign(schema=False), schema.assign(schema=True)], ignore_index=True)
-    issues = issues[ISSUE_COLUMNS + ["schema"]].astype({"file_id": "int64", "line": "int64"})
-    con.execute("insert into typed_timelog_issues select * from issues")
+        insert into typed_timelogs by name
+        select t.*, r.source_file, r.customer_id, r.currency, {text},
+               sha256(to_json(list_value({content}))) as content
+        from typed t
+        join raw_timelogs r using (file_id, line)
+        where r.file_id in (select file_id from _wanted_files)""")
     con.executemany("insert into typed_timelog_files values (?, ?, ?)", [[f, tz, RULES] for f in file_ids])
-    log.debug("typed %s time-log row(s) of %s new file version(s)", len(rows), len(file_ids))
+    log.debug("typed %s time-log row(s) of %s new file version(s)", len(typed), len(file_ids))
+
+
+def _is_word_sql(v: str) -> str:
+    """SQL: a flag cell parse_bool reads (blank, or a true or false word in any case). ASCII
+    only, where DuckDB's lower() and Python's agree."""
+    words = ", ".join(f"'{w}'" for w in sorted(TRUE_WORDS | FALSE_WORDS))
+    return f"(coalesce({v}, '') = '' or (regexp_full_match({v}, '[A-Za-z0-9]+') and lower({v}) in ({words})))"
+
+
+def _flag_sql(v: str, default: bool) -> str:
+    words = ", ".join(f"'{w}'" for w in sorted(TRUE_WORDS))
+    return f"(case when coalesce({v}, '') = '' then {str(default).lower()} else lower({v}) in ({words}) end)"
+
+
+def _cells_sql() -> str:
+    """The rows of the files in `_wanted_files`, in file and line order, with what `_type_plain`
+    needs of them. `plain`: a row whose every cell has the usual shape, which no check of
+    `type_timelogs` can fault but those of its instants in the time zone and of its duration
+    (made by `_type_plain`): the required cells and the customer reference given, times without a UTC offset in the
+    supported years, an end time or a decimal duration, flags blank or a word, an entry_id once
+    in its file."""
+    given = lambda v: f"coalesce({v}, '') <> ''"   # noqa: E731
+    years = parse.naive_in_supported_years_sql
+    return f"""
+        select file_id, line, source_file, entry_id, customer_id, "user", service,
+               nullif(incident_id, '') as incident_id, started, ended, authorized,
+               {_flag_sql("billable", True)} as billable, {_flag_sql("billed_elsewhere", False)} as billed_elsewhere,
+               nullif(duration_minutes, '') as minutes,
+               plain and count(*) over (partition by file_id, entry_id) = 1 as plain
+        from (
+            select *,
+                   {given("entry_id")} and {given('"user"')} and {given("service")} and {given("customer_id")}
+                   and {years("started")}
+                   and ({years("ended")} or (not {given("ended_at")} and {given("duration_minutes")}))
+                   and (not {given("authorized_at")} or {years("authorized")})
+                   and (not {given("duration_minutes")}
+                        or regexp_full_match(duration_minutes, '{parse._DECIMAL}'))
+                   and {_is_word_sql("billable")} and {_is_word_sql("billed_elsewhere")} as plain
+            from (select file_id, line, source_file, entry_id, customer_id, "user", service, incident_id,
+                         ended_at, authorized_at, duration_minutes, billable, billed_elsewhere,
+                         {parse.plain_timestamp_sql("started_at")} as started,
+                         {parse.plain_timestamp_sql("ended_at")} as ended,
+                         {parse.plain_timestamp_sql("authorized_at")} as authorized
+                  from raw_timelogs where file_id in (select file_id from _wanted_files))
+        )
+        order by file_id, line"""
+
+
+def _type_plain(cells: dict, tz: str) -> tuple[np.ndarray, pd.DataFrame]:
+    """The plain rows of `cells` (see `_cells_sql`) typed as `type_timelogs` types them, without
+    an issue: which rows those are, and their typed columns. A plain row that a check of the
+    time zone's instants or the schema would fault is left to `type_timelogs`."""
+    plain = np.ma.filled(cells["plain"], False).astype(bool)
+    at = np.flatnonzero(plain)
+
+    def column(name):
+        return cells[name][at]
+
+    def instants(name):
+        naive = column(name)
+        known = ~np.ma.getmaskarray(naive)
+        values = np.full(len(at), np.datetime64("NaT"), dtype="datetime64[s]")
+        values[known] = parse.local_epochs(np.ma.getdata(naive)[known], tz).astype("datetime64[s]")
+        return pd.Series(values).dt.tz_localize("UTC"), known
+
+    started, _ = instants("started")
+    ended, has_end = instants("ended")
+    authorized, _ = instants("authorized")
+    far = np.zeros(len(at), dtype=bool)
+    for values in (started, ended, authorized):
+        far |= parse.outside_supported_years(values).to_numpy()
+    by_end = (ended - started).dt.total_seconds().astype("Int64")
+    minutes = pd.Series(np.where(np.ma.getmaskarray(column("minutes")), None, np.ma.getdata(column("minutes"))),
+                        dtype=object)
+    distinct = {m: parse.minutes_to_seconds(Decimal(m)) for m in minutes.dropna().unique()}
+    by_minutes = minutes.map(distinct, na_action="ignore").astype("Int64")
+    duration = by_end.where(pd.Series(has_end), by_minutes)
+    # what `type_timelogs` would report: a conflict of end and duration, over 24 h, negative
+    conflict = by_end.notna() & by_minutes.notna() & ((by_end - by_minutes).abs() > DURATION_TOLERANCE_SECONDS)
+    faulted = (far | conflict | (duration > MAX_ENTRY_SECONDS) | (duration < 0)).to_numpy(dtype=bool, na_value=True)
+    typed = pd.DataFrame({
+        "file_id": np.asarray(column("file_id"), dtype="int64"), "line": np.asarray(column("line"), dtype="int64"),
+        "started_at": started, "ended_at": ended, "authorized_at": authorized,
+        **{flag: pd.array(np.ma.filled(column(flag), False).astype(bool), dtype="boolean") for flag in FLAGS},
+        "duration_seconds": duration, "local_ok": True})
+    # the schema is the contract of the typed rows, plain ones too
+    origin = {name: np.where(np.ma.getmaskarray(column(name)), None, np.ma.getdata(column(name)))
+              for name in ("source_file", "entry_id", "customer_id", "user", "service", "incident_id")}
+    schema_input = typed[~faulted].assign(**{name: values[~faulted] for name, values in origin.items()}).astype(
+        {"entry_id": "str", "customer_id": "str", "user": "str", "service": "str"})
+    faulted[np.flatnonzero(~faulted)[schema_rejects(ENTRY_SCHEMA, schema_input)]] = True
+    plain[at[faulted]] = False
+    return plain, typed[~faulted].reset_index(drop=True)
 
 
 class Entries:

@@ -47,6 +47,35 @@ SUPPORTED_YEARS = (1900, 2199)
 _FIRST_NAIVE = int((np.datetime64(f"{SUPPORTED_YEARS[0]}-01-01T00:00:00", "s") - _EPOCH).astype("int64"))
 _END_NAIVE = int((np.datetime64(f"{SUPPORTED_YEARS[1] + 1}-01-01T00:00:00", "s") - _EPOCH).astype("int64"))
 _PLAIN_TIMESTAMP_RE2 = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}$"
+#: SQL: the naive epoch seconds of a cell `{v}` of the usual shape, as parse_timestamp reads it
+_PLAIN_EPOCH = "epoch(try_strptime({v}, '%Y-%m-%dT%H:%M:%S'))::bigint"
+#: SQL: the same of a cell of any other shape, from the parts `{p}` _TIMESTAMP_RE2 took apart
+_PARTS_EPOCH = ("epoch(try_strptime({p}.date || ' ' || {p}.hh || ':' || {p}.mm || ':'"
+                " || coalesce(nullif({p}.ss, ''), '00'), '%Y-%m-%d %H:%M:%S'))::bigint")
+
+
+def plain_timestamp_sql(v: str) -> str:
+    """SQL: the naive epoch seconds of cell `v` when it is a real time without a UTC offset, NULL
+    otherwise: parse_timestamp's reading of such a cell (the same expressions), before its time
+    zone applies."""
+    parts = f"regexp_extract({v}, '{_TIMESTAMP_RE2}', ['date', 'hh', 'mm', 'ss', 'off'])"
+    return (f"(case when regexp_full_match({v}, '{_PLAIN_TIMESTAMP_RE2}') then {_PLAIN_EPOCH.format(v=v)}"
+            f" when regexp_full_match({v}, '{_TIMESTAMP_RE2}') and {parts}.off = ''"
+            f" then {_PARTS_EPOCH.format(p=parts)} end)")
+
+
+def naive_in_supported_years_sql(seconds: str) -> str:
+    """SQL: whether naive epoch `seconds` lie in SUPPORTED_YEARS (false when NULL)."""
+    return f"coalesce({seconds} >= {_FIRST_NAIVE} and {seconds} < {_END_NAIVE}, false)"
+
+
+def local_epochs(naive: np.ndarray, tz: str) -> np.ndarray:
+    """UTC epoch seconds of naive epoch seconds within the supported years, read as local time in
+    `tz` as parse_timestamp reads a cell without offset."""
+    epoch = np.asarray(naive, dtype="int64")
+    if len(epoch) and tz != "UTC":
+        epoch = _local_to_epoch(pd.Series(epoch), tz).to_numpy(dtype="int64")
+    return epoch
 
 
 def outside_supported_years(values: pd.Series) -> pd.Series:
@@ -153,10 +182,8 @@ def parse_timestamp(s: pd.Series, tz: str) -> tuple[pd.Series, pd.Series]:
         # the usual shape (seconds, no offset, no fraction) goes straight to strptime; every
         # other cell is taken apart by the full pattern
         parts = con.execute(f"""
-            select case when plain then epoch(try_strptime(v, '%Y-%m-%dT%H:%M:%S'))::bigint
-                        else epoch(try_strptime(p.date || ' ' || p.hh || ':' || p.mm || ':'
-                                                || coalesce(nullif(p.ss, ''), '00'),
-                                                '%Y-%m-%d %H:%M:%S'))::bigint
+            select case when plain then {_PLAIN_EPOCH.format(v="v")}
+                        else {_PARTS_EPOCH.format(p="p")}
                    end as naive_seconds,
                    case when not plain then nullif(p.off, '') end as off
             from (select v, plain,

@@ -213,6 +213,21 @@ def _run_schema(schema: pandera.pandas.DataFrameSchema, typed: pd.DataFrame, raw
             issues.add(raw, mask, col, reason, f"{col or 'row'}: {reason.replace('_', ' ')}")
 
 
+def schema_rejects(schema: pandera.pandas.DataFrameSchema, typed: pd.DataFrame) -> np.ndarray:
+    """Positions of the rows of `typed` that fail `schema` (lazy); a failure of a column or dtype
+    of our own making is a bug and raises."""
+    if typed.empty:
+        return np.zeros(0, dtype="int64")
+    try:
+        schema.validate(typed, lazy=True)
+    except pandera.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+        if cases["index"].isna().any():
+            raise RuntimeError(f"{schema.name}: {cases[cases['index'].isna()].to_dict('records')}") from exc
+        return np.flatnonzero(typed.index.isin(cases["index"].astype("int64")))
+    return np.zeros(0, dtype="int64")
+
+
 def _first_of_duplicates(raw: pd.DataFrame, key: str, within: list[str], issues: Issues,
                          candidates: pd.Series) -> None:
     """Quarantine repeats of `key` (among candidate rows) after the first, as duplicate_id."""
