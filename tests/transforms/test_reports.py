@@ -139,7 +139,7 @@ def test_prepaid_log__every_label_translated_in_every_language():
     assert [reports.date_format(lang) for lang in ("de", "fr", "nl")] == ["dd.mm.yyyy", "dd/mm/yyyy", "dd-mm-yyyy"]
 
 
-def _rendered_log(language: str) -> bytes:
+def _rendered_log(language: str, currency: str = "EUR") -> bytes:
     """A log with every status, event and document kind (the longest labels), rendered directly."""
     block = dict(block_id="h1", kind="hours", service=None, purchased_units=600, used_units=90, expired_units=0,
                  remaining_units=510, starts_on=date(2026, 1, 1), expires_on=date(2026, 12, 31), status="active",
@@ -162,11 +162,23 @@ def _rendered_log(language: str) -> bytes:
                                                                                                     (4, True))]
     speaking = reports._LANGUAGE.set(language)
     try:
-        return reports._render_xlsx("c1", "Acme", "EUR", date(2026, 1, 31), blocks,
+        return reports._render_xlsx("c1", "Acme", currency, date(2026, 1, 31), blocks,
                                     reports._log_rows(events, "Europe/Berlin"), pending, "Europe/Berlin", documents,
                                     billed, language)
     finally:
         reports._LANGUAGE.reset(speaking)
+
+
+def test_prepaid_log__languages_and_currencies_in_turn__each_log_its_own_labels_and_formats():
+    # labels, headers and formats are kept per process: one log's must never show in the next
+    german = _rendered_log("de")
+    english = load_workbook(io.BytesIO(_rendered_log("en", "USD")))
+    assert _rendered_log("de") == german
+    assert [english.sheetnames[0], english["Summary"]["L1"].value, english["Log"]["B2"].value] == \
+        ["Summary", "Amount paid (USD)", "purchase"]
+    assert english["Summary"]["L2"].number_format == '"$" #,##0.00_0;-"$" #,##0.00_0'
+    assert english["Log"]["A2"].number_format == "yyyy-mm-dd hh:mm_0"
+    assert load_workbook(io.BytesIO(german))["Übersicht"]["L1"].value == "Bezahlt (EUR)"
 
 
 @pytest.mark.parametrize("language", ["en", "de", "fr", "nl"])

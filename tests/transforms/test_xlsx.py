@@ -210,6 +210,28 @@ def test_sheet__new_row__starts_again_from_column_a():
     assert ws.xml[-2:] == ['</row><row r="3">', f'<c r="A3" t="s"><v>{ws.book.strings["a"]}</v></c>']
 
 
+def test_sheet__add_row__writes_what_one_call_per_cell_writes():
+    book = xlsx.Workbook(date(2026, 1, 31), ["0", "yyyy-mm-dd"])
+    one_by_one, at_once = (book.sheet(title, list("abcdef"), [10] * 6) for title in ("A", "B"))
+    one_by_one.row()
+    one_by_one.string(0, "label")
+    one_by_one.string(2, "=input", xlsx.QUOTED)
+    one_by_one.number(3, Decimal("1.5"), 4)
+    one_by_one.number(4, date(2026, 1, 5), 5)
+    one_by_one.number(5, None, 4)
+    at_once.add_row(["label", None, ("=input", xlsx.QUOTED), (Decimal("1.5"), 4), (date(2026, 1, 5), 5), (None, 4)])
+    assert at_once.xml == one_by_one.xml
+    assert at_once.xml[-5:] == ['<c r="A2" t="s"><v>6</v></c>', '<c r="C2" s="3" t="s"><v>7</v></c>',
+                                '<c r="D2" s="4"><v>1.5</v></c>', '<c r="E2" s="5"><v>46027</v></c>',
+                                '<c r="F2" s="4"/>']
+    assert (at_once.string_cells, at_once.column, at_once.last_column) == (8, 5, 5)
+
+
+def test_sheet__add_row_more_cells_than_columns__refused():
+    with pytest.raises(ValueError, match="sheet 'S': column 3 is outside its 3 columns \\(A to C\\)"):
+        _sheet().add_row(["a", "b", "c", "d"])
+
+
 def test_sheet__column_it_does_not_have__refused():
     with pytest.raises(ValueError, match="sheet 'S': column 3 is outside its 3 columns \\(A to C\\)"):
         _sheet().string(3, "d")

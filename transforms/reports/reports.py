@@ -25,6 +25,7 @@ import re
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
+from functools import lru_cache
 from itertools import groupby
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -194,12 +195,18 @@ TRANSLATIONS = {
 _LANGUAGE: ContextVar[str] = ContextVar("prepaid_log_language", default="en")
 
 
+#: every label in each language (a key a language does not translate: English)
+_LABELS_IN = {language: {key: texts.get(key, text) for key, text in LABELS.items()}
+              for language, texts in TRANSLATIONS.items()}
+
+
 def label(key: str, **values: str) -> str:
     """The text of a label in the log's language, with its {placeholders} filled in."""
-    text = TRANSLATIONS.get(_LANGUAGE.get(), LABELS).get(key, LABELS[key])
+    text = _LABELS_IN.get(_LANGUAGE.get(), LABELS)[key]
     return text.format(**values) if values else text
 
 
+@lru_cache(maxsize=None)
 def date_format(language: str) -> str:
     """The spreadsheet number format of a date in `language`: CLDR's short date pattern
     (Babel) with a four-digit year, e.g. dd.mm.yyyy in German, dd/mm/yyyy in French."""
@@ -484,19 +491,24 @@ def pool_label(kind: str, service: str | None) -> str:
 def _log_rows(events: list[dict], tz: str = "UTC") -> list[dict]:
     """Ledger events with the pool's running remaining after each (unlimited: covered so far),
     their instant `at` in UTC and `local` in the business time zone `tz` (both naive)."""
-    zone = ZoneInfo(tz)
+    zone = None if tz == "UTC" else ZoneInfo(tz)
     running: dict[tuple, int] = {}
+    labels: dict[tuple, str] = {}       # pool labels, by (kind, service): the same on many rows
     rows = []
     for ev in events:
-        pool = (ev["kind"], ev["pool_service"]) if ev["kind"] != "unlimited" else ("unlimited", ev["block_id"])
+        kind, service = ev["kind"], ev["pool_service"]
+        pool = (kind, service) if kind != "unlimited" else ("unlimited", ev["block_id"])
         change = ev["change_units"]
-        if ev["kind"] == "unlimited" and change is not None:
+        if kind == "unlimited" and change is not None:
             change = -change   # covered minutes, shown positive
-        running[pool] = running.get(pool, 0) + (change or 0)
-        rows.append({**ev, "pool": pool_label(ev["kind"], ev["pool_service"]),
-                     "at": datetime.fromtimestamp(ev["at_epoch"], timezone.utc).replace(tzinfo=None),
-                     "local": datetime.fromtimestamp(ev["at_epoch"], zone).replace(tzinfo=None),
-                     "change": change, "pool_remaining": running[pool]})
+        running[pool] = remaining = running.get(pool, 0) + (change or 0)
+        pool_text = labels.get((kind, service))
+        if pool_text is None:
+            pool_text = labels[kind, service] = pool_label(kind, service)
+        at = datetime.fromtimestamp(ev["at_epoch"], timezone.utc).replace(tzinfo=None)
+        rows.append({**ev, "pool": pool_text, "at": at,
+                     "local": at if zone is None else datetime.fromtimestamp(ev["at_epoch"], zone).replace(tzinfo=None),
+                     "change": change, "pool_remaining": remaining})
     return rows
 
 
@@ -513,8 +525,16 @@ def _sheet(book: xlsx.Workbook, title_key: str, keys: tuple[str, ...], widths: l
            **values: str) -> xlsx.Sheet:
     """A sheet with the labels of `keys` as its header; each column at least as wide as its
     header (bold header text needs about a character more than its length)."""
-    headers = [label(k, **values) for k in keys]
-    return book.sheet(label(title_key), headers, [max(w, len(h) + 2) for h, w in zip(headers, widths)])
+    return book.sheet(*_header(_LANGUAGE.get(), title_key, keys, tuple(widths), tuple(values.items())))
+
+
+@lru_cache(maxsize=None)
+def _header(language: str, title_key: str, keys: tuple[str, ...], widths: tuple[int, ...],
+            values: tuple[tuple[str, str], ...]) -> tuple[str, tuple[str, ...], tuple[int, ...]]:
+    """`_sheet`'s title, headers and widths, once per language (the log's, of `label`) and values
+    (tuples: every sheet of that language shares them)."""
+    headers = tuple(label(k, **dict(values)) for k in keys)
+    return label(title_key), headers, tuple(max(w, len(h) + 2) for h, w in zip(headers, widths))
 
 
 #: the labels a column of the log may show, by what they name
@@ -527,7 +547,13 @@ def _widest(*keys: str, bold: bool = False, **values: str) -> int:
     """The width of a column that shows any of the labels `keys` in the log's language: the
     longest and a character to spare, so that it never runs into the next cell's text (bold
     text needs about a character more)."""
-    return max(len(label(k, **values)) for k in keys) + (2 if bold else 1)
+    return _widest_in(_LANGUAGE.get(), keys, bold, tuple(values.items()))
+
+
+@lru_cache(maxsize=None)
+def _widest_in(language: str, keys: tuple[str, ...], bold: bool, values: tuple[tuple[str, str], ...]) -> int:
+    """`_widest`, once per language (the log's, of `label`) and values."""
+    return max(len(label(k, **dict(values))) for k in keys) + (2 if bold else 1)
 
 
 def _none(ws: xlsx.Sheet, rows, key: str) -> None:
@@ -537,28 +563,67 @@ def _none(ws: xlsx.Sheet, rows, key: str) -> None:
         ws.string(0, label(key))
 
 
+#: text of up to this many characters always fits in a cell (`xlsx.fits_in_cell`)
+_ALWAYS_FITS = CELL_LIMIT // 2
+
+
 def text_cell(ws: xlsx.Sheet, col: int, value: str | None) -> None:
     """Input text as a string cell that spreadsheet programs never evaluate: one that starts
     like a formula gets the quote prefix (shown as typed, never computed); blank: no cell."""
     if value:
-        value = _fit(value)
+        if len(value) > _ALWAYS_FITS:
+            value = _fit(value)
         ws.string(col, value, xlsx.QUOTED if value.startswith(FORMULA_STARTS) else None)
 
 
-def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
-                 blocks: list[dict], log: list[dict], pending: list[dict], tz: str = "UTC",
-                 documents: list[dict] = (), billed: list[dict] = (), language: str = "en") -> bytes:
+def _text(value: str | None) -> str | tuple[str, int] | None:
+    """Input text as a cell of `Sheet.add_row`, as `text_cell` writes it: None (no cell) when
+    blank, a quote-prefixed (value, QUOTED) when it starts like a formula."""
+    if not value:
+        return None
+    if len(value) > _ALWAYS_FITS:
+        value = _fit(value)
+    return (value, xlsx.QUOTED) if value.startswith(FORMULA_STARTS) else value
+
+
+@lru_cache(maxsize=None)
+def _names(prefix: str, language: str) -> dict[str, str]:
+    """The labels of the values of one column (`prefix`: "event.", "status.", …) in `language`,
+    by value: looked up once per log and language, not once per cell."""
+    texts = _LABELS_IN.get(language, LABELS)
+    return {key[len(prefix):]: texts[key] for key in LABELS if key.startswith(prefix)}
+
+
+@lru_cache(maxsize=None)
+def _formats(currency: str, language: str) -> "Formats":
+    """The number formats of a log's cells in `currency` and `language`, each padded."""
     # English keeps ISO dates; the other languages read dates as their customers write them
     day_format = Formats.date if language == "en" else date_format(language)
     fmt = Formats(money=money_format(currency), date=day_format, instant=f"{day_format} hh:mm")
     # a digit's width free right of every number, date and instant: right-aligned, they would
     # otherwise touch the left-aligned text of the next cell ("31.12.2026aktiv")
-    fmt = Formats(**{name: xlsx.padded(value) for name, value in vars(fmt).items()})
+    return Formats(**{name: xlsx.padded(value) for name, value in vars(fmt).items()})
+
+
+#: cells' numbers from integer minutes, cents and block units, by value: the same values recur
+#: on many rows and many logs, and each is a Decimal division
+_in_unit = lru_cache(maxsize=16384, typed=True)(in_unit)
+_money = lru_cache(maxsize=16384, typed=True)(cents_to_number)
+_hours = lru_cache(maxsize=16384, typed=True)(minutes_to_hours)
+
+
+def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
+                 blocks: list[dict], log: list[dict], pending: list[dict], tz: str = "UTC",
+                 documents: list[dict] = (), billed: list[dict] = (), language: str = "en") -> bytes:
+    fmt = _formats(currency, language)
     book = xlsx.Workbook(as_of, [fmt.hours, fmt.date, fmt.money, fmt.instant, fmt.count])
     hours, day, money, instant = (book.style(f) for f in (fmt.hours, fmt.date, fmt.money, fmt.instant))
     unit_style = {"hours": hours, "unlimited": hours, "value": money, "incidents": book.style(fmt.count)}
     cur = {"currency": currency}
     unit_of = {kind: label(f"unit.{unit}", **cur) for kind, unit in UNIT_OF_KIND.items()}
+    speaking = _LANGUAGE.get()        # the labels' language (`language` gives the formats)
+    kinds, statuses, events = _names("kind.", speaking), _names("status.", speaking), _names("event.", speaking)
+    doc_kinds, pending_statuses = _names("doc.", speaking), _names("pending_status.", speaking)
 
     kind_keys, unit_keys = [f"kind.{k}" for k in UNIT_OF_KIND], sorted({f"unit.{u}" for u in UNIT_OF_KIND.values()})
     ws = summary = _sheet(book, "sheet.summary", (
@@ -570,16 +635,16 @@ def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
         units = unit_style[b["kind"]]
         ws.row()
         text_cell(ws, 0, b["block_id"])
-        ws.string(1, label(f"kind.{b['kind']}"))
+        ws.string(1, kinds[b["kind"]])
         text_cell(ws, 2, b["service"] or label("any_service"))
         ws.string(3, unit_of[b["kind"]])
         for col, key in ((4, "purchased_units"), (5, "used_units"), (6, "expired_units"), (7, "remaining_units")):
-            ws.number(col, in_unit(b["kind"], b[key]), units)
+            ws.number(col, _in_unit(b["kind"], b[key]), units)
         ws.number(8, b["starts_on"], day)
         ws.number(9, b["expires_on"], day)
-        ws.string(10, label(f"status.{b['status']}"))
-        ws.number(11, cents_to_number(b["amount_paid_cents"]), money)
-        ws.number(12, cents_to_number(b["breakage_cents"]), money)
+        ws.string(10, statuses[b["status"]])
+        ws.number(11, _money(b["amount_paid_cents"]), money)
+        ws.number(12, _money(b["breakage_cents"]), money)
     info = len(blocks) + 3          # Excel's row of "Customer", after a blank row
     ws.row(at=info)
     ws.string(0, label("customer"), xlsx.BOLD)
@@ -602,20 +667,12 @@ def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
         [24, max(15, _widest(*EVENT_KEYS)), 14, 24, 13, 12, 12, 14, 40, max(10, _widest(*unit_keys, **cur)), 12, 18],
         zone=tz)
     for row in log:
-        units = unit_style[row["kind"]]
-        ws.row()
-        ws.number(0, row["local"], instant)
-        ws.string(1, label(f"event.{row['event']}"))
-        text_cell(ws, 2, row["block_id"])
-        text_cell(ws, 3, row["pool"])
-        text_cell(ws, 4, row["entry_id"])
-        ws.number(5, row["work_date"], day)
-        text_cell(ws, 6, row["user"])
-        text_cell(ws, 7, row["service"])
-        text_cell(ws, 8, row["description"])
-        ws.string(9, unit_of[row["kind"]])
-        ws.number(10, in_unit(row["kind"], row["change"]), units)
-        ws.number(11, in_unit(row["kind"], row["pool_remaining"]), units)
+        kind = row["kind"]
+        units = unit_style[kind]
+        ws.add_row([(row["local"], instant), events[row["event"]], _text(row["block_id"]), _text(row["pool"]),
+                    _text(row["entry_id"]), (row["work_date"], day), _text(row["user"]), _text(row["service"]),
+                    _text(row["description"]), unit_of[kind], (_in_unit(kind, row["change"]), units),
+                    (_in_unit(kind, row["pool_remaining"]), units)])
 
     ws = _sheet(book, "sheet.invoices", (
         "number", "document_kind", "issued_on", "what", "corrects", "net", "tax", "total", "paid_by"),
@@ -623,7 +680,7 @@ def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
     for d in documents:
         ws.row()
         ws.string(0, d["number"])
-        ws.string(1, label(f"doc.{d['kind']}"))
+        ws.string(1, doc_kinds[d["kind"]])
         ws.number(2, d["issued_on"], day)
         if d["kind"] == "topup":
             text_cell(ws, 3, d["topup_text"])
@@ -635,7 +692,7 @@ def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
         if d["corrects"]:
             ws.string(4, d["corrects"])
         for col, key in ((5, "net_cents"), (6, "tax_cents"), (7, "total_cents")):
-            ws.number(col, cents_to_number(d[key]), money)
+            ws.number(col, _money(d[key]), money)
         if d["kind"] == "topup":
             if d["paid_by"]:
                 text_cell(ws, 8, d["paid_by"])
@@ -649,18 +706,12 @@ def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
         "hours_billed", "rate", "amount"),
         [17, max(12, _widest("doc.overage", "doc.credit_note")), 12, 13, 12, 12, 14, 40, 13, 20, 15], **cur)
     for line in billed:
-        ws.row()
-        ws.string(0, line["number"])
-        ws.string(1, label(f"doc.{line['kind']}"))
-        ws.number(2, line["issued_on"], day)
-        text_cell(ws, 3, line["entry_id"])
-        ws.number(4, line["work_date"], day)
-        text_cell(ws, 5, line["user"])
-        text_cell(ws, 6, line["service"])
-        text_cell(ws, 7, line["description"])
-        ws.number(8, None if line["minutes"] is None else minutes_to_hours(line["minutes"]), hours)
-        ws.number(9, None if line["rate_cents"] is None else cents_to_number(line["rate_cents"]), money)
-        ws.number(10, cents_to_number(line["amount_cents"]), money)
+        ws.add_row([line["number"], doc_kinds[line["kind"]], (line["issued_on"], day), _text(line["entry_id"]),
+                    (line["work_date"], day), _text(line["user"]), _text(line["service"]),
+                    _text(line["description"]),
+                    (None if line["minutes"] is None else _hours(line["minutes"]), hours),
+                    (None if line["rate_cents"] is None else _money(line["rate_cents"]), money),
+                    (_money(line["amount_cents"]), money)])
 
     _none(ws, billed, "none.billed")
 
@@ -668,14 +719,9 @@ def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
         "entry", "status", "work_date", "user", "service", "description", "billable_hours"),
         [13, max(26, _widest("pending_status.pending", "pending_status.unpriced")), 12, 12, 14, 40, 14])
     for p in pending:
-        ws.row()
-        text_cell(ws, 0, p["entry_id"])
-        ws.string(1, label("pending_status.unpriced" if p["unpriced"] else f"pending_status.{p['status']}"))
-        ws.number(2, p["work_date"], day)
-        text_cell(ws, 3, p["user"])
-        text_cell(ws, 4, p["service"])
-        text_cell(ws, 5, p["description"])
-        ws.number(6, minutes_to_hours(p["billable_minutes"]), hours)
+        ws.add_row([_text(p["entry_id"]), pending_statuses["unpriced" if p["unpriced"] else p["status"]],
+                    (p["work_date"], day), _text(p["user"]), _text(p["service"]), _text(p["description"]),
+                    (_hours(p["billable_minutes"]), hours)])
 
     _none(ws, pending, "none.pending")
 
@@ -694,37 +740,46 @@ def _chart(book: xlsx.Workbook, summary: xlsx.Sheet, at_row: int, log: list[dict
         return
     column = {p: i for i, (p, _) in enumerate(pools, start=1)}
     kind_of = dict(pools)
-    by_day: dict[date, dict[str, int]] = {}
-    state: dict[str, int] = {}
+    by_day: dict[date, list] = {}
+    cells: list = [None] * (len(pools) + 1)     # each pool's remaining so far (not bought yet: no cell)
     for row in log:
         if row["kind"] == "unlimited":
             continue
-        state[row["pool"]] = row["pool_remaining"]
-        by_day[row["local"].date()] = dict(state)
+        kind = kind_of[row["pool"]]
+        cells[column[row["pool"]]] = (_in_unit(kind, row["pool_remaining"]), unit_style[kind])
+        by_day[row["local"].date()] = cells.copy()
     for day_, values in sorted(by_day.items()):
-        ws.row()
-        ws.number(0, day_, day)
-        for pool, units in sorted(values.items(), key=lambda item: column[item[0]]):
-            ws.number(column[pool], in_unit(kind_of[pool], units), unit_style[kind_of[pool]])
+        values[0] = (day_, day)
+        ws.add_row(values)
     book.line_chart(summary, at_row, 1, ws, list(column.values()), len(by_day), title=label("chart.title"),
                     y_title=label("chart.y"), x_format="yyyy-mm-dd",
                     size=(832, 340))    # 22 × 9 cm
+
+
+#: the CSV log's unit of each block kind (hours are counted in minutes there)
+CSV_UNIT = {kind: "minutes" if unit == "hours" else unit for kind, unit in UNIT_OF_KIND.items()}
+_unit_text = lru_cache(maxsize=16384, typed=True)(unit_text)
+
+
+def _utc_text(at: datetime) -> str:
+    """A naive UTC instant as the CSV log writes it, 2025-01-31T09:30:00Z (isoformat: the same
+    text as strftime for years from 1000 on, at a fraction of its cost)."""
+    if at.year >= 1000:
+        return at.isoformat(timespec="seconds") + "Z"
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _log_csv(log: list[dict]) -> bytes:
     with io.StringIO(newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(LOG_CSV_COLUMNS)
-        for row in log:
-            unit = UNIT_OF_KIND[row["kind"]]
-            writer.writerow([
-                row["at"].strftime("%Y-%m-%dT%H:%M:%SZ"), row["event"], spreadsheet_safe(row["block_id"]),
-                spreadsheet_safe(row["pool"]), spreadsheet_safe(row["entry_id"]),
-                row["work_date"].isoformat() if row["work_date"] else "", spreadsheet_safe(row["user"]),
-                spreadsheet_safe(row["service"]), spreadsheet_safe(row["description"]),
-                "minutes" if unit == "hours" else unit, unit_text(row["kind"], row["change"]),
-                unit_text(row["kind"], row["pool_remaining"]),
-            ])
+        safe = spreadsheet_safe
+        writer.writerows([
+            _utc_text(row["at"]), row["event"], safe(row["block_id"]), safe(row["pool"]), safe(row["entry_id"]),
+            row["work_date"].isoformat() if row["work_date"] else "", safe(row["user"]), safe(row["service"]),
+            safe(row["description"]), CSV_UNIT[row["kind"]], _unit_text(row["kind"], row["change"]),
+            _unit_text(row["kind"], row["pool_remaining"]),
+        ] for row in log)
         return fh.getvalue().encode("utf-8")
 
 

@@ -10,7 +10,8 @@ general writer's cost per file and per cell was most of the time of a night's re
 
 How to use it: `Workbook(created, number_formats)`, then `sheet(title, headers, widths)`;
 on a sheet, `row()` begins the next row and `string(col, text, style)` / `number(col, value,
-style)` add its cells, left to right; `style(format)` is the style of a number format, and
+style)` add its cells, left to right, or `add_row(cells)` writes a whole row in one call (the
+cheaper way for sheets of many rows); `style(format)` is the style of a number format, and
 HEADER, BOLD and QUOTED (text shown as typed, never evaluated) are fixed styles;
 `line_chart(...)` draws a chart of a sheet's columns on another sheet; `bytes()` is the file.
 `padded(format)` keeps a digit's width free right of a number, so that it never touches the
@@ -80,6 +81,12 @@ def column_letter(index: int) -> str:
     return letters
 
 
+@lru_cache(maxsize=None)
+def _letters(columns: int) -> list[str]:
+    """The letters of the first `columns` columns (shared by sheets: never changed)."""
+    return [column_letter(c) for c in range(columns)]
+
+
 def cell_text(value: str) -> tuple[str, bool]:
     """Text as SpreadsheetML holds it, and whether its edge whitespace must be preserved."""
     if not _PLAIN_TEXT.fullmatch(value):
@@ -127,23 +134,32 @@ def number_text(value) -> str:
     return format(Decimal(value), "f")
 
 
+#: the serial day of a date (dates repeat within a workbook and from one to the next)
+_day_serial = lru_cache(maxsize=4096)(serial)
+
+
 class Sheet:
     """One worksheet: a header row, then rows of cells, added in order (rows from the top,
-    the cells of a row from the left: SpreadsheetML requires that order)."""
+    the cells of a row from the left: SpreadsheetML requires that order).
+
+    `string` and `number` are called for every cell of a workbook, so they do their work
+    inline (the checks, the shared string's number, the cell's text) rather than in helpers."""
 
     def __init__(self, book: "Workbook", title: str, headers: list[str], widths: list[int]):
         if not headers or not widths:
             # an empty <cols/> or a sheet without columns breaks the schema (Excel repairs the file)
             raise ValueError(f"sheet {title!r}: a sheet needs at least one header and one column width")
         self.book, self.title, self.widths = book, title, widths
-        self.letters = [column_letter(c) for c in range(max(len(headers), len(widths)))]
+        self.letters = _letters(max(len(headers), len(widths)))
+        self.columns = len(self.letters)
+        self.strings = book.strings         # the workbook's shared strings, by text
+        self.string_cells = 0               # cells of this sheet that hold a shared string
         self.last = 1                       # Excel's number of the current row (1: the header)
         self.last_column = len(headers) - 1
         self.column = -1                    # the last column written in the current row
         self.xml: list[str] = ['<row r="1">']
         for c, text in enumerate(headers):
-            self.xml.append(self._string(c, text, HEADER))
-        self.column = len(headers) - 1
+            self.string(c, text, HEADER)
         self.chart: tuple | None = None     # (anchor row, anchor column, size, chart part xml)
 
     def _refuse(self, col: int) -> None:
@@ -167,32 +183,88 @@ class Sheet:
         self.column = -1
         self.xml.append(f'</row><row r="{self.last}">')
 
-    def _string(self, col: int, text: str, style: int | None) -> str:
-        s = "" if style is None else f' s="{style}"'
-        return f'<c r="{self.letters[col]}{self.last}"{s} t="s"><v>{self.book.shared(text)}</v></c>'
-
     def string(self, col: int, text: str, style: int | None = None) -> None:
         """A string cell, as it is (a label of ours, or input text already made safe)."""
-        if col <= self.column or col >= len(self.letters):
+        if col <= self.column or col >= self.columns:
             self._refuse(col)
         self.column = col
         if col > self.last_column:
             self.last_column = col
-        self.xml.append(self._string(col, text, style))
+        number = self.strings.get(text)
+        if number is None:
+            number = self.book.add_string(text)
+        self.string_cells += 1
+        s = "" if style is None else f' s="{style}"'
+        self.xml.append(f'<c r="{self.letters[col]}{self.last}"{s} t="s"><v>{number}</v></c>')
 
     def number(self, col: int, value, style: int) -> None:
         """A number, date or instant with a number-format style; None: an empty styled cell."""
-        if col <= self.column or col >= len(self.letters):
+        if col <= self.column or col >= self.columns:
             self._refuse(col)
         self.column = col
         if col > self.last_column:
             self.last_column = col
-        ref = f"{self.letters[col]}{self.last}"
+        kind = type(value)
         if value is None:
-            self.xml.append(f'<c r="{ref}" s="{style}"/>')
+            self.xml.append(f'<c r="{self.letters[col]}{self.last}" s="{style}"/>')
+            return
+        if kind is Decimal:
+            text = format(value, "f")
+        elif kind is int:
+            text = str(value)           # what format(Decimal(value), "f") gives an int
+        elif kind is date:
+            text = _day_serial(value)
         else:
             text = serial(value) if isinstance(value, date) else number_text(value)
-            self.xml.append(f'<c r="{ref}" s="{style}"><v>{text}</v></c>')
+        self.xml.append(f'<c r="{self.letters[col]}{self.last}" s="{style}"><v>{text}</v></c>')
+
+    def add_row(self, cells: list) -> None:
+        """The next row, its cells from column A on, in one call (for sheets of many rows): each
+        None (no cell), a str (a string cell), or a (value, style) pair: a string cell of that
+        style when the value is a str, else a number cell as `number` writes it."""
+        self.row()
+        if len(cells) > self.columns:
+            self._refuse(len(cells) - 1)
+        letters, strings, xml, r = self.letters, self.strings, self.xml, str(self.last)
+        col, string_cells = -1, 0
+        for col, cell in enumerate(cells):
+            if cell is None:
+                continue
+            if type(cell) is str:           # the commonest cell first: a string without a style
+                number = strings.get(cell)
+                if number is None:
+                    number = self.book.add_string(cell)
+                string_cells += 1
+                xml.append(f'<c r="{letters[col]}{r}" t="s"><v>{number}</v></c>')
+                continue
+            value, style = cell
+            kind = type(value)
+            if kind is str:
+                number = strings.get(value)
+                if number is None:
+                    number = self.book.add_string(value)
+                string_cells += 1
+                s = "" if style is None else f' s="{style}"'
+                xml.append(f'<c r="{letters[col]}{r}"{s} t="s"><v>{number}</v></c>')
+                continue
+            if value is None:
+                xml.append(f'<c r="{letters[col]}{r}" s="{style}"/>')
+                continue
+            if kind is Decimal:
+                text = format(value, "f")
+            elif kind is int:
+                text = str(value)
+            elif kind is date:
+                text = _day_serial(value)
+            else:
+                text = serial(value) if isinstance(value, date) else number_text(value)
+            xml.append(f'<c r="{letters[col]}{r}" s="{style}"><v>{text}</v></c>')
+        while col >= 0 and cells[col] is None:      # the last cell written
+            col -= 1
+        self.column = col
+        self.string_cells += string_cells
+        if col > self.last_column:
+            self.last_column = col
 
     def part(self, index: int) -> str:
         selected = ' tabSelected="1"' if index == 0 else ""
@@ -216,6 +288,7 @@ def width_pixels(width: int) -> int:
     return width * 7 + 5 if width else 0
 
 
+@lru_cache(maxsize=None)
 def width_text(width: int) -> str:
     """A column width as Excel stores it: its pixels in digits, to 1/256 of a character."""
     return number_text(Decimal(width_pixels(width) * 256 // 7) / 256)
@@ -233,17 +306,14 @@ class Workbook:
         self.created = created
         self.number_formats = list(dict.fromkeys(number_formats))
         self.sheets: list[Sheet] = []
-        self.strings: dict[str, int] = {}   # the shared strings, numbered in order of first use
-        self.string_cells = 0
+        #: the shared strings, numbered in order of first use (the number as a cell writes it)
+        self.strings: dict[str, str] = {}
 
-    def shared(self, text: str) -> int:
-        """The number of `text` in the shared strings (added on first use)."""
-        self.string_cells += 1
-        number = self.strings.get(text)
-        if number is None:
-            if not fits_in_cell(text):
-                raise ValueError(f"text of {len(text)} characters is longer than a cell holds ({CELL_LIMIT})")
-            number = self.strings[text] = len(self.strings)
+    def add_string(self, text: str) -> str:
+        """Add `text`, not yet among the shared strings, and return its number (as text)."""
+        if not fits_in_cell(text):
+            raise ValueError(f"text of {len(text)} characters is longer than a cell holds ({CELL_LIMIT})")
+        number = self.strings[text] = str(len(self.strings))
         return number
 
     def style(self, number_format: str) -> int:
@@ -282,9 +352,9 @@ class Workbook:
             ("xl/workbook.xml", _workbook(names)),
             ("xl/_rels/workbook.xml.rels", _workbook_rels(len(self.sheets))),
             ("xl/styles.xml", _styles(tuple(self.number_formats))),
+            ("docProps/core.xml", _core(self.created)),       # the same for a night's workbooks
         ]
         entries = [(name, len(data), *_compressed(data)) for name, data in shared]
-        entries.append(deflated("docProps/core.xml", _core(self.created)))
         sheets = [sheet.part(i).encode("utf-8") for i, sheet in enumerate(self.sheets)]
         entries.append(deflated("xl/sharedStrings.xml", self._shared_strings()))
         for i, sheet in enumerate(self.sheets):
@@ -295,20 +365,31 @@ class Workbook:
                 entries += [(name, len(data), *_compressed(data)) for name, data in (
                     (f"xl/worksheets/_rels/sheet{i + 1}.xml.rels", _sheet_drawing_rels()),
                     ("xl/drawings/drawing1.xml", drawing),
-                    ("xl/drawings/_rels/drawing1.xml.rels", _drawing_chart_rels()))]
-                entries.append(deflated("xl/charts/chart1.xml", chart.encode("utf-8")))
+                    ("xl/drawings/_rels/drawing1.xml.rels", _drawing_chart_rels()),
+                    # charts of as many rows of the same series recur from workbook to workbook
+                    ("xl/charts/chart1.xml", chart.encode("utf-8")))]
         return zip_entries(entries)
 
     def _shared_strings(self) -> bytes:
-        items = []
-        for text in self.strings:
-            text, keep = cell_text(text)
-            items.append(f'<si><t xml:space="preserve">{text}</t></si>' if keep else f"<si><t>{text}</t></si>")
-        return (f'{DECLARATION}<sst xmlns="{MAIN}" count="{self.string_cells}" uniqueCount="{len(self.strings)}">'
+        items = [_known_item(text) if len(text) <= KNOWN_TEXT else _shared_item(text) for text in self.strings]
+        cells = sum(sheet.string_cells for sheet in self.sheets)
+        return (f'{DECLARATION}<sst xmlns="{MAIN}" count="{cells}" uniqueCount="{len(self.strings)}">'
                 f'{"".join(items)}</sst>').encode("utf-8")
 
 
 # --- the parts ----------------------------------------------------------------------------
+
+def _shared_item(text: str) -> str:
+    """A shared string's element."""
+    text, keep = cell_text(text)
+    return f'<si><t xml:space="preserve">{text}</t></si>' if keep else f"<si><t>{text}</t></si>"
+
+
+#: short texts recur in workbook after workbook (labels, names, services): their elements are
+#: kept, at most 4096 of them of at most KNOWN_TEXT characters (a few MB, whatever the inputs)
+KNOWN_TEXT = 256
+_known_item = lru_cache(maxsize=4096)(_shared_item)
+
 
 _ROOT_RELS = (
     f'{DECLARATION}<Relationships xmlns="{PKG_REL}">'
@@ -350,6 +431,7 @@ def _app(names: tuple[str, ...]) -> bytes:
             f'</Properties>').encode()
 
 
+@lru_cache(maxsize=16)
 def _core(created: date) -> bytes:
     when = f"{created.isoformat()}T00:00:00Z"
     return (f'{DECLARATION}<cp:coreProperties '
@@ -514,7 +596,7 @@ _DOS_TIME, _DOS_DATE = 0, (0 << 9) | (1 << 5) | 1
 COMPRESSION_LEVEL = 6
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=1024)
 def _compressed(data: bytes) -> tuple[int, bytes]:
     """(CRC-32, raw deflate) of a part that many workbooks share (computed once)."""
     return _deflate(data)
