@@ -570,10 +570,11 @@ _ALWAYS_FITS = CELL_LIMIT // 2
 def text_cell(ws: xlsx.Sheet, col: int, value: str | None) -> None:
     """Input text as a string cell that spreadsheet programs never evaluate: one that starts
     like a formula gets the quote prefix (shown as typed, never computed); blank: no cell."""
-    if value:
-        if len(value) > _ALWAYS_FITS:
-            value = _fit(value)
-        ws.string(col, value, xlsx.QUOTED if value.startswith(FORMULA_STARTS) else None)
+    cell = _text(value)
+    if isinstance(cell, tuple):
+        ws.string(col, *cell)
+    elif cell is not None:
+        ws.string(col, cell)
 
 
 def _text(value: str | None) -> str | tuple[str, int] | None:

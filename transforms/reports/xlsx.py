@@ -138,6 +138,18 @@ def number_text(value) -> str:
 _day_serial = lru_cache(maxsize=4096)(serial)
 
 
+def _value_text(value) -> str:
+    """A number cell's value as SpreadsheetML holds it (`number_text`; a date as its serial day)."""
+    kind = type(value)
+    if kind is Decimal:
+        return format(value, "f")
+    if kind is int:
+        return str(value)               # what format(Decimal(value), "f") gives an int
+    if kind is date:
+        return _day_serial(value)
+    return serial(value) if isinstance(value, date) else number_text(value)
+
+
 class Sheet:
     """One worksheet: a header row, then rows of cells, added in order (rows from the top,
     the cells of a row from the left: SpreadsheetML requires that order).
@@ -190,9 +202,7 @@ class Sheet:
         self.column = col
         if col > self.last_column:
             self.last_column = col
-        number = self.strings.get(text)
-        if number is None:
-            number = self.book.add_string(text)
+        number = self.strings.get(text) or self.book.add_string(text)   # a number is a non-empty str
         self.string_cells += 1
         s = "" if style is None else f' s="{style}"'
         self.xml.append(f'<c r="{self.letters[col]}{self.last}"{s} t="s"><v>{number}</v></c>')
@@ -204,19 +214,10 @@ class Sheet:
         self.column = col
         if col > self.last_column:
             self.last_column = col
-        kind = type(value)
         if value is None:
             self.xml.append(f'<c r="{self.letters[col]}{self.last}" s="{style}"/>')
-            return
-        if kind is Decimal:
-            text = format(value, "f")
-        elif kind is int:
-            text = str(value)           # what format(Decimal(value), "f") gives an int
-        elif kind is date:
-            text = _day_serial(value)
         else:
-            text = serial(value) if isinstance(value, date) else number_text(value)
-        self.xml.append(f'<c r="{self.letters[col]}{self.last}" s="{style}"><v>{text}</v></c>')
+            self.xml.append(f'<c r="{self.letters[col]}{self.last}" s="{style}"><v>{_value_text(value)}</v></c>')
 
     def add_row(self, cells: list) -> None:
         """The next row, its cells from column A on, in one call (for sheets of many rows): each
@@ -230,35 +231,16 @@ class Sheet:
         for col, cell in enumerate(cells):
             if cell is None:
                 continue
-            if type(cell) is str:           # the commonest cell first: a string without a style
-                number = strings.get(cell)
-                if number is None:
-                    number = self.book.add_string(cell)
-                string_cells += 1
-                xml.append(f'<c r="{letters[col]}{r}" t="s"><v>{number}</v></c>')
-                continue
-            value, style = cell
-            kind = type(value)
-            if kind is str:
-                number = strings.get(value)
-                if number is None:
-                    number = self.book.add_string(value)
+            value, style = (cell, None) if type(cell) is str else cell
+            if type(value) is str:
+                number = strings.get(value) or self.book.add_string(value)
                 string_cells += 1
                 s = "" if style is None else f' s="{style}"'
                 xml.append(f'<c r="{letters[col]}{r}"{s} t="s"><v>{number}</v></c>')
-                continue
-            if value is None:
+            elif value is None:
                 xml.append(f'<c r="{letters[col]}{r}" s="{style}"/>')
-                continue
-            if kind is Decimal:
-                text = format(value, "f")
-            elif kind is int:
-                text = str(value)
-            elif kind is date:
-                text = _day_serial(value)
             else:
-                text = serial(value) if isinstance(value, date) else number_text(value)
-            xml.append(f'<c r="{letters[col]}{r}" s="{style}"><v>{text}</v></c>')
+                xml.append(f'<c r="{letters[col]}{r}" s="{style}"><v>{_value_text(value)}</v></c>')
         while col >= 0 and cells[col] is None:      # the last cell written
             col -= 1
         self.column = col
