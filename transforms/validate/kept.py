@@ -22,7 +22,7 @@ from schemas.inputs import ENTRY_SCHEMA, MAX_ENTRY_SECONDS
 from transforms.validate import parse
 from transforms.validate.parse import FALSE_WORDS, TRUE_WORDS
 from transforms.validate.validate import (DURATION_TOLERANCE_SECONDS, ENTRY_CONTENT_COLUMNS, QUARANTINE_COLUMNS,
-                                           TYPED_TIMELOG_COLUMNS, _latest_labels, resolve_references,
+                                           _latest_labels, resolve_references,
                                            schema_rejects, type_timelogs)
 from transforms.warehouse import raw_frame, sql, store_frame
 
@@ -34,9 +34,6 @@ RULES = 1
 TEXT = ["entry_id", "user", "service", "incident_id", "project", "task", "description"]
 INSTANTS = ["started_at", "ended_at", "authorized_at"]
 FLAGS = ["billable", "billed_elsewhere"]
-#: the columns typing makes of cells (the others are raw cells)
-TYPED = [*INSTANTS, *FLAGS, "duration_seconds"]
-COLUMNS = TYPED_TIMELOG_COLUMNS
 ISSUE_COLUMNS = ["file_id", "source_file", "line", "column", "value", "reason_code", "detail"]
 
 
@@ -149,7 +146,7 @@ def _cells_sql() -> str:
                    and ({years("ended")} or (not {given("ended_at")} and {given("duration_minutes")}))
                    and (not {given("authorized_at")} or {years("authorized")})
                    and (not {given("duration_minutes")}
-                        or regexp_full_match(duration_minutes, '{parse._DECIMAL}'))
+                        or regexp_full_match(duration_minutes, '{parse.DECIMAL}'))
                    and {_is_word_sql("billable")} and {_is_word_sql("billed_elsewhere")} as plain
             from (select file_id, line, source_file, entry_id, customer_id, "user", service, incident_id,
                          ended_at, authorized_at, duration_minutes, billable, billed_elsewhere,

@@ -24,7 +24,7 @@ FALSE_WORDS = frozenset({"false", "no", "0"})
 
 # ASCII digits only: `\d` would also accept e.g. Arabic-Indic or full-width digits
 _MONEY = r"^([0-9]{1,15})(?:\.([0-9]{1,2}))?$"
-_DECIMAL = r"^[0-9]{1,15}(?:\.[0-9]{1,12})?$"
+DECIMAL = r"^[0-9]{1,15}(?:\.[0-9]{1,12})?$"
 _INTEGER = r"^[0-9]{1,15}$"
 _DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _TIMESTAMP = (
@@ -141,7 +141,7 @@ def parse_money_cents(s: pd.Series) -> tuple[pd.Series, pd.Series]:
 def parse_decimal(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Non-negative decimal numbers as `Decimal` objects."""
     text, present = _strings(s)
-    ok = text.str.fullmatch(_DECIMAL)
+    ok = text.str.fullmatch(DECIMAL)
     values = pd.Series(None, index=s.index, dtype="object")
     if ok.any():
         values[ok] = text[ok].map(Decimal)

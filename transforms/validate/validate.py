@@ -194,38 +194,41 @@ def _parse_columns(raw: pd.DataFrame, specs: dict, issues: Issues) -> pd.DataFra
 def _run_schema(schema: pandera.pandas.DataFrameSchema, typed: pd.DataFrame, raw: pd.DataFrame,
                 issues: Issues) -> None:
     """Validate with a pandera schema (lazy) and turn failure cases into quarantine rows."""
-    if typed.empty:
+    cases = _failure_cases(schema, typed)
+    if cases is None:
         return
-    try:
-        schema.validate(typed, lazy=True)
-    except pandera.errors.SchemaErrors as exc:
-        schema_level = exc.failure_cases[exc.failure_cases["index"].isna()]
-        if len(schema_level):  # a column or dtype of our own making is wrong: a bug, not data
-            raise RuntimeError(f"{schema.name}: {schema_level.to_dict('records')}") from exc
-        cases = exc.failure_cases
-        row_level = cases["schema_context"] == "DataFrameSchema"
-        cases.loc[row_level, "column"] = None
-        cases = cases.drop_duplicates(subset=["index", "check", "column"])
-        for (column, check), group in cases.groupby(["column", "check"], dropna=False):
-            reason, check_column = reason_for_check(str(check))
-            col = check_column or (column if isinstance(column, str) else "")
-            mask = pd.Series(raw.index.isin(group["index"].astype("int64")), index=raw.index)
-            issues.add(raw, mask, col, reason, f"{col or 'row'}: {reason.replace('_', ' ')}")
+    row_level = cases["schema_context"] == "DataFrameSchema"
+    cases.loc[row_level, "column"] = None
+    cases = cases.drop_duplicates(subset=["index", "check", "column"])
+    for (column, check), group in cases.groupby(["column", "check"], dropna=False):
+        reason, check_column = reason_for_check(str(check))
+        col = check_column or (column if isinstance(column, str) else "")
+        mask = pd.Series(raw.index.isin(group["index"].astype("int64")), index=raw.index)
+        issues.add(raw, mask, col, reason, f"{col or 'row'}: {reason.replace('_', ' ')}")
 
 
 def schema_rejects(schema: pandera.pandas.DataFrameSchema, typed: pd.DataFrame) -> np.ndarray:
-    """Positions of the rows of `typed` that fail `schema` (lazy); a failure of a column or dtype
-    of our own making is a bug and raises."""
-    if typed.empty:
+    """Positions of the rows of `typed` that fail `schema` (lazy)."""
+    cases = _failure_cases(schema, typed)
+    if cases is None:
         return np.zeros(0, dtype="int64")
+    return np.flatnonzero(typed.index.isin(cases["index"].astype("int64")))
+
+
+def _failure_cases(schema: pandera.pandas.DataFrameSchema, typed: pd.DataFrame) -> pd.DataFrame | None:
+    """pandera's failure cases of the rows of `typed` (lazy), None when all pass; a failure of
+    a column or dtype (of our own making) is a bug, not data, and raises."""
+    if typed.empty:
+        return None
     try:
         schema.validate(typed, lazy=True)
     except pandera.errors.SchemaErrors as exc:
         cases = exc.failure_cases
-        if cases["index"].isna().any():
-            raise RuntimeError(f"{schema.name}: {cases[cases['index'].isna()].to_dict('records')}") from exc
-        return np.flatnonzero(typed.index.isin(cases["index"].astype("int64")))
-    return np.zeros(0, dtype="int64")
+        schema_level = cases[cases["index"].isna()]
+        if len(schema_level):
+            raise RuntimeError(f"{schema.name}: {schema_level.to_dict('records')}") from exc
+        return cases
+    return None
 
 
 def _first_of_duplicates(raw: pd.DataFrame, key: str, within: list[str], issues: Issues,
