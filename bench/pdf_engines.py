@@ -161,7 +161,7 @@ def xhtml2pdf_render(doc: dict) -> bytes:
 
 
 def prepaid_render(doc: dict) -> bytes:
-    """The project's own renderer (transforms/documents/pdf.py, fpdf2) on a full document view."""
+    """The project's own renderer (transforms/documents/pdf.py, its own layout) on a full document view."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from tests.transforms.test_pdf import view  # the test's view builder: one source of sample views
     from transforms.documents.pdf import render_pdf

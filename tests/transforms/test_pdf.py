@@ -7,7 +7,9 @@ from types import SimpleNamespace as NS
 import pypdf
 import pytest
 
-from transforms.documents.pdf import DEFAULT_LABELS, LONG_LINE_CHARS, PARALLEL_FROM, render_pdf, render_pdfs, view_data
+from transforms.documents import fonts
+from transforms.documents.pdf import (BODY, DEFAULT_LABELS, LONG_LINE_CHARS, PARALLEL_FROM, render_pdf, render_pdfs,
+                                      view_data, width, wrap)
 
 HOSTILE = '#import "x.typ": * <script>alert(1)</script> *bold* $x$ 東京 😀 שלום مرحبا \u202e Łódź'
 
@@ -113,8 +115,9 @@ def test_render_pdf__language__typeset_in_it_unknown_one_as_english(language, ty
     doc = view(1)
     doc.language = language
     assert view_data(doc)["language"] == typeset_as
-    pages = read(render_pdf(doc)).pages
-    assert len(pages) == 1 and "INV-2026-000042" in pages[0].extract_text()
+    reader = read(render_pdf(doc))
+    assert reader.trailer["/Root"]["/Lang"] == typeset_as
+    assert len(reader.pages) == 1 and "INV-2026-000042" in reader.pages[0].extract_text()
 
 
 def test_render_pdf__labels_missing__english_wording_printed():
@@ -158,3 +161,69 @@ def test_render_pdf__fonts__only_source_sans_pro_from_its_wheel_embedded():
     fonts = {font.get_object()["/BaseFont"].split("+")[1]
              for page in reader.pages for font in page["/Resources"]["/Font"].values()}
     assert fonts == {"SourceSansPro-Regular", "SourceSansPro-Bold", "SourceSansPro-Semibold"}
+
+
+def test_render_pdf__greek_cyrillic_polish_and_a_typed_accent__read_back_as_typed():
+    doc = view(1)
+    doc.buyer.name = "Łódź Ελλάδα Москва Cafe\u0301"  # e + combining acute: printed as the one glyph é
+    assert "Łódź Ελλάδα Москва Café" in text_of(render_pdf(doc))
+
+
+def test_render_pdf__characters_no_face_has__boxes_read_back_as_replacement_characters():
+    doc = view(1)
+    doc.buyer.name = "東京 Trading"
+    assert "\ufffd\ufffd Trading" in text_of(render_pdf(doc))
+
+
+def test_render_pdf__metadata__title_is_the_document_title_and_number_and_no_date():
+    info = read(render_pdf(view(1))).metadata
+    assert dict(info) == {"/Title": "Invoice INV-2026-000042"}
+
+
+@pytest.mark.parametrize("n_lines", range(8, 40))
+def test_render_pdf__totals_and_payment__each_block_whole_on_one_page(n_lines):
+    pages = [page.extract_text() for page in read(render_pdf(view(n_lines))).pages]
+    assert [("VAT CATEGORY" in page, "Total" in page) for page in pages].count((True, True)) == 1
+    assert [("PAYMENT" in page, "Terms: 30 days net" in page) for page in pages].count((True, True)) == 1
+    assert sum(f"Design review {i}," in page for i in range(1, n_lines + 1) for page in pages) == n_lines
+
+
+def test_render_pdf__credit_note__note_in_the_italic_face():
+    reader = read(render_pdf(view(3, kind="credit_note")))
+    fonts_used = {font.get_object()["/BaseFont"].split("+")[1] for font in reader.pages[0]["/Resources"]["/Font"].values()}
+    assert "SourceSansPro-It" in fonts_used
+
+
+def test_wrap__fits__one_line_else_broken_at_spaces_and_zero_width_spaces():
+    assert [line.text for line in wrap("aa bb", BODY, width("aa bb", BODY))] == ["aa bb"]
+    assert [line.text for line in wrap("aa bb", BODY, width("aa bb", BODY) - 0.1)] == ["aa", "bb"]
+    assert [line.text for line in wrap("abc\u200bdef", BODY, width("abcd", BODY))] == ["abc", "def"]
+    assert wrap("", BODY, 100) == []
+
+
+def test_wrap__word_wider_than_the_room__broken_between_characters():
+    # digits have one width in Source Sans Pro: three fit in the room of three
+    lines = [line.text for line in wrap("x 123456789 y", BODY, width("123", BODY) + 0.01)]
+    assert lines == ["x", "123", "456", "789", "y"]
+
+
+def test_subset__printed_glyphs_and_their_components__same_outlines_same_ids_others_empty():
+    face = fonts.face("regular")
+    e_acute, a = face.glyph("é")[0], face.glyph("a")[0]
+    program = fonts._table_directory(face.subset({e_acute}))
+    data = face.subset({e_acute})
+
+    def outline(glyf_at, loca, gid):
+        return data[glyf_at + loca[gid]:glyf_at + loca[gid + 1]]
+
+    glyf_at, _ = program[b"glyf"]
+    loca_at, loca_len = program[b"loca"]
+    loca = [int.from_bytes(data[loca_at + 4 * i:loca_at + 4 * i + 4], "big") for i in range(loca_len // 4)]
+    original = face.table(b"glyf")
+    components = fonts._components(original, face.loca, e_acute)
+    assert len(components) == 2  # é is drawn from e and the acute accent
+    for gid in [0, e_acute, *components]:
+        kept = outline(glyf_at, loca, gid)
+        assert kept.rstrip(b"\0") == original[face.loca[gid]:face.loca[gid + 1]].rstrip(b"\0") and kept
+    assert outline(glyf_at, loca, a) == b""
+    assert len(loca) == max(e_acute, *components) + 2  # glyphs after the last used one are left out
