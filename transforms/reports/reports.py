@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from functools import lru_cache
 from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -372,7 +373,7 @@ def _jobs(con: duckdb.DuckDBPyConnection, folder: Path, as_of: date, tz: str, cu
     rows = [_grouped(con, q, _used(q, customer_ids=ids, first=ids[0], last=ids[-1], as_of=as_of))
             for q in (batch.format(model=query, order=order) for query, order in LOG_QUERIES)]
     return [(customer_dir(folder, cid, folder), as_of, plan[cid][0],
-             (cid, name, currency, language, tz, *(group.get(cid, []) for group in rows)))
+             (cid, name, currency, language, tz, *(group.get(cid, ([], [])) for group in rows)))
             for cid, name, currency, language in customers]
 
 
@@ -383,6 +384,7 @@ def _keep(con: duckdb.DuckDBPyConnection, folder: Path, before: Path | None,
     when their files there hold the bytes rendered; else written from the cache."""
     if not kept:
         return
+    folder.mkdir(parents=True, exist_ok=True)
     missing = [cid for cid, digests in kept
                if before is None or not _link_log(customer_dir(before, cid, before), customer_dir(folder, cid, folder),
                                                   digests)]
@@ -399,21 +401,29 @@ def _link_log(source: Path, folder: Path, digests: tuple[str, str]) -> bool:
     """Hard-link a customer's log files from `source` into `folder`; True when both are linked
     and hold the bytes of `digests` (SHA-256, checked on the linked file itself), else False
     with nothing left in `folder` (no such file, another file system, a file edited since)."""
-    folder.mkdir(parents=True, exist_ok=True)
+    # plain strings and os calls: this runs for every unchanged log of a night (thousands)
+    source, folder = str(source), str(folder)
+    try:
+        os.mkdir(folder)
+    except FileExistsError:
+        pass
+    except OSError:
+        return False
     linked = []
     try:
         for name, digest in zip(LOG_FILES, digests):
-            os.link(source / name, folder / name)
-            linked.append(folder / name)
-            with open(folder / name, "rb") as fh:
-                if hashlib.file_digest(fh, "sha256").hexdigest() != digest:
+            path = os.path.join(folder, name)
+            os.link(os.path.join(source, name), path)
+            linked.append(path)
+            with open(path, "rb") as fh:
+                if hashlib.sha256(fh.read()).hexdigest() != digest:
                     break
         else:
             return True
     except OSError:
         pass
     for path in linked:
-        path.unlink(missing_ok=True)
+        os.unlink(path)
     return False
 
 
@@ -454,7 +464,8 @@ def _render_log(job: tuple) -> tuple:
     """Render one customer's prepaid log as of the night (XLSX and CSV) and write it; returned
     for the cache as (customer_id, fingerprint, as_of, xlsx, csv, SHA-256 of each)."""
     folder, as_of, fingerprint, content = job
-    customer_id, name, currency, language, tz, blocks, events, pending, documents, billed = content
+    customer_id, name, currency, language, tz, *grouped = content
+    blocks, events, pending, documents, billed = (_rows(group) for group in grouped)
     speaking = _LANGUAGE.set(language)
     try:
         log = _log_rows(events, tz)
@@ -476,11 +487,18 @@ def _write_file(path: Path, data: bytes) -> None:
     tmp.replace(path)
 
 
-def _grouped(con: duckdb.DuckDBPyConnection, query: str, params) -> dict[str, list[dict]]:
+def _grouped(con: duckdb.DuckDBPyConnection, query: str, params) -> dict[str, tuple[list[str], list[tuple]]]:
+    """Per customer, the column names and its rows as tuples: the worker that renders the log
+    makes them dicts (`_rows`), so the main process neither builds nor pickles a dict per row."""
     cur = con.execute(query, params)
     names = [d[0] for d in cur.description]
-    rows = [dict(zip(names, r)) for r in cur.fetchall()]
-    return {k: list(g) for k, g in groupby(rows, key=lambda r: r["customer_id"])}
+    at = names.index("customer_id")
+    return {k: (names, list(g)) for k, g in groupby(cur.fetchall(), key=itemgetter(at))}
+
+
+def _rows(grouped: tuple[list[str], list[tuple]]) -> list[dict]:
+    names, rows = grouped
+    return [dict(zip(names, row)) for row in rows]
 
 
 def pool_label(kind: str, service: str | None) -> str:
