@@ -15,7 +15,6 @@ which renders the missing files from the warehouse.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -32,7 +31,6 @@ RUNS_DIR = ".runs"
 PARALLEL_FROM = 40      # documents; below this, starting worker processes costs more than it
                         # saves (the figures: bench/notes.md, "Documents per second")
 BATCH = 5000            # documents read from the warehouse at a time
-COPIERS = 4             # threads copying files into the archive
 
 
 def default_archive(warehouse: Path) -> Path:
@@ -144,12 +142,9 @@ def write_run_documents(con: duckdb.DuckDBPyConnection, folder: Path, run_id: in
 def store(source: Path, archive: Path, names: list[str], run_id: int) -> int:
     """Copy a committed run's document files from `source` into the archive, each once;
     then mark the run archived. Returns how many files were added."""
-    def copy(name: str) -> int:
-        return _add(archive, name, (source / name).read_bytes())
-
-    # Copying is system calls, during which another thread runs: a few threads keep the disk busy.
-    with ThreadPoolExecutor(COPIERS) as pool:
-        added = sum(pool.map(copy, sorted(names)))
+    added = 0
+    for name in sorted(names):
+        added += _add(archive, name, (source / name).read_bytes())
     os.sync()   # the files are durable before the marker says so
     _mark(archive, run_id)
     return added
