@@ -128,3 +128,18 @@ def test_plain_csv_through_duckdb__small_file__left_to_python(tmp_path):
     data = b"entry_id,customer_id,user,service,started_at,duration_minutes\ne1,c1,a,s,2026-01-05T09:00,5\n"
     assert ingest._insert_plain_csv(con, "timelogs", 1, "f.csv", data) is None
     assert ingest._insert_plain_csv(con, "timelogs", 1, "f.csv", data, min_bytes=len(data)) == 1
+
+
+def test_parse_text__multiline_cell_in_a_row_with_a_cell_too_many__read_whole_as_one_record():
+    # found by the fuzz test: read as a stray quote, the row's later lines became two junk records
+    text = 'a,b\n"x\ny",z,surplus\nok,1\n'
+    content = csvio.parse_text(text)
+    assert [(r.line, r.cells) for r in content.records] == [(2, ("x\ny", "z", "surplus")), (4, ("ok", "1"))]
+    assert content.broken == () and content == csvio.parse_text_by_row(text)
+
+
+def test_parse_text__stray_quote_that_swallowed_a_row__its_line_reported_the_row_read():
+    text = 'a,b\nx,"1\nok,2\nend",3,4\nlast,5\n'
+    content = csvio.parse_text(text)
+    assert [(b.line, b.reason_code) for b in content.broken] == [(2, "unterminated_quote")]
+    assert [(r.line, r.cells) for r in content.records] == [(3, ("ok", "2")), (4, ('end"', "3", "4")), (5, ("last", "5"))]

@@ -133,8 +133,8 @@ def _line_breaks(text: str) -> int:
 
 
 def _ragged_multiline(rows: list[list[str]], lines: list[int], total_lines: int) -> bool:
-    """Whether a record that spans several lines has another width than the header: a stray
-    quote that joined lines (the row-by-row reader resynchronizes after it)."""
+    """Whether a record that spans several lines has another width than the header: perhaps a
+    stray quote that joined lines (the row-by-row reader decides, and resynchronizes after it)."""
     width = next((len(row) for row in rows if any(c.strip() for c in row)), None)
     ends = list(lines[1:]) + [total_lines + 1]
     return any(end - line > 1 and len(row) != width and any(c.strip() for c in row)
@@ -182,9 +182,9 @@ def parse_text_by_row(text: str) -> CsvContent:
     """`parse_text`, one row at a time: slower, and the reference for what `parse_text` returns.
 
     Resynchronization (docs/decisions.md): a record that starts on line L and cannot be right,
-    because its quoted cell runs to the end of the file or because it spans several lines and
-    has another width than the header, is a quote opened on line L and never closed where it
-    should be. Line L is reported broken and reading starts again on line L + 1, so the lines
+    because its quoted cell runs to the end of the file or because it spans several lines, has
+    another width than the header and swallowed a line that reads as a row of the header's
+    width, is a quote opened on line L and never closed where it should be. Line L is reported broken and reading starts again on line L + 1, so the lines
     the quote swallowed are read as the records they are. A csv error (a cell over the size
     limit) costs the line it starts on in the same way.
     """
@@ -207,7 +207,8 @@ def parse_text_by_row(text: str) -> CsvContent:
                     break
                 swallowed = source.position == len(lines)      # the marker is inside this record
                 ragged = (first - line > 1 and header is not None and len(row) != len(header)
-                          and any(c.strip() for c in row))
+                          and any(c.strip() for c in row)
+                          and _holds_rows(lines[line:first - 1], delimiter, len(header)))
                 if swallowed or ragged:
                     if header is None:
                         return CsvContent((), [], delimiter, FileProblem(
@@ -231,6 +232,21 @@ def parse_text_by_row(text: str) -> CsvContent:
     if header is None:
         return CsvContent((), [], delimiter, FileProblem("empty_file", "no header row"))
     return CsvContent(header, records, delimiter, broken=tuple(broken))
+
+
+def _holds_rows(lines: list[str], delimiter: str, width: int) -> bool:
+    """Whether one of `lines`, read on its own, is a row of `width` cells: the lines a record
+    spans past its first are rows a stray quote swallowed only if they look like rows. A record
+    whose lines do not (a cell with line breaks in a row that also has a cell too many) is read
+    whole, and costs only itself."""
+    for text in lines:
+        try:
+            row = next(csv.reader([text], delimiter=delimiter, strict=False), [])
+        except csv.Error:
+            continue
+        if len(row) == width and any(c.strip() for c in row):
+            return True
+    return False
 
 
 def _without_line_break(line: str) -> str:
