@@ -150,8 +150,6 @@ def _text(value: object) -> str:
     return "" if value is None else str(value).translate(_BIDI_CONTROLS)
 
 
-
-
 # The page, in points (1/72 inch); y is measured down from the top edge while laying out.
 MM = 72 / 25.4
 WIDTH, HEIGHT = 595.28, 841.89  # A4
@@ -469,6 +467,7 @@ COLUMNS = (("line_no", None, "right", None), ("work_date", "date", "left", None)
            ("amount", "amount", "right", None))
 AUTO_SHARE = 0.14  # of the width, at most, for a column sized by its content
 HEAD_NUMBER = Style("regular", 7.5, MUTED)
+HEAD_ROW = LABEL.size * PITCH + 2 * PAD_Y  # the height of the table's header row
 
 
 class _Row(NamedTuple):
@@ -539,7 +538,7 @@ def _row_of(line: dict[str, Any], widths: list[float]) -> _Row:
         cells.append(cell)
     row = _row(cells, line["long"])
     # A line taller than what a page holds under the table header must split anyway.
-    return row if row.breakable or row.height <= FLOOR - TOP - 40 else row._replace(breakable=True)
+    return row if row.breakable or row.height <= FLOOR - TOP - HEAD_ROW else row._replace(breakable=True)
 
 
 def _row(cells: list[list[Line]], breakable: bool) -> _Row:
@@ -566,7 +565,7 @@ def _totals(page: _Layout, d: dict[str, Any]) -> None:
     left = [_table_row([[h] for h in heads], xs, widths, pad, pad, (0.6, INK))]
     left += [_table_row([wrap(text, BODY, w - 2 * pad) for text, w in zip(row, widths)], xs, widths, pad, pad,
                         (0.4, HAIRLINE)) for row in cells]
-    note = [_gap(1 * MM), *lines_block(wrap(d["exemption_note"], STRONG, room), SIDE, room)] if d["exemption_note"] else []
+    note = [_gap(2 * MM), *lines_block(wrap(d["exemption_note"], STRONG, room), SIDE, room)] if d["exemption_note"] else []
     x, w = SIDE + CONTENT - TOTALS_WIDTH, TOTALS_WIDTH
     pairs = [(labels["net"], d["net"])] + [(f"{labels['tax']} {t['rate']}", t["tax"]) for t in d["tax_breakdown"]]
     right = [_table_row([wrap(a, BODY, w / 2 - 2 * pad), wrap(b, BODY, w / 2 - 2 * pad)], [x, x + w / 2],
