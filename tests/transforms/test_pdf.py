@@ -227,3 +227,9 @@ def test_subset__printed_glyphs_and_their_components__same_outlines_same_ids_oth
         assert kept.rstrip(b"\0") == original[face.loca[gid]:face.loca[gid + 1]].rstrip(b"\0") and kept
     assert outline(glyf_at, loca, a) == b""
     assert len(loca) == max(e_acute, *components) + 2  # glyphs after the last used one are left out
+
+
+def test_kerns__the_faces_kern_feature__pairs_as_the_font_sets_them_and_widths_include_them():
+    face = fonts.face("regular")  # values checked against fontTools' reading of the same GPOS table
+    assert (face.kerns("Te"), face.kerns("AV"), face.kerns("L'"), face.kerns("ab")) == ([-66], [-14], [-89], [0])
+    assert width("Te", BODY) == (face.glyph("T")[1] + face.glyph("e")[1] - 66) * 9 / 1000

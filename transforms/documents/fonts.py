@@ -1,8 +1,9 @@
 """The TrueType faces a PDF prints with: their metrics, and a subset of each for one document.
 
 A `Face` reads one Source Sans Pro `.ttf` from the `font-source-sans-pro` wheel once per
-process: the character map, the advance widths and where each glyph's outline lies. `width`
-measures a string for layout; `subset(glyphs)` returns a font program holding only the outlines
+process: the character map, the advance widths, the kerning pairs of its `kern` feature and
+where each glyph's outline lies. `width` measures a string for layout (advances and kerning,
+`kerns` gives the kerning between each two characters for drawing); `subset(glyphs)` returns a font program holding only the outlines
 a document prints (and the components they are built from), with every glyph keeping its id,
 so the PDF can address glyphs by id (Identity-H) without a character map in the font.
 
@@ -57,6 +58,9 @@ class Face:
         self._glyph: dict[str, tuple[int, int]] = {}
         self._advance: dict[str, int] = {}
         self._glyf = self.table(b"glyf")
+        self._gpos = self.table(b"GPOS") if b"GPOS" in self.tables else b""
+        self._kerning = _kerning_lookups(self._gpos)  # per lookup, its pair-adjustment subtables
+        self._pairs: dict[tuple[int, int], int] = {}  # (left glyph, right glyph) -> kerning
         self._outlines: dict[int, tuple[bytes, list[int]]] = {}
 
     def _outline(self, gid: int) -> tuple[bytes, list[int]]:
@@ -85,11 +89,27 @@ class Face:
         advance = self._advance.get(text)
         if advance is None:
             glyph = self.glyph
-            advance = sum(glyph(c)[1] for c in text)
+            advance = sum(glyph(c)[1] for c in text) + sum(self.kerns(text))
             if len(self._advance) >= CACHED_TEXTS:
                 self._advance.clear()
             self._advance[text] = advance
         return advance * size / 1000 + tracking * len(text)
+
+    def kerns(self, text: str) -> list[int]:
+        """The kerning between each two neighbouring characters of `text`, in 1/1000 of the size
+        (negative: closer), from the face's `kern` feature: "ij", "Te", "AV" as the designer set them."""
+        if len(text) < 2 or not self._kerning:
+            return []
+        glyph, pairs, out = self.glyph, self._pairs, []
+        left = glyph(text[0])[0]
+        for char in text[1:]:
+            right = glyph(char)[0]
+            value = pairs.get((left, right))
+            if value is None:
+                value = pairs[left, right] = _pair_value(self._gpos, self._kerning, left, right) * 1000 // self.units
+            out.append(value)
+            left = right
+        return out
 
     def subset(self, glyphs: set[int]) -> bytes:
         """A font program with the outlines of `glyphs` (and glyph 0), every other glyph empty."""
@@ -198,6 +218,131 @@ def _components(glyf: bytes, loca: list[int], gid: int) -> list[int]:
         at += 4 + (4 if flags & _ARGS_ARE_WORDS else 2)
         at += 8 if flags & _TWO_BY_TWO else 4 if flags & _XY_SCALE else 2 if flags & _HAS_SCALE else 0
     return out
+
+
+# -- kerning: the pair adjustments of the GPOS table's `kern` feature (OpenType, "GPOS") --------
+
+_X_ADVANCE = 0x0004  # value format bits: x placement 1, y placement 2, x advance 4, y advance 8, ...
+
+
+def _kerning_lookups(gpos: bytes) -> list[list[int]]:
+    """Per lookup of the `kern` feature (any script), in lookup order, the offsets of its pair
+    adjustment subtables (type 2, or type 2 inside an extension, type 9)."""
+    if not gpos:
+        return []
+    features, lookups = struct.unpack_from(">HH", gpos, 6)
+    indices = set()
+    for i in range(struct.unpack_from(">H", gpos, features)[0]):
+        tag, offset = struct.unpack_from(">4sH", gpos, features + 2 + 6 * i)
+        if tag == b"kern":
+            count = struct.unpack_from(">H", gpos, features + offset + 2)[0]
+            indices.update(struct.unpack_from(f">{count}H", gpos, features + offset + 4))
+    offsets = struct.unpack_from(f">{struct.unpack_from('>H', gpos, lookups)[0]}H", gpos, lookups + 2)
+    out = []
+    for index in sorted(indices):
+        at = lookups + offsets[index]
+        kind, _flags, count = struct.unpack_from(">HHH", gpos, at)
+        subtables = []
+        for sub in struct.unpack_from(f">{count}H", gpos, at + 6):
+            start = at + sub
+            if kind == 9:  # an extension: the real type and a 32-bit offset
+                _format, kind_inside, extension = struct.unpack_from(">HHI", gpos, start)
+                if kind_inside == 2:
+                    subtables.append(start + extension)
+            elif kind == 2:
+                subtables.append(start)
+        out.append(subtables)
+    return out
+
+
+def _pair_value(gpos: bytes, lookups: list[list[int]], left: int, right: int) -> int:
+    """The x-advance adjustment of the pair, in font units: in each lookup, the first subtable
+    that covers the pair applies; the lookups' adjustments add up."""
+    total = 0
+    for subtables in lookups:
+        for start in subtables:
+            found = _in_subtable(gpos, start, left, right)
+            if found is not None:
+                total += found
+                break
+    return total
+
+
+def _in_subtable(gpos: bytes, start: int, left: int, right: int) -> int | None:
+    form, coverage, format1, format2 = struct.unpack_from(">HHHH", gpos, start)
+    index = _coverage_index(gpos, start + coverage, left)
+    if index is None:
+        return None
+    size = 2 * (bin(format1).count("1") + bin(format2).count("1"))
+    if form == 1:  # pairs listed glyph by glyph: a set per first glyph, sorted by second glyph
+        pair_set = start + struct.unpack_from(">H", gpos, start + 10 + 2 * index)[0]
+        count = struct.unpack_from(">H", gpos, pair_set)[0]
+        record = 2 + size
+        low, high = 0, count
+        while low < high:
+            middle = (low + high) // 2
+            if struct.unpack_from(">H", gpos, pair_set + 2 + middle * record)[0] < right:
+                low = middle + 1
+            else:
+                high = middle
+        if low < count and struct.unpack_from(">H", gpos, pair_set + 2 + low * record)[0] == right:
+            return _x_advance(gpos, pair_set + 4 + low * record, format1)
+        return None
+    if form == 2:  # pairs by class: a value per (class of the first glyph, class of the second)
+        class_def1, class_def2, _count1, count2 = struct.unpack_from(">HHHH", gpos, start + 8)
+        first, second = _class(gpos, start + class_def1, left), _class(gpos, start + class_def2, right)
+        return _x_advance(gpos, start + 16 + (first * count2 + second) * size, format1)
+    return None
+
+
+def _x_advance(gpos: bytes, at: int, value_format: int) -> int:
+    if not value_format & _X_ADVANCE:
+        return 0
+    return struct.unpack_from(">h", gpos, at + 2 * bin(value_format & 0x0003).count("1"))[0]
+
+
+def _coverage_index(data: bytes, at: int, gid: int) -> int | None:
+    form, count = struct.unpack_from(">HH", data, at)
+    low, high = 0, count
+    if form == 1:  # sorted glyph ids
+        while low < high:
+            middle = (low + high) // 2
+            if struct.unpack_from(">H", data, at + 4 + 2 * middle)[0] < gid:
+                low = middle + 1
+            else:
+                high = middle
+        return low if low < count and struct.unpack_from(">H", data, at + 4 + 2 * low)[0] == gid else None
+    while low < high:  # sorted ranges: first, last, coverage index of the first
+        middle = (low + high) // 2
+        if struct.unpack_from(">H", data, at + 6 + 6 * middle)[0] < gid:  # the range's last glyph
+            low = middle + 1
+        else:
+            high = middle
+    if low < count:
+        first, _last, index = struct.unpack_from(">HHH", data, at + 4 + 6 * low)
+        if first <= gid:
+            return index + gid - first
+    return None
+
+
+def _class(data: bytes, at: int, gid: int) -> int:
+    form = struct.unpack_from(">H", data, at)[0]
+    if form == 1:  # consecutive glyphs from a first one
+        first, count = struct.unpack_from(">HH", data, at + 2)
+        return struct.unpack_from(">H", data, at + 6 + 2 * (gid - first))[0] if first <= gid < first + count else 0
+    count = struct.unpack_from(">H", data, at + 2)[0]
+    low, high = 0, count
+    while low < high:  # sorted ranges: first, last, class
+        middle = (low + high) // 2
+        if struct.unpack_from(">H", data, at + 6 + 6 * middle)[0] < gid:
+            low = middle + 1
+        else:
+            high = middle
+    if low < count:
+        first, _last, value = struct.unpack_from(">HHH", data, at + 4 + 6 * low)
+        if first <= gid:
+            return value
+    return 0
 
 
 def _font_file(tables: dict[bytes, bytes]) -> bytes:

@@ -261,7 +261,7 @@ class _Layout:
         tracking = f"{style.tracking:g} Tc " if style.tracking else ""
         reset = " 0 Tc" if style.tracking else ""
         self.ops.append(f"BT /{style.face} {style.size:g} Tf {style.color} rg {tracking}{x:.2f} "
-                        f"{HEIGHT - top - BASELINE * style.size:.2f} Td <{hexed}> Tj{reset} ET")
+                        f"{HEIGHT - top - BASELINE * style.size:.2f} Td [{hexed}] TJ{reset} ET")
 
     def rule(self, y: float, weight: float, color: str, x: float = SIDE, length: float = CONTENT) -> None:
         self.ops.append(f"{weight:g} w {color} RG {x:.2f} {HEIGHT - y:.2f} m {x + length:.2f} {HEIGHT - y:.2f} l S")
@@ -387,7 +387,7 @@ def _ids(party: dict[str, Any], labels: dict[str, str]) -> list[str]:
 
 
 TITLE, NUMBER = Style("bold", 20, INK, 0.4), Style("regular", 11)
-HEADING_SHARE = 0.5  # of the width, at most, for the title, number and dates
+HEADING_SHARE = 0.6  # of the width, at most, for the title, number and dates
 GUTTER = 4 * MM  # between a label and its value
 
 
@@ -649,14 +649,23 @@ _ENCODED_MAX = 100_000
 
 
 def _encode(face: str, text: str, used: dict[int, str]) -> str:
-    """`text` as the hex string of its glyph ids (2 bytes each); records the glyphs in `used`."""
+    """`text` as the operand of TJ: its glyph ids (2 bytes each, in hex) with their kerning;
+    records the glyphs in `used`."""
     key = (face, text)
     hit = _ENCODED.get(key)
     if hit is None:
-        glyph = fonts.face(face).glyph
-        gids = [glyph(char)[0] for char in text]
+        font = fonts.face(face)
+        gids = [font.glyph(char)[0] for char in text]
+        # The TJ operand: runs of glyphs, and between two runs the kerning of the pair that
+        # separates them (in 1/1000 of the size; TJ moves left by it, so closer is positive).
+        parts, start = [], 0
+        for i, kern in enumerate(font.kerns(text), 1):
+            if kern:
+                parts += [struct.pack(f">{i - start}H", *gids[start:i]).hex().join("<>"), str(-kern)]
+                start = i
+        parts.append(struct.pack(f">{len(gids) - start}H", *gids[start:]).hex().join("<>"))
         # a glyph shown by two characters (only the missing-glyph box) reads back as the last
-        hit = (struct.pack(f">{len(gids)}H", *gids).hex(), dict(zip(gids, text)))
+        hit = (" ".join(parts), dict(zip(gids, text)))
         if len(_ENCODED) >= _ENCODED_MAX:
             _ENCODED.clear()
         _ENCODED[key] = hit
