@@ -460,7 +460,8 @@ def _buyer(d: dict[str, Any]) -> list[Block]:
     return blocks
 
 
-# The lines table: (key, label key, align); a None width is as wide as its widest cell.
+# The lines table: (key, label key, align, width in points); a None width is as wide as the
+# column's widest cell, and the description (0.0) takes what the others leave.
 COLUMNS = (("line_no", None, "right", None), ("work_date", "date", "left", None), ("user", "user", "left", 20 * MM),
            ("service", "service", "left", 22 * MM), ("description", "description", "left", 0.0),
            ("quantity", "quantity", "right", None), ("rate", "rate", "right", None),
