@@ -19,8 +19,9 @@ from functools import lru_cache
 from importlib.resources import files
 
 # Tables a PDF viewer needs to draw a TrueType font program addressed by glyph id
-# (ISO 32000-1, 9.9: the hinting tables are copied because the outlines' instructions call them).
-_KEPT = (b"cvt ", b"fpgm", b"glyf", b"head", b"hhea", b"hmtx", b"loca", b"maxp", b"prep")
+# (ISO 32000-1, 9.9: the hinting tables are copied because the outlines' instructions call them),
+# and `name` and `post` (without glyph names), which stricter font parsers expect in any font.
+_KEPT = (b"cvt ", b"fpgm", b"glyf", b"head", b"hhea", b"hmtx", b"loca", b"maxp", b"name", b"post", b"prep")
 # Composite glyph flags (OpenType `glyf` table)
 _ARGS_ARE_WORDS, _HAS_SCALE, _MORE, _XY_SCALE, _TWO_BY_TWO = 0x0001, 0x0008, 0x0020, 0x0040, 0x0080
 CACHED_TEXTS = 100_000
@@ -58,6 +59,7 @@ class Face:
         self._glyph: dict[str, tuple[int, int]] = {}
         self._advance: dict[str, int] = {}
         self._glyf = self.table(b"glyf")
+        self._names = _short_names(self.table(b"name"))
         self._gpos = self.table(b"GPOS") if b"GPOS" in self.tables else b""
         self._kerning = _kerning_lookups(self._gpos)  # per lookup, its pair-adjustment subtables
         self._pairs: dict[tuple[int, int], int] = {}  # (left glyph, right glyph) -> kerning
@@ -138,9 +140,10 @@ class Face:
         hhea[34:36] = struct.pack(">H", count)
         maxp = bytearray(self.table(b"maxp"))
         maxp[4:6] = struct.pack(">H", count)
+        post = struct.pack(">I", 0x00030000) + self.table(b"post")[4:32]  # version 3: no glyph names
         tables = {b"glyf": b"".join(outlines), b"loca": struct.pack(f">{len(loca)}I", *loca), b"hmtx": bytes(hmtx),
-                  b"head": bytes(head), b"hhea": bytes(hhea),
-                  b"maxp": bytes(maxp)}
+                  b"head": bytes(head), b"hhea": bytes(hhea), b"maxp": bytes(maxp), b"post": post,
+                  b"name": self._names}
         return _font_file({tag: tables.get(tag) or self.table(tag) for tag in _KEPT if tag in self.tables})
 
 
@@ -343,6 +346,19 @@ def _class(data: bytes, at: int, gid: int) -> int:
         if first <= gid:
             return value
     return 0
+
+
+def _short_names(name: bytes) -> bytes:
+    """A `name` table with only the Windows English family, style, full and PostScript names
+    (ids 1, 2, 4, 6): the rest (licence text, URLs) is 3 KB a face that no viewer reads."""
+    count, strings = struct.unpack_from(">HH", name, 2)
+    records, data = [], b""
+    for i in range(count):
+        platform, encoding, language, name_id, length, offset = struct.unpack_from(">6H", name, 6 + 12 * i)
+        if (platform, encoding, language) == (3, 1, 0x409) and name_id in (1, 2, 4, 6):
+            records.append(struct.pack(">6H", platform, encoding, language, name_id, length, len(data)))
+            data += name[strings + offset:strings + offset + length]
+    return struct.pack(">3H", 0, len(records), 6 + 12 * len(records)) + b"".join(records) + data
 
 
 def _font_file(tables: dict[bytes, bytes]) -> bytes:
