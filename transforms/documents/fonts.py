@@ -2,10 +2,11 @@
 
 A `Face` reads one Source Sans Pro `.ttf` from the `font-source-sans-pro` wheel once per
 process: the character map, the advance widths, the kerning pairs of its `kern` feature and
-where each glyph's outline lies. `width` measures a string for layout (advances and kerning,
-`kerns` gives the kerning between each two characters for drawing); `subset(glyphs)` returns a font program holding only the outlines
-a document prints (and the components they are built from), with every glyph keeping its id,
-so the PDF can address glyphs by id (Identity-H) without a character map in the font.
+where each glyph's outline lies. `width` measures a string for layout, advances and kerning;
+`kerns` gives the kerning between each two characters, for drawing. `subset(glyphs)` returns a
+font program holding only the outlines a document prints (and the components they are built
+from), with every glyph keeping its id, so the PDF can address glyphs by id (Identity-H)
+without a character map in the font.
 
 A character the face lacks prints as the face's "missing glyph" box; nothing fails.
 """
@@ -99,7 +100,7 @@ class Face:
 
     def kerns(self, text: str) -> list[int]:
         """The kerning between each two neighbouring characters of `text`, in 1/1000 of the size
-        (negative: closer), from the face's `kern` feature: "ij", "Te", "AV" as the designer set them."""
+        (negative: closer), from the face's `kern` feature: "Te", "AV" as the designer set them."""
         if len(text) < 2 or not self._kerning:
             return []
         glyph, pairs, out = self.glyph, self._pairs, []
@@ -108,6 +109,8 @@ class Face:
             right = glyph(char)[0]
             value = pairs.get((left, right))
             if value is None:
+                if len(pairs) >= CACHED_TEXTS:
+                    pairs.clear()
                 value = pairs[left, right] = _pair_value(self._gpos, self._kerning, left, right) * 1000 // self.units
             out.append(value)
             left = right
