@@ -233,3 +233,10 @@ def test_kerns__the_faces_kern_feature__pairs_as_the_font_sets_them_and_widths_i
     face = fonts.face("regular")  # values checked against fontTools' reading of the same GPOS table
     assert (face.kerns("Te"), face.kerns("AV"), face.kerns("L'"), face.kerns("ab")) == ([-66], [-14], [-89], [0])
     assert width("Te", BODY) == (face.glyph("T")[1] + face.glyph("e")[1] - 66) * 9 / 1000
+
+
+def test_fit__text_wider_than_the_room__cut_with_an_ellipsis_on_one_line():
+    from transforms.documents.pdf import _fit
+    room = width("xxx", BODY) + width("…", BODY)
+    assert _fit("x" * 3000, BODY, room) == "xxx…"
+    assert _fit("a\nb", BODY, 100) == "a b"

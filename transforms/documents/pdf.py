@@ -627,12 +627,16 @@ def _footers(page: _Layout, d: dict[str, Any]) -> None:
 
 def _fit(text: str, style: Style, room: float) -> str:
     """`text` on one line no wider than `room`, cut short with an ellipsis when it is wider."""
-    text = _printable(text).replace("\u200b", "")
+    text = _printable(text).replace("\n", " ").replace("\u200b", "")
     if width(text, style) <= room:
         return text
-    while text and width(text + "…", style) > room:
-        text = text[:-1]
-    return text + "…"
+    # character by character (kerning aside, which only ever shifts the cut by a character)
+    room += 0.01 - width("…", style)  # the same allowance for rounding as `wrap`
+    used, end = 0.0, 0
+    while end < len(text) and used + width(text[end], style) <= room:
+        used += width(text[end], style)
+        end += 1
+    return text[:end] + "…"
 
 
 _CONTROLS = dict.fromkeys([*range(0x00, 0x0A), *range(0x0B, 0x20), 0x7F], " ")
