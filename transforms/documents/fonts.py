@@ -284,15 +284,9 @@ def _in_subtable(gpos: bytes, start: int, left: int, right: int) -> int | None:
         pair_set = start + struct.unpack_from(">H", gpos, start + 10 + 2 * index)[0]
         count = struct.unpack_from(">H", gpos, pair_set)[0]
         record = 2 + size
-        low, high = 0, count
-        while low < high:
-            middle = (low + high) // 2
-            if struct.unpack_from(">H", gpos, pair_set + 2 + middle * record)[0] < right:
-                low = middle + 1
-            else:
-                high = middle
-        if low < count and struct.unpack_from(">H", gpos, pair_set + 2 + low * record)[0] == right:
-            return _x_advance(gpos, pair_set + 4 + low * record, format1)
+        i = _lower_bound(gpos, pair_set + 2, count, record, right)
+        if i < count and struct.unpack_from(">H", gpos, pair_set + 2 + i * record)[0] == right:
+            return _x_advance(gpos, pair_set + 4 + i * record, format1)
         return None
     if form == 2:  # pairs by class: a value per (class of the first glyph, class of the second)
         class_def1, class_def2, _count1, count2 = struct.unpack_from(">HHHH", gpos, start + 8)
@@ -309,26 +303,11 @@ def _x_advance(gpos: bytes, at: int, value_format: int) -> int:
 
 def _coverage_index(data: bytes, at: int, gid: int) -> int | None:
     form, count = struct.unpack_from(">HH", data, at)
-    low, high = 0, count
     if form == 1:  # sorted glyph ids
-        while low < high:
-            middle = (low + high) // 2
-            if struct.unpack_from(">H", data, at + 4 + 2 * middle)[0] < gid:
-                low = middle + 1
-            else:
-                high = middle
-        return low if low < count and struct.unpack_from(">H", data, at + 4 + 2 * low)[0] == gid else None
-    while low < high:  # sorted ranges: first, last, coverage index of the first
-        middle = (low + high) // 2
-        if struct.unpack_from(">H", data, at + 6 + 6 * middle)[0] < gid:  # the range's last glyph
-            low = middle + 1
-        else:
-            high = middle
-    if low < count:
-        first, _last, index = struct.unpack_from(">HHH", data, at + 4 + 6 * low)
-        if first <= gid:
-            return index + gid - first
-    return None
+        i = _lower_bound(data, at + 4, count, 2, gid)
+        return i if i < count and struct.unpack_from(">H", data, at + 4 + 2 * i)[0] == gid else None
+    found = _in_ranges(data, at + 4, count, gid)  # the value of a range: the coverage index of its first
+    return None if found is None else found[1] + gid - found[0]
 
 
 def _class(data: bytes, at: int, gid: int) -> int:
@@ -336,19 +315,32 @@ def _class(data: bytes, at: int, gid: int) -> int:
     if form == 1:  # consecutive glyphs from a first one
         first, count = struct.unpack_from(">HH", data, at + 2)
         return struct.unpack_from(">H", data, at + 6 + 2 * (gid - first))[0] if first <= gid < first + count else 0
-    count = struct.unpack_from(">H", data, at + 2)[0]
+    found = _in_ranges(data, at + 4, struct.unpack_from(">H", data, at + 2)[0], gid)
+    return 0 if found is None else found[1]
+
+
+def _in_ranges(data: bytes, at: int, count: int, gid: int) -> tuple[int, int] | None:
+    """(first glyph, value) of the range that holds `gid`, of `count` ranges (first glyph, last
+    glyph, value; 6 bytes each, sorted) from `at`; None when no range holds it."""
+    i = _lower_bound(data, at + 2, count, 6, gid)  # by each range's last glyph
+    if i < count:
+        first, _last, value = struct.unpack_from(">HHH", data, at + 6 * i)
+        if first <= gid:
+            return first, value
+    return None
+
+
+def _lower_bound(data: bytes, at: int, count: int, stride: int, gid: int) -> int:
+    """The index of the first of `count` records from `at`, `stride` bytes apart and sorted by
+    the glyph id they start with, whose glyph id is not below `gid` (`count` when none)."""
     low, high = 0, count
-    while low < high:  # sorted ranges: first, last, class
+    while low < high:
         middle = (low + high) // 2
-        if struct.unpack_from(">H", data, at + 6 + 6 * middle)[0] < gid:
+        if struct.unpack_from(">H", data, at + middle * stride)[0] < gid:
             low = middle + 1
         else:
             high = middle
-    if low < count:
-        first, _last, value = struct.unpack_from(">HHH", data, at + 4 + 6 * low)
-        if first <= gid:
-            return value
-    return 0
+    return low
 
 
 def _short_names(name: bytes) -> bytes:

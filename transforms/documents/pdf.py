@@ -161,6 +161,7 @@ INK, MUTED, HAIRLINE, SHADE, ACCENT = ("0.114 0.137 0.188", "0.353 0.380 0.439",
 PITCH = 1.16  # line pitch, in sizes: cap height 0.66 plus 0.5 of leading, as a paragraph of prose
 BASELINE = 0.9  # a line's baseline below its top, in sizes
 PAD_X, PAD_Y = 1.6 * MM, 1.7 * MM  # the lines table's cell padding
+ROUNDING = 0.01  # points: text measured as wide as its room fits it, whatever the rounding of sums
 
 
 class Style(NamedTuple):
@@ -196,7 +197,7 @@ def wrap(text: str, style: Style, room: float) -> list[Line]:
     text = _printable(text)
     if not text:
         return []
-    room += 0.01  # a column sized to its widest text holds it, whatever the rounding of the sums
+    room += ROUNDING
     face = fonts.face(style.face)
     size, tracking = style.size, style.tracking
     measure = lambda s: face.width(s, size, tracking)  # noqa: E731
@@ -631,7 +632,7 @@ def _fit(text: str, style: Style, room: float) -> str:
     if width(text, style) <= room:
         return text
     # character by character (kerning aside, which only ever shifts the cut by a character)
-    room += 0.01 - width("…", style)  # the same allowance for rounding as `wrap`
+    room += ROUNDING - width("…", style)
     used, end = 0.0, 0
     while end < len(text) and used + width(text[end], style) <= room:
         used += width(text[end], style)
@@ -689,7 +690,7 @@ def _pdf(page: _Layout, d: dict[str, Any]) -> bytes:
         return len(objects)
 
     used = [key for key in fonts.FACES if page.glyphs.get(key)]
-    font_refs = " ".join(f"/{key} {_font(add, fonts.face(key), page.glyphs[key])} 0 R" for key in used)
+    font_refs = " ".join(f"/{key} {_font(add, key, page.glyphs[key])} 0 R" for key in used)
     resources = add(f"<< /Font << {font_refs} >> >>".encode())
     kids = []
     for ops in page.pages:
@@ -713,10 +714,11 @@ def _pdf(page: _Layout, d: dict[str, Any]) -> bytes:
     return bytes(out)
 
 
-def _font(add: Callable[[bytes], int], face: fonts.Face, used: dict[int, str]) -> int:
+def _font(add: Callable[[bytes], int], style: str, used: dict[int, str]) -> int:
     """The objects of one face's subset (PDF 1.7, 9.7: a Type 0 font over a CIDFontType2 whose CIDs
     are the glyph ids); returns the Type 0 font's object number."""
-    name, program = _program(face.name, tuple(sorted(used)))
+    face = fonts.face(style)
+    name, program = _program(style, tuple(sorted(used)))
     scale = 1000 / face.units
     bbox = " ".join(str(round(v * scale)) for v in face.bbox)
     program_ref = add(program)
@@ -737,10 +739,10 @@ REPLACEMENT = "\ufffd"
 
 
 @lru_cache(maxsize=512)
-def _program(face_name: str, gids: tuple[int, ...]) -> tuple[str, bytes]:
+def _program(style: str, gids: tuple[int, ...]) -> tuple[str, bytes]:
     """The subset's PDF name and its font-file stream. Kept for the next document that prints
     the same glyphs of a face (the labels' face prints the same few in every document)."""
-    face = fonts.face(next(key for key, name in fonts.FACES.items() if name == face_name))
+    face = fonts.face(style)
     program = face.subset(set(gids))
     tag = "".join(chr(65 + byte % 26) for byte in hashlib.md5(program).digest()[:6])
     return f"{tag}+{face.name}", _stream(program, f" /Length1 {len(program)}")
