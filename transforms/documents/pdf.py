@@ -236,6 +236,17 @@ class Block(NamedTuple):
     draw: Callable[[_Layout, float], None]
 
 
+def _column(page: _Layout, lines: list[Line], x: float, top: float, room: float, align: str) -> None:
+    """`lines` one under the other from `top`: a cell of a table, or a label or value."""
+    for line in lines:
+        page.text(line, x, top, room, align)
+        top += line.height
+
+
+def _height(lines: list[Line]) -> float:
+    return sum(line.height for line in lines)
+
+
 def lines_block(lines: list[Line], x: float, room: float, align: str = "left") -> list[Block]:
     """One block per line, so a run of lines may break across pages between any two."""
     return [Block(line.height, lambda page, top, line=line: page.text(line, x, top, room, align))
@@ -345,7 +356,8 @@ class _Layout:
 
 def _document(d: dict[str, Any]) -> bytes:
     page = _Layout(d)
-    page.side_by_side(_seller(d), _heading(d))
+    heading = _heading_width(d)
+    page.side_by_side(_seller(d, CONTENT - heading - 10 * MM), _heading(d, heading))
     page.gap(2 * MM)
     page.place([Block(3 * MM + 1.2, lambda p, top: p.rule(top + 0.6, 1.2, INK))])
     page.gap(2 * MM)
@@ -372,11 +384,10 @@ def _gap(points: float) -> Block:
     return Block(points, lambda page, top: None)
 
 
-def _seller(d: dict[str, Any]) -> list[Block]:
+def _seller(d: dict[str, Any], room: float) -> list[Block]:
     s = d["seller"]
     if s is None:
         return []
-    room = _left_room(d)
     blocks = lines_block(wrap(s["name"], Style("bold", 12), room), SIDE, room)
     for text in [*s["address_lines"], *_ids(s, d["labels"]), s["email"], s["phone"]]:
         blocks += lines_block(wrap(text, BODY, room), SIDE, room)
@@ -409,12 +420,7 @@ def _heading_width(d: dict[str, Any]) -> float:
     return min(max(width(d["title"], TITLE), width(d["number"], NUMBER), grid), CONTENT * HEADING_SHARE)
 
 
-def _left_room(d: dict[str, Any]) -> float:
-    return CONTENT - _heading_width(d) - 10 * MM
-
-
-def _heading(d: dict[str, Any]) -> list[Block]:
-    room = _heading_width(d)
+def _heading(d: dict[str, Any], room: float) -> list[Block]:
     x = SIDE + CONTENT - room
     blocks = lines_block(wrap(d["title"], TITLE, room), x, room, "right")
     blocks += lines_block(wrap(d["number"], NUMBER, room), x, room, "right")
@@ -438,14 +444,9 @@ def _grid(rows: list[tuple[str, str]], x: float, label_room: float, value_room: 
         labels, values = wrap(label, label_style, label_room), wrap(value, value_style, value_room)
 
         def draw(page: _Layout, top: float, labels=labels, values=values) -> None:
-            for column, lines, room, side in ((x, labels, label_room, "left"),
-                                              (x + label_room + GUTTER, values, value_room, align)):
-                y = top
-                for line in lines:
-                    page.text(line, column, y, room, side)
-                    y += line.height
-        blocks.append(Block(max(sum(line.height for line in labels), sum(line.height for line in values))
-                            + 0.8 * MM, draw))
+            _column(page, labels, x, top, label_room, "left")
+            _column(page, values, x + label_room + GUTTER, top, value_room, align)
+        blocks.append(Block(max(_height(labels), _height(values)) + 0.8 * MM, draw))
     return blocks
 
 
@@ -499,10 +500,7 @@ def _lines_table(page: _Layout, d: dict[str, Any]) -> None:
     def draw(row: _Row, first: int, last: int, top: float, rule: tuple[float, str]) -> float:
         height = sum(row.levels[first:last]) + 2 * PAD_Y
         for x, w, align, cell in zip(xs, widths, aligns, row.cells):
-            y = top + PAD_Y
-            for line in cell[first:last]:
-                page.text(line, x + PAD_X, y, w - 2 * PAD_X, align)
-                y += line.height
+            _column(page, cell[first:last], x + PAD_X, top + PAD_Y, w - 2 * PAD_X, align)
         page.rule(top + height, *rule)
         return height
 
@@ -585,14 +583,11 @@ def _totals(page: _Layout, d: dict[str, Any]) -> None:
 def _table_row(cells: list[list[Line]], xs: list[float], widths: list[float], pad_x: float, pad_y: float,
                rule: tuple[float, str] | None) -> Block:
     """One row of a small table; the first column left-aligned, the others right-aligned."""
-    height = max((sum(line.height for line in cell) for cell in cells), default=0.0) + 2 * pad_y
+    height = max((_height(cell) for cell in cells), default=0.0) + 2 * pad_y
 
     def draw(page: _Layout, top: float) -> None:
         for i, (x, w, cell) in enumerate(zip(xs, widths, cells)):
-            y = top + pad_y
-            for line in cell:
-                page.text(line, x + pad_x, y, w - 2 * pad_x, "right" if i else "left")
-                y += line.height
+            _column(page, cell, x + pad_x, top + pad_y, w - 2 * pad_x, "right" if i else "left")
         if rule is not None:
             page.rule(top + height, rule[0], rule[1], xs[0], sum(widths))
     return Block(height, draw)

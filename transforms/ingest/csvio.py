@@ -184,8 +184,9 @@ def parse_text_by_row(text: str) -> CsvContent:
     Resynchronization (docs/decisions.md): a record that starts on line L and cannot be right,
     because its quoted cell runs to the end of the file or because it spans several lines, has
     another width than the header and swallowed a line that reads as a row of the header's
-    width, is a quote opened on line L and never closed where it should be. Line L is reported broken and reading starts again on line L + 1, so the lines
-    the quote swallowed are read as the records they are. A csv error (a cell over the size
+    width, is a quote opened on line L and never closed where it should be. Line L is reported
+    broken and reading starts again on line L + 1, so the lines the quote swallowed are read as
+    the records they are. A csv error (a cell over the size
     limit) costs the line it starts on in the same way.
     """
     first_line = text.split("\n", 1)[0]
