@@ -2,8 +2,8 @@
 
     .venv/bin/python -m bench.documents [--entries 100000] [--work bench/work/documents]
 
-Generates (once) an inbox of `--entries` time entries (customers = entries / 100, as
-bench/run.py) with data/demo/seller.toml, runs one night as of the last day of history without
+Generates (once) an inbox of `--entries` time entries (customers = entries / 100) with the
+billing details bench/run.py gives it (so every document has its XML, as in the bench's night), runs one night as of the last day of history without
 prepaid logs, and prints the documents issued, the `write_outputs` phase of OUT/run.json (the
 CSVs and every document's files) and documents per second. Then, on the committed warehouse,
 it writes the run's document files again into a scratch folder (`archive.write_run_documents`
@@ -24,7 +24,7 @@ import shutil
 import time
 from pathlib import Path
 
-from bench.run import AS_OF_FULL, DAYS, FILES, SEED, START, TZ
+from bench.run import AS_OF_FULL, DAYS, FILES, SEED, START, TZ, add_billing_details
 from transforms import warehouse
 from transforms.documents import archive
 from transforms.run.generate import generate_inbox
@@ -45,7 +45,7 @@ def main() -> None:
     inbox = work / "inbox"
     if not (inbox / "customers.csv").exists():
         generate_inbox(inbox, max(1, args.entries // 100), args.entries, SEED, start=START, days=DAYS, files=FILES)
-        shutil.copyfile(ROOT / "data" / "demo" / "seller.toml", inbox / "seller.toml")
+    add_billing_details(inbox)      # the night's documents, e-invoices included, as bench.run has them
     if not args.reuse:
         for stale in ("warehouse.duckdb", "warehouse.duckdb.wal", "out", "warehouse-documents", "again"):
             path = work / stale

@@ -1,8 +1,8 @@
 """UBL 2.1 e-invoices (Peppol BIS Billing 3.0, EN 16931) of issued documents (SPEC §10).
 
 Overage and top-up invoices are `Invoice` (type 380); credit notes are `CreditNote` (381)
-with a `BillingReference` to the corrected invoice. The XML is built with ElementTree, so
-every text from inputs is escaped. Elements follow the order of the UBL 2.1 schemas.
+with a `BillingReference` to the corrected invoice. Every text from inputs is escaped
+(`_Element`). Elements follow the order of the UBL 2.1 schemas.
 
 Signs: the warehouse keeps credit-note amounts negative (so sums over all documents net
 out); a UBL CreditNote states them positive (its type says they are credited), so its
@@ -14,11 +14,14 @@ per 60 minutes. Where the line amount is not exactly minutes × rate — prepaid
 part of the entry, or a correction of an amount billed at another rate — the difference is
 an explicit line allowance (or charge) with its reason, so the line adds up to the cent.
 Lines without time (top-ups) are one unit at the line amount. See docs/decisions.md.
+
+The XML is written by `_Element`, a tree of only what an e-invoice uses (prefixed elements,
+attributes, text), laid out as `ElementTree.indent(space=" ")` lays it out: ElementTree's
+general serializer (namespace maps, every node kind) was most of a document's XML time.
 """
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from datetime import date
 from decimal import Decimal
 from types import SimpleNamespace
@@ -40,8 +43,6 @@ VATEX = {"AE": "VATEX-EU-AE", "O": "VATEX-EU-O"}
 #: customer fields an e-invoice cannot do without (Peppol: buyer endpoint BT-49, country BT-55)
 REQUIRED_BUYER = ("country", "endpoint")
 
-ET.register_namespace("cac", NS["cac"])
-ET.register_namespace("cbc", NS["cbc"])
 
 
 def missing_fields(doc: dict) -> list[str]:
@@ -68,8 +69,7 @@ def to_xml(doc: dict, lines: list[dict], view: SimpleNamespace) -> bytes:
     currency = doc["currency"]
     category = tax_category(doc)
     rate = Decimal(doc["tax_rate_percent"])
-    ET.register_namespace("", NS[root_name])
-    root = ET.Element(f"{{{NS[root_name]}}}{root_name}")
+    root = _Element(root_name, {"xmlns": NS[root_name], "xmlns:cac": NS["cac"], "xmlns:cbc": NS["cbc"]})
     b = _Builder(root, currency)
     b.cbc(root, "CustomizationID", CUSTOMIZATION_ID)
     b.cbc(root, "ProfileID", PROFILE_ID)
@@ -121,26 +121,75 @@ def to_xml(doc: dict, lines: list[dict], view: SimpleNamespace) -> bytes:
         line_sum += _line(b, root, line, shown, sign, credit, category, rate)
     if line_sum != net:   # an invariant: the lines are the document
         raise AssertionError(f"{doc['number']}: lines add up to {line_sum} cents, net is {net}")
-    ET.indent(root, space=" ")
-    # serialized to text, then encoded once: ElementTree writing bytes resets its encoder on
-    # every one of the ~600 writes of a document (three quarters of its time)
-    text = ET.tostring(root, encoding="unicode")
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n' + text + "\n").encode("utf-8")
+    out = ['<?xml version="1.0" encoding="UTF-8"?>\n']
+    root.write(out, "\n")
+    out.append("\n")
+    return "".join(out).encode("utf-8")
+
+
+class _Element:
+    """An element of the e-invoice: its prefixed name, attributes, text and children."""
+    __slots__ = ("name", "attrs", "text", "children")
+
+    def __init__(self, name: str, attrs: dict[str, str], text: str | None = None):
+        self.name, self.attrs, self.text, self.children = name, attrs, text, []
+
+    def add(self, name: str, attrs: dict[str, str], text: str | None = None) -> "_Element":
+        child = _Element(name, attrs, text)
+        self.children.append(child)
+        return child
+
+    def write(self, out: list[str], indent: str) -> None:
+        """Append the element's XML to `out`; `indent` ("\n" and a space per level) starts the
+        lines of its children, as `ElementTree.indent(space=" ")` lays them out."""
+        name = self.name
+        head = name + "".join(f' {key}="{_attribute(value)}"' for key, value in self.attrs.items()) \
+            if self.attrs else name
+        if self.children:
+            out.append(f"<{head}>")
+            inner = indent + " "
+            for child in self.children:
+                out.append(inner)
+                child.write(out, inner)
+            out.append(f"{indent}</{name}>")
+        elif self.text:
+            out.append(f"<{head}>{_escape(self.text)}</{name}>")
+        else:
+            out.append(f"<{head} />")
+
+
+def _escape(text: str) -> str:
+    """Character data: the three characters markup could take for its own."""
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    return text
+
+
+def _attribute(text: str) -> str:
+    """An attribute value in double quotes; line breaks and tabs as references, so that a
+    reader's attribute normalization cannot turn them into spaces."""
+    text = _escape(text)
+    for char, reference in (('"', "&quot;"), ("\r", "&#13;"), ("\n", "&#10;"), ("\t", "&#09;")):
+        if char in text:
+            text = text.replace(char, reference)
+    return text
 
 
 class _Builder:
-    def __init__(self, root: ET.Element, currency: str):
+    def __init__(self, root: _Element, currency: str):
         self.root, self.currency = root, currency
 
-    def cbc(self, parent: ET.Element, name: str, text: str, **attrs) -> ET.Element:
-        el = ET.SubElement(parent, f"{{{NS['cbc']}}}{name}", attrs)
-        el.text = text
-        return el
+    def cbc(self, parent: _Element, name: str, text: str, **attrs) -> _Element:
+        return parent.add(f"cbc:{name}", attrs, text)
 
-    def cac(self, parent: ET.Element, name: str) -> ET.Element:
-        return ET.SubElement(parent, f"{{{NS['cac']}}}{name}")
+    def cac(self, parent: _Element, name: str) -> _Element:
+        return parent.add(f"cac:{name}", {})
 
-    def amount(self, parent: ET.Element, name: str, cents: int) -> ET.Element:
+    def amount(self, parent: _Element, name: str, cents: int) -> _Element:
         return self.cbc(parent, name, cents_text(cents), currencyID=self.currency)
 
 
@@ -153,7 +202,7 @@ def _percent(rate: Decimal) -> str:
     return text
 
 
-def _party(b: _Builder, holder: ET.Element, party: dict, category: str, supplier: bool) -> None:
+def _party(b: _Builder, holder: _Element, party: dict, category: str, supplier: bool) -> None:
     el = b.cac(holder, "Party")
     scheme, _, endpoint = party["endpoint"].partition(":")
     b.cbc(el, "EndpointID", endpoint, schemeID=scheme)
@@ -186,7 +235,7 @@ def _party(b: _Builder, holder: ET.Element, party: dict, category: str, supplier
             b.cbc(c, "ElectronicMail", contact["email"])
 
 
-def _tax_category(b: _Builder, parent: ET.Element, name: str, category: str, rate: Decimal, reason: str) -> None:
+def _tax_category(b: _Builder, parent: _Element, name: str, category: str, rate: Decimal, reason: str) -> None:
     el = b.cac(parent, name)
     b.cbc(el, "ID", category)
     if category != "O":           # BR-O-05: no rate outside the scope of VAT
@@ -198,7 +247,7 @@ def _tax_category(b: _Builder, parent: ET.Element, name: str, category: str, rat
     b.cbc(b.cac(el, "TaxScheme"), "ID", "VAT")
 
 
-def _line(b: _Builder, root: ET.Element, line: dict, shown: SimpleNamespace, sign: int, credit: bool,
+def _line(b: _Builder, root: _Element, line: dict, shown: SimpleNamespace, sign: int, credit: bool,
           category: str, rate: Decimal) -> int:
     """One InvoiceLine / CreditNoteLine; returns its amount in cents."""
     detail = loads(line.get("detail"))
