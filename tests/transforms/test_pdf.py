@@ -229,6 +229,36 @@ def test_subset__printed_glyphs_and_their_components__same_outlines_same_ids_oth
     assert len(loca) == max(e_acute, *components) + 2  # glyphs after the last used one are left out
 
 
+def font_programs(pdf: bytes) -> dict[str, bytes]:
+    """Each embedded face's font program (its FontFile2 stream, decompressed), by face name."""
+    out = {}
+    for font in read(pdf).pages[0]["/Resources"]["/Font"].values():
+        font = font.get_object()
+        descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object()
+        out[font["/BaseFont"].split("+")[1]] = descriptor["/FontFile2"].get_object().get_data()
+    return out
+
+
+def test_render_pdf__other_ascii_text_and_amounts__documents_share_their_subsets():
+    one, other_amounts, other_text, accented = view(1), view(1), view(1), view(1)
+    one.total, other_amounts.total = "€1,234.50", "€98,760.00"
+    # the address prints in the body face (the name in bold, which shares digits only)
+    other_text.buyer.address_lines = ["Quick Jazz Wharf 907", "Box Hill", "Kenya"]
+    accented.buyer.address_lines = ["ulica Łódź 5", "90-001 Łódź", "Poland"]
+    programs = [font_programs(render_pdf(doc)) for doc in (one, other_amounts, other_text, accented)]
+    assert programs[0] == programs[1]    # other digits: the same three font programs
+    regular = [p["SourceSansPro-Regular"] for p in programs]
+    assert regular[2] == regular[0]      # other ASCII text in the body face: its same program
+    assert regular[3] != regular[0]      # Ł, ó, ź are added to the body face's shared glyphs
+    face, kept = fonts.face("regular"), fonts._table_directory(regular[0])
+    glyf_at, _ = kept[b"glyf"]
+    loca_at, loca_len = kept[b"loca"]
+    loca = [int.from_bytes(regular[0][loca_at + 4 * i:loca_at + 4 * i + 4], "big") for i in range(loca_len // 4)]
+    # every printable ASCII character has its outline, printed or not ("~" is in no view here)
+    assert all(loca[face.glyph(c)[0] + 1] > loca[face.glyph(c)[0]] for c in map(chr, range(0x21, 0x7F)))
+    assert loca[face.glyph("Ł")[0] + 1] == loca[face.glyph("Ł")[0]]   # a glyph nobody printed stays empty
+
+
 def test_kerns__the_faces_kern_feature__pairs_as_the_font_sets_them_and_widths_include_them():
     face = fonts.face("regular")  # values checked against fontTools' reading of the same GPOS table
     assert (face.kerns("Te"), face.kerns("AV"), face.kerns("L'"), face.kerns("ab")) == ([-66], [-14], [-89], [0])

@@ -713,7 +713,7 @@ def _font(add: Callable[[bytes], int], style: str, used: dict[int, str]) -> int:
     """The objects of one face's subset (PDF 1.7, 9.7: a Type 0 font over a CIDFontType2 whose CIDs
     are the glyph ids); returns the Type 0 font's object number."""
     face = fonts.face(style)
-    name, program = _program(style, tuple(sorted(used)))
+    name, program = _program(style, tuple(sorted(used.keys() | _base(style))))
     scale = 1000 / face.units
     bbox = " ".join(str(round(v * scale)) for v in face.bbox)
     program_ref = add(program)
@@ -731,6 +731,19 @@ def _font(add: Callable[[bytes], int], style: str, used: dict[int, str]) -> int:
 
 
 REPLACEMENT = "\ufffd"
+
+
+#: glyphs every subset of a face holds besides those its document prints, so that most documents
+#: share their subsets (one subset made and compressed per process, not one per document): the
+#: body face prints each customer's own text, the other faces amounts, dates and numbers
+BASE_TEXT = {"regular": "".join(map(chr, range(0x20, 0x7F)))}
+BASE_NUMBERS = "0123456789 .,-+%/:"
+
+
+@lru_cache(maxsize=None)
+def _base(style: str) -> frozenset[int]:
+    face = fonts.face(style)
+    return frozenset(face.glyph(char)[0] for char in BASE_TEXT.get(style, BASE_NUMBERS))
 
 
 @lru_cache(maxsize=512)
