@@ -386,14 +386,15 @@ def render(results_dir: Path, markdown: Path) -> None:
     if ran:
         lines += ["These results were measured with " + "; ".join(f"`{c}`" for c in ran) + ".", ""]
     if results:
-        m = results[-1]["machine"]
+        # the machine of the goals' size (1M) when measured: sizes may come from different runs
+        m = next((r for r in results if r["size"] == "1m"), results[-1])["machine"]
         lines += ["## Machine", "",
                   f"{m.get('cpu')}, {m.get('cores')} cores, {m.get('ram_gib')} GiB RAM; {m.get('platform')}; "
                   f"Python {m.get('python')}, DuckDB {m.get('duckdb')}, pandas {m.get('pandas')}, "
-                  f"pandera {m.get('pandera')}, numpy {m.get('numpy')}. Code at commit "
-                  f"`{m.get('git', {}).get('commit')}`"
-                  + (f" with uncommitted changes in {', '.join(m['git']['modified_files'])}"
-                     if m.get("git", {}).get("modified_files") else "") + ".",
+                  f"pandera {m.get('pandera')}, numpy {m.get('numpy')}. Code at commit, by size: "
+                  + ", ".join(f"{r['size']} `{r['machine'].get('git', {}).get('commit')}`"
+                              + (" with uncommitted changes" if r["machine"].get("git", {}).get("modified_files")
+                                 else "") for r in results) + ".",
                   "", "The machine is shared (other test suites ran concurrently): load averages at the start "
                   "of each size: " + ", ".join(f"{r['size']} {r.get('load_average_start')}" for r in results)
                   + ". Small sizes are repeated and the median repetition is shown.", ""]
