@@ -426,7 +426,7 @@ def render(results_dir: Path, markdown: Path) -> None:
               "0.2 s from /proc; the prepaid logs are rendered in spawned worker processes). DuckDB runs "
               "in-process, so its memory is included. The JSON also has the process alone, the PSS sum "
               "and the largest child.",
-              f"- **Incremental night**: one more day, 2026-01-01, of entries / 250 new entries (same "
+              "- **Incremental night**: one more day, 2026-01-01, of entries / 250 new entries (same "
               "generator and seed, ids continuing after the history) as a new file "
               "`timelogs/part-13.csv`, plus their rows appended to `authorizations.csv`; run as of "
               "2026-01-01 on a copy of the warehouse and document archive the full run left.",
