@@ -44,7 +44,6 @@ VATEX = {"AE": "VATEX-EU-AE", "O": "VATEX-EU-O"}
 REQUIRED_BUYER = ("country", "endpoint")
 
 
-
 def missing_fields(doc: dict) -> list[str]:
     """What keeps a document from being a valid e-invoice ([] when nothing does).
     Without a seller nothing can be; the run says so once, not per customer."""
@@ -140,8 +139,8 @@ class _Element:
         return child
 
     def write(self, out: list[str], indent: str) -> None:
-        """Append the element's XML to `out`; `indent` ("\n" and a space per level) starts the
-        lines of its children, as `ElementTree.indent(space=" ")` lays them out."""
+        """Append the element's XML to `out`; `indent` (a line break, then a space per level)
+        starts the lines of its children, as `ElementTree.indent(space=" ")` lays them out."""
         name = self.name
         head = name + "".join(f' {key}="{_attribute(value)}"' for key, value in self.attrs.items()) \
             if self.attrs else name
