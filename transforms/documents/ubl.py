@@ -25,6 +25,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from types import SimpleNamespace
+from xml.sax.saxutils import escape
 
 from transforms.documents.docview import exemption_reason, loads, service_dates, tax_category
 from transforms.units import cents_text, round_half_up
@@ -126,6 +127,11 @@ def to_xml(doc: dict, lines: list[dict], view: SimpleNamespace) -> bytes:
     return "".join(out).encode("utf-8")
 
 
+#: attribute values are in double quotes; line breaks and tabs are written as references, so
+#: that a reader's attribute-value normalization cannot turn them into spaces
+ATTRIBUTE_ENTITIES = {'"': "&quot;", "\r": "&#13;", "\n": "&#10;", "\t": "&#09;"}
+
+
 class _Element:
     """An element of the e-invoice: its prefixed name, attributes, text and children."""
     __slots__ = ("name", "attrs", "text", "children")
@@ -142,8 +148,9 @@ class _Element:
         """Append the element's XML to `out`; `indent` (a line break, then a space per level)
         starts the lines of its children, as `ElementTree.indent(space=" ")` lays them out."""
         name = self.name
-        head = name + "".join(f' {key}="{_attribute(value)}"' for key, value in self.attrs.items()) \
-            if self.attrs else name
+        head = name
+        for key, value in self.attrs.items():
+            head += f' {key}="{escape(value, ATTRIBUTE_ENTITIES)}"'
         if self.children:
             out.append(f"<{head}>")
             inner = indent + " "
@@ -152,30 +159,9 @@ class _Element:
                 child.write(out, inner)
             out.append(f"{indent}</{name}>")
         elif self.text:
-            out.append(f"<{head}>{_escape(self.text)}</{name}>")
+            out.append(f"<{head}>{escape(self.text)}</{name}>")
         else:
             out.append(f"<{head} />")
-
-
-def _escape(text: str) -> str:
-    """Character data: the three characters markup could take for its own."""
-    if "&" in text:
-        text = text.replace("&", "&amp;")
-    if "<" in text:
-        text = text.replace("<", "&lt;")
-    if ">" in text:
-        text = text.replace(">", "&gt;")
-    return text
-
-
-def _attribute(text: str) -> str:
-    """An attribute value in double quotes; line breaks and tabs as references, so that a
-    reader's attribute normalization cannot turn them into spaces."""
-    text = _escape(text)
-    for char, reference in (('"', "&quot;"), ("\r", "&#13;"), ("\n", "&#10;"), ("\t", "&#09;")):
-        if char in text:
-            text = text.replace(char, reference)
-    return text
 
 
 class _Builder:
