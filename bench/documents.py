@@ -6,10 +6,10 @@ Generates (once) an inbox of `--entries` time entries (customers = entries / 100
 the billing details bench/run.py gives its inbox (so every document has its XML, as in the
 bench's night), runs one night as of the last day of history without prepaid logs, and prints
 the documents issued, the `write_outputs` phase of OUT/run.json (the CSVs and every document's
-files) and documents per second. Then, on the committed warehouse,
-it writes the run's document files again into a scratch folder (`archive.write_run_documents`
-alone, `--rewrites` times) and prints that rate too, with the CPU seconds per document of this
-process and its workers: the documents cost with nothing else. `--reuse` skips the night and
+files) and documents per second. Then, on the committed warehouse, it writes the run's
+document files again into a scratch folder (`archive.write_run_documents` alone, `--rewrites`
+times) and prints that rate too, with the CPU seconds per document of this process and its
+workers: the documents cost with nothing else. `--reuse` skips the night and
 rewrites from the warehouse a previous invocation left (to compare code versions on one warehouse).
 On a machine shared with other work, the wall-clock rates follow the load; CPU per document less so.
 """

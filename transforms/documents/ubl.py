@@ -70,7 +70,7 @@ def to_xml(doc: dict, lines: list[dict], view: SimpleNamespace) -> bytes:
     category = tax_category(doc)
     rate = Decimal(doc["tax_rate_percent"])
     root = _Element(root_name, {"xmlns": NS[root_name], "xmlns:cac": NS["cac"], "xmlns:cbc": NS["cbc"]})
-    b = _Builder(root, currency)
+    b = _Builder(currency)
     b.cbc(root, "CustomizationID", CUSTOMIZATION_ID)
     b.cbc(root, "ProfileID", PROFILE_ID)
     b.cbc(root, "ID", doc["number"])
@@ -165,8 +165,10 @@ class _Element:
 
 
 class _Builder:
-    def __init__(self, root: _Element, currency: str):
-        self.root, self.currency = root, currency
+    """Adds UBL's elements: `cac:` aggregates, `cbc:` values, amounts in the document's currency."""
+
+    def __init__(self, currency: str):
+        self.currency = currency
 
     def cbc(self, parent: _Element, name: str, text: str, **attrs) -> _Element:
         return parent.add(f"cbc:{name}", attrs, text)
