@@ -21,11 +21,11 @@ import json
 import logging
 import os
 import resource
-import shutil
 import time
 from pathlib import Path
 
-from bench.run import AS_OF_FULL, DAYS, FILES, SEED, START, TZ, add_billing_details
+from bench.measure import discard
+from bench.run import AS_OF_FULL, DAYS, FILES, SEED, START, TZ, add_billing_details, empty_trash
 from transforms import warehouse
 from transforms.documents import archive
 from transforms.run.generate import generate_inbox
@@ -49,8 +49,7 @@ def main() -> None:
     add_billing_details(inbox)      # the night's documents, e-invoices included, as bench.run has them
     if not args.reuse:
         for stale in ("warehouse.duckdb", "warehouse.duckdb.wal", "out", "warehouse-documents", "again"):
-            path = work / stale
-            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+            discard(work / stale)
         run_nightly(inbox, work / "warehouse.duckdb", work / "out", AS_OF_FULL, TZ, reports_enabled=False)
         seconds = json.loads((work / "out" / "run.json").read_text())["timings_seconds"]["write_outputs"]
     con = warehouse.connect(work / "warehouse.duckdb", read_only=True)
@@ -59,13 +58,15 @@ def main() -> None:
         print(f"night: {count} documents, write_outputs {seconds:.1f} s, {count / seconds:.1f} documents/s",
               flush=True)
     for _ in range(args.rewrites):
-        shutil.rmtree(work / "again", ignore_errors=True)
+        discard(work / "again")
         start, cpu = time.perf_counter(), _cpu()
         names = archive.write_run_documents(con, work / "again", run_id)
         spent, cpu = time.perf_counter() - start, _cpu() - cpu
         print(f"write_run_documents alone: {count} documents, {len(names)} files, {spent:.1f} s, "
               f"{count / spent:.1f} documents/s, {1000 * cpu / count:.1f} ms CPU a document "
               f"(load average {os.getloadavg()[0]:.1f})", flush=True)
+    con.close()
+    empty_trash(args.work)
 
 
 def _cpu() -> float:

@@ -27,6 +27,23 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+TRASH = ".trash"
+
+
+def discard(path: Path) -> None:
+    """Move `path` (a folder or file) into the `.trash` folder beside it, emptied when the bench
+    ends (bench.run.empty_trash). Deleting hundreds of thousands of files right before a
+    measurement makes the files it creates slow to create on a file system without a journal
+    (the kernel skips recently deleted inodes one by one; bench/notes.md, "Files deleted right
+    before a measured night"), which a user's night, a day after the last deletion, never sees."""
+    path = Path(path)
+    if not path.exists() and not path.is_symlink():
+        return
+    trash = path.parent / TRASH
+    trash.mkdir(exist_ok=True)
+    os.replace(path, trash / f"{path.name}.{time.time_ns()}")
+
+
 def peak_rss() -> dict:
     """Peak resident set size of this process so far, in MiB (two independent readings)."""
     out = {"peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
@@ -188,12 +205,10 @@ def output_floor(spec: dict) -> dict:
     at least, however fast it computes: create one file per invoice and per customer report and
     write the CSVs. Writing the same bytes as one file is timed too (bytes alone, no files).
     """
-    import shutil
-
     out, scratch = Path(spec["out"]), Path(spec["scratch"])
     files = [(p.relative_to(out), p.read_bytes()) for p in sorted(out.rglob("*")) if p.is_file()]
     folders = sorted({rel.parent for rel, _ in files})
-    shutil.rmtree(scratch, ignore_errors=True)
+    discard(scratch)
     os.sync()
     t = time.perf_counter()
     for folder in folders:
@@ -203,7 +218,7 @@ def output_floor(spec: dict) -> dict:
             fh.write(data)
     os.sync()
     seconds = time.perf_counter() - t
-    shutil.rmtree(scratch)
+    discard(scratch)
     os.sync()
     t = time.perf_counter()
     scratch.mkdir(parents=True)
@@ -212,7 +227,7 @@ def output_floor(spec: dict) -> dict:
             fh.write(data)
     os.sync()
     one_file = time.perf_counter() - t
-    shutil.rmtree(scratch)
+    discard(scratch)
     return {"files": len(files), "folders": len(folders), "bytes": sum(len(d) for _, d in files),
             "seconds": round(seconds, 4), "one_file_seconds": round(one_file, 4)}
 

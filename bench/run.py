@@ -27,6 +27,11 @@ issue 3: 1M entries, 10,000 customers, 30,000 blocks) it
    figures), then renders BENCHMARKS.md and bench/results/phases.png from every results
    file present.
 
+What a measurement replaces (an earlier run's warehouse, archive and OUT, the output floor's
+copy) is moved into a `.trash` folder beside it and deleted only after every measurement:
+on a file system without a journal, files created within minutes of a large deletion are
+slow to create (bench/notes.md, "Files deleted right before a measured night").
+
 Every measurement's process tree is also watched from outside, so a run that times out or
 dies still records the memory it reached. Prefect's own cost (import, ephemeral API server
 start, a no-op flow) is measured once per invocation into bench/results/prefect.json
@@ -383,14 +388,24 @@ def archive_of(warehouse: Path) -> Path:
 
 
 def _fresh(*paths: Path) -> None:
+    """Make way for a run: its warehouse (with its WAL and archive) and OUT go to the trash."""
+    from bench.measure import discard
+
     for path in [*paths, *(archive_of(p) for p in paths if p.suffix == ".duckdb")]:
         for p in (path, Path(str(path) + ".wal")):
-            if p.is_dir():
-                shutil.rmtree(p)
-            elif p.exists():
-                p.unlink()
+            discard(p)
         for staged in path.parent.glob(f".{path.name}.*"):   # outputs' staging folders
-            shutil.rmtree(staged, ignore_errors=True)
+            discard(staged)
+
+
+def empty_trash(work: Path) -> None:
+    """Delete what the bench moved out of the way (bench.measure.discard), after measuring."""
+    from bench.measure import TRASH
+
+    for trash in [work / TRASH, *work.glob(f"*/{TRASH}")]:
+        if trash.is_dir():
+            print(f"deleting {trash}", flush=True)
+            shutil.rmtree(trash)
 
 
 def copy_warehouse(src: Path, dst: Path) -> None:
@@ -405,7 +420,9 @@ def copy_warehouse(src: Path, dst: Path) -> None:
     if wal.exists():
         shutil.copyfile(wal, Path(str(dst) + ".wal"))
     if archive_of(src).exists():
-        shutil.rmtree(archive_of(dst), ignore_errors=True)
+        from bench.measure import discard
+
+        discard(archive_of(dst))
         shutil.copytree(archive_of(src), archive_of(dst), copy_function=_link_file)
 
 
@@ -839,6 +856,7 @@ def main(argv: list[str] | None = None) -> int:
     for entries in sizes:
         result = bench_size(entries, args, work, log)
         print(f"[{result['size']}] results: {save(results, result)}", flush=True)
+    empty_trash(work)
     if not args.no_render:
         from bench.report import render
         markdown = args.markdown or (DEFAULT_MARKDOWN if results == DEFAULT_RESULTS.resolve()

@@ -1,5 +1,6 @@
 """Parts of the benchmark harness on their own: the reference's reader of a generated inbox
-(bench/naive.py), the memory limit of a measurement, and the goals table's plans."""
+(bench/naive.py), the memory limit of a measurement, the goals table's plans, and the trash
+that keeps deletions out of the measurements."""
 
 from __future__ import annotations
 
@@ -77,3 +78,17 @@ def test_reference_per_customer__two_customers_sharing_a_global_rate__same_rows_
     whole = reconcile_reference(*inputs, date(2025, 1, 31), "UTC")
     assert naive.reconcile_per_customer(*inputs, date(2025, 1, 31), "UTC") == whole
     assert [r["overage_amount"] for r in whole["entries"]] == ["30.00", "40.00", "30.00"]
+
+
+def test_fresh__run_folders_moved_into_trash_beside_them__empty_trash_deletes_them(tmp_path):
+    runs = tmp_path / "work" / "1m"
+    (runs / "out-full" / "reports").mkdir(parents=True)
+    (runs / "out-full" / "run.json").write_text("{}")
+    (runs / "full.duckdb").write_text("warehouse")
+    run._fresh(runs / "full.duckdb", runs / "out-full")
+    assert [p.name for p in runs.iterdir()] == [".trash"]
+    trash = runs / ".trash"
+    assert sorted(p.name.rsplit(".", 1)[0] for p in trash.iterdir()) == ["full.duckdb", "out-full"]
+    assert (next(trash.glob("out-full.*")) / "run.json").read_text() == "{}"
+    run.empty_trash(tmp_path / "work")
+    assert list(runs.iterdir()) == []

@@ -156,3 +156,9 @@ def test_markdown_is_rendered(bench):
                     "### Memory", "### Against the naive way (tests/reference.py)"):
         assert heading in text
     assert "### What it would take" not in text         # its lines are in the goals table
+
+
+def test_folders_moved_out_of_the_way_are_deleted_at_the_end(bench):
+    work, _, _ = bench
+    assert sorted(p.relative_to(work).as_posix() for p in work.rglob(".trash")) == []
+    assert (work / "10k" / "out-full" / "run.json").is_file()
