@@ -19,7 +19,6 @@ import resource
 import shutil
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 
 from bench.run import AS_OF_FULL, DEFAULT_RESULTS, DEFAULT_WORK, TZ

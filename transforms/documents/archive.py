@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from types import SimpleNamespace
 
 import duckdb
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
