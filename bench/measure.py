@@ -201,9 +201,9 @@ def output_floor(spec: dict) -> dict:
 
     Every file under `spec["out"]` is read into memory first (not timed); then the same folder
     tree is created in `spec["scratch"]` and every file written with its exact bytes, followed
-    by one os.sync() (as the run seals OUT). This is what any implementation of SPEC §7 must do
-    at least, however fast it computes: create one file per invoice and per customer report and
-    write the CSVs. Writing the same bytes as one file is timed too (bytes alone, no files).
+    by one os.sync() (as the run seals OUT). This is what any implementation of the output
+    contract (docs/outputs.md) must do at least, however fast it computes: create one file per
+    invoice and per customer report and write the CSVs. Writing the same bytes as one file is timed too (bytes alone, no files).
     """
     out, scratch = Path(spec["out"]), Path(spec["scratch"])
     files = [(p.relative_to(out), p.read_bytes()) for p in sorted(out.rglob("*")) if p.is_file()]

@@ -71,7 +71,7 @@ def reconcile_per_customer(customers: list, blocks: list, rates: list, entries: 
     rates that can apply to it (its own and those naming no customer); rows merged in the
     reference's order.
 
-    Customers are independent (SPEC §4 posts each customer's entries against its own blocks),
+    Customers are independent (the allocation posts each customer's entries against its own blocks),
     so the rows are the same as one call over the whole inbox. One call over the whole inbox
     is quadratic: for every charged entry the reference scans every block and every rate of
     every customer (100k entries: 111 s against 2 s at 10k, under the same load), so at 1M it

@@ -420,7 +420,8 @@ def render(results_dir: Path, markdown: Path) -> None:
               "- **Output floor** (every size, right after its last full run): in a fresh process, "
               "every file of the full run's OUT is read into memory, then the same tree is written again "
               "with the exact bytes and one `os.sync()` — no computation, no rendering "
-              "(`bench/measure.py:output_floor`). Any implementation of SPEC §7 writes at least this.",
+              "(`bench/measure.py:output_floor`). Any implementation of the output contract "
+              "(docs/outputs.md) writes at least this.",
               "- **Peak RSS**: the larger of `getrusage(RUSAGE_SELF).ru_maxrss` of the measuring process "
               "and the peak of the summed RSS of the process and all its descendants (sampled every "
               "0.2 s from /proc; the prepaid logs are rendered in spawned worker processes). DuckDB runs "

@@ -640,7 +640,7 @@ def summarize_reps(reps: list[dict]) -> dict:
     return summary
 
 
-#: the engine's part that the reference also does (SPEC §3-5 from the inbox)
+#: the engine's part that the reference also does (validation, allocation and expiry from the inbox)
 ENGINE_PHASES = ("ingest", "validate", "compute")
 
 
