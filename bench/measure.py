@@ -34,8 +34,8 @@ def discard(path: Path) -> None:
     """Move `path` (a folder or file) into the `.trash` folder beside it, emptied when the bench
     ends (bench.run.empty_trash). Deleting hundreds of thousands of files right before a
     measurement makes the files it creates slow to create on a file system without a journal
-    (the kernel skips recently deleted inodes one by one; bench/notes.md, "Files deleted right
-    before a measured night"), which a user's night, a day after the last deletion, never sees."""
+    (the kernel skips recently deleted inodes one by one; bench/notes.md, "eighth round"),
+    which a user's night, a day after the last deletion, never sees."""
     path = Path(path)
     if not path.exists() and not path.is_symlink():
         return
@@ -203,7 +203,8 @@ def output_floor(spec: dict) -> dict:
     tree is created in `spec["scratch"]` and every file written with its exact bytes, followed
     by one os.sync() (as the run seals OUT). This is what any implementation of the output
     contract (docs/outputs.md) must do at least, however fast it computes: create one file per
-    invoice and per customer report and write the CSVs. Writing the same bytes as one file is timed too (bytes alone, no files).
+    invoice and per customer report and write the CSVs. Writing the same bytes as one file is
+    timed too (bytes alone, no files).
     """
     out, scratch = Path(spec["out"]), Path(spec["scratch"])
     files = [(p.relative_to(out), p.read_bytes()) for p in sorted(out.rglob("*")) if p.is_file()]

@@ -30,7 +30,7 @@ issue 3: 1M entries, 10,000 customers, 30,000 blocks) it
 What a measurement replaces (an earlier run's warehouse, archive and OUT, the output floor's
 copy) is moved into a `.trash` folder beside it and deleted only after every measurement:
 on a file system without a journal, files created within minutes of a large deletion are
-slow to create (bench/notes.md, "Files deleted right before a measured night").
+slow to create (bench/notes.md, "eighth round").
 
 Every measurement's process tree is also watched from outside, so a run that times out or
 dies still records the memory it reached. Prefect's own cost (import, ephemeral API server
@@ -640,7 +640,7 @@ def summarize_reps(reps: list[dict]) -> dict:
     return summary
 
 
-#: the engine's part that the reference also does (validation, allocation and expiry from the inbox)
+#: the engine's part that the reference also does (validation, allocation, expiry)
 ENGINE_PHASES = ("ingest", "validate", "compute")
 
 
