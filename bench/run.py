@@ -54,6 +54,8 @@ import time
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+from bench.measure import TRASH, TreeSampler, discard
+
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
 DEFAULT_WORK = BENCH / "work"
@@ -311,8 +313,6 @@ def measure(spec: dict, timeout: float, log: Path, allow_failure: bool = False,
     """
     import signal
 
-    from bench.measure import TreeSampler
-
     rss_limit_mib = RSS_LIMIT_MIB if rss_limit_mib is None else rss_limit_mib
 
     env = dict(os.environ)
@@ -389,8 +389,6 @@ def archive_of(warehouse: Path) -> Path:
 
 def _fresh(*paths: Path) -> None:
     """Make way for a run: its warehouse (with its WAL and archive) and OUT go to the trash."""
-    from bench.measure import discard
-
     for path in [*paths, *(archive_of(p) for p in paths if p.suffix == ".duckdb")]:
         for p in (path, Path(str(path) + ".wal")):
             discard(p)
@@ -400,8 +398,6 @@ def _fresh(*paths: Path) -> None:
 
 def empty_trash(work: Path) -> None:
     """Delete what the bench moved out of the way (bench.measure.discard), after measuring."""
-    from bench.measure import TRASH
-
     for trash in [work / TRASH, *work.glob(f"*/{TRASH}")]:
         if trash.is_dir():
             print(f"deleting {trash}", flush=True)
@@ -420,8 +416,6 @@ def copy_warehouse(src: Path, dst: Path) -> None:
     if wal.exists():
         shutil.copyfile(wal, Path(str(dst) + ".wal"))
     if archive_of(src).exists():
-        from bench.measure import discard
-
         discard(archive_of(dst))
         shutil.copytree(archive_of(src), archive_of(dst), copy_function=_link_file)
 
