@@ -334,8 +334,13 @@ def _without_document_files(skip: bool):
     module_name, function, _ = DOCUMENT_CALLS[0]
     module = importlib.import_module(module_name)
     original = getattr(module, function)
-    # an empty invoices/ folder: publishing archives what the folder holds
-    setattr(module, function, lambda con, target, run_id: (Path(target) / "invoices").mkdir(parents=True, exist_ok=True))
+    def no_files(con, target, run_id, copies=None):
+        # empty folders: OUT's invoices/, and the archive's incoming folder that publishing moves
+        for folder in (Path(target) / "invoices", copies):
+            if folder is not None:
+                folder.mkdir(parents=True, exist_ok=True)
+
+    setattr(module, function, no_files)
     try:
         yield
     finally:

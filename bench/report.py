@@ -264,7 +264,8 @@ def detail_tables(results: list[dict]) -> list[str]:
             _x(s.get("reconciliation_ratio_to_floor_in_out"))]) + " |")
     lines += ["", "Floor = input floor + output floor, both measured in the same bench run. Documents' files: "
               "`documents.write_documents` (each document rendered as HTML and PDF, and UBL XML when the "
-              "customer has e-invoice details; inside `write_outputs`) plus `archive.store` (inside `publish`); "
+              "customer has e-invoice details, into OUT and into the archive's incoming folder; inside "
+              "`write_outputs`) plus `archive.store` (putting the archive's copies in place; inside `publish`); "
               "the reconciliation is the night without them.", ""]
 
     lines += ["### The incremental night", "",
@@ -432,8 +433,9 @@ def render(results_dir: Path, markdown: Path) -> None:
               "`timelogs/part-13.csv`, plus their rows appended to `authorizations.csv`; run as of "
               "2026-01-01 on a copy of the warehouse and document archive the full run left.",
               "- **Documents' files and the reconciliation**: the time inside `documents.write_documents` "
-              "(rendering and writing every document's HTML, PDF and XML) and `archive.store` (copying them "
-              "into the archive), taken by wrapping those two functions in the measuring process; the "
+              "(rendering every document's HTML, PDF and XML and writing them into OUT and the archive's "
+              "incoming folder) and `archive.store` (moving those copies into place), taken by wrapping "
+              "those two functions in the measuring process; the "
               "reconciliation is the night minus that time.",
               "- **The naive way**: `tests/reference.py` (the plain-Python reference of the differential "
               "test) reads the same inbox and reconciles it, once per customer, in a fresh process "

@@ -640,7 +640,7 @@ ENGINE_PHASES = ("ingest", "validate", "compute")
 
 def documents_share(nightly: dict) -> dict:
     """The time spent writing documents' files (HTML, PDF, XML; rendered in `write_outputs`,
-    linked into the archive in `publish`), and the run without it: the reconciliation.
+    moved into the archive in `publish`), and the run without it: the reconciliation.
 
     Also the peak RSS of the process when `compute` ended (the reference comparison's part)."""
     calls = nightly.get("document_files_seconds") or {}

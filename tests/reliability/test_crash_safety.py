@@ -34,6 +34,7 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.reliability.helpers import snapshot
+from transforms.documents import archive
 from transforms.run import outputs
 from transforms.run.generate import generate_inbox
 from transforms.run.nightly import run_nightly
@@ -81,9 +82,10 @@ def out_tree(out: Path) -> dict[str, object]:
 
 
 def archive_tree(archive: Path) -> dict[str, bytes]:
-    """The document archive's files (not its run markers) as bytes."""
+    """The document archive's files (not its run markers) as bytes; nothing may be left incoming."""
+    assert not list(archive.glob(".incoming/*")), "a killed run's copies were left in the archive"
     return {p.relative_to(archive).as_posix(): p.read_bytes()
-            for p in sorted(archive.glob("*/*")) if p.is_file() and p.parent.name != ".runs"}
+            for p in sorted(archive.rglob("*")) if p.is_file() and p.parent.name != ".runs"}
 
 
 def numbering_problems(tables: dict[str, list[tuple]]) -> list[str]:
@@ -144,7 +146,7 @@ KILL_WHEN_APPEARS = (
     ("staging-created", ".out.run-*"),
     ("mid-reports", ".out.run-*/reports/*/prepaid-log.*"),
     ("sealed-before-commit", ".out.run-*/.complete"),
-    ("mid-archive", "w-documents/INV-*/INV-*"),      # committed; its documents are being archived
+    ("mid-archive-copies", "w-documents/.incoming/*/INV-*/INV-*"),    # the archive's copies, before the commit
 )
 
 
@@ -307,3 +309,30 @@ def test_publish_interrupted_between_the_two_renames__old_out_restored_then_repl
     assert out_tree(tmp_path / "out") == clean["out_bb"]
     assert archive_tree(tmp_path / "w-documents") == clean["archive_b"]
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != "w.duckdb.wal") == ["out", "w-documents", "w.duckdb"]
+
+
+@pytest.mark.parametrize("killed_in", ["_place", "_mark"])
+def test_archive_interrupted_after_commit__next_run_archives_the_same_files(tmp_path, monkeypatch, clean, killed_in):
+    """Killed after the commit, before the archive's copies were in place (`_place`) or after
+    they were and before the run's marker (`_mark`): the next run renders what is missing,
+    checks what is there, and removes the copies left."""
+    shutil.copy(clean["base"] / "after_a.duckdb", tmp_path / "w.duckdb")
+    shutil.copytree(clean["base"] / "out_a", tmp_path / "out")
+    shutil.copytree(clean["base"] / "documents_a", tmp_path / "w-documents")
+
+    def killed(*args):
+        raise KeyboardInterrupt  # stands in for SIGKILL
+
+    monkeypatch.setattr(archive, killed_in, killed)
+    with pytest.raises(KeyboardInterrupt):
+        run_nightly(clean["inbox_b"], tmp_path / "w.duckdb", tmp_path / "out", B)
+    monkeypatch.undo()
+    assert snapshot(tmp_path / "w.duckdb") == clean["state_b"]      # committed
+    assert len(list((tmp_path / "w-documents" / ".incoming").iterdir())) == 1
+
+    report = run_nightly(clean["inbox_b"], tmp_path / "w.duckdb", tmp_path / "out", B)
+    files = 2 * len(clean["documents_b"])   # HTML and PDF: night B's inbox has no seller, so no XML
+    added = 0 if killed_in == "_mark" else files
+    assert f"archived {added} document file(s) of committed run 2" in report.warnings
+    assert archive_tree(tmp_path / "w-documents") == clean["archive_b"]
+    assert not (tmp_path / "w-documents" / ".incoming").exists()

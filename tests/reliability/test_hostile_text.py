@@ -137,7 +137,7 @@ def test_hostile_customer_ids__every_written_path_is_inside_out(hostile_run):
                      if not (p == out or p == out.parent or out in p.parents or p == archive or archive in p.parents))
     assert outside == []
     archived = [p.relative_to(archive).as_posix() for p in archive.rglob("*") if p.is_file()]
-    assert archived and all(re.fullmatch(r"\.runs/\d+|(INV|CN)-\d{4}/(INV|CN)-\d{4}-\d{6}\.(html|pdf|xml)", name)
+    assert archived and all(re.fullmatch(r"\.runs/\d+|(INV|CN)-\d{4}/\d{4}-\d\d-\d\d/(INV|CN)-\d{4}-\d{6}\.(html|pdf|xml)", name)
                             for name in archived), archived
     assert not any(p.is_symlink() for p in out.rglob("*"))
     real_out = os.path.realpath(out)

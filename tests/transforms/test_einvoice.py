@@ -167,15 +167,24 @@ def test_reprint__every_document_byte_identical__from_warehouse_alone(nights, tm
         con.close()
 
 
-def test_archive__keeps_both_nights__a_night_issuing_nothing_leaves_them(nights):
+def test_archive__keeps_both_nights_by_series_and_day__a_night_issuing_nothing_leaves_them(nights):
     base, _ = nights
-    archived = sorted(p.name for p in (base / "w-documents").glob("*/*.*"))
-    written = sorted(p.name for n in (1, 2) for p in (base / f"out{n}" / "invoices").iterdir())
-    assert archived == written
+    documents = base / "w-documents"
+
+    def archived() -> list[str]:
+        return sorted(p.relative_to(documents).as_posix() for p in documents.rglob("*")
+                      if p.is_file() and p.parent.name != ".runs")
+
+    written = sorted(f"{p.name.rsplit('-', 1)[0]}/{day}/{p.name}"
+                     for n, day in ((1, "2026-01-31"), (2, "2026-02-03"))
+                     for p in (base / f"out{n}" / "invoices").iterdir())
+    assert archived() == written
+    assert sorted(p.name for p in (documents / ".runs").iterdir()) == ["1", "2"]
+    assert not (documents / ".incoming").exists()
     again = run_nightly(write_night(base / "inbox3", 2), base / "w.duckdb", base / "out3", date(2026, 2, 3),
                         reports_enabled=False)
     assert again.documents == []
-    assert sorted(p.name for p in (base / "w-documents").glob("*/*.*")) == written
+    assert archived() == written
 
 
 @pytest.mark.skipif(not CHECKER.exists(), reason="../shared/tools/einvoice-check is not beside this clone")

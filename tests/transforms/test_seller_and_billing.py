@@ -91,10 +91,49 @@ def test_archive__run_killed_after_commit_before_archiving__next_run_archives_sa
     (inbox / "seller.toml").write_text(SELLER, encoding="utf-8")
     run_nightly(inbox, tmp_path / "w.duckdb", tmp_path / "out1", date(2026, 1, 31), reports_enabled=False)
     archive = tmp_path / "w-documents"
-    kept = {p.name: p.read_bytes() for p in archive.glob("INV-2026/*")}
+    kept = {p.name: p.read_bytes() for p in archive.glob("INV-2026/2026-01-31/*")}
     shutil.rmtree(archive)        # as if killed between the commit and the archive
     report = run_nightly(inbox, tmp_path / "w.duckdb", tmp_path / "out2", date(2026, 2, 1), reports_enabled=False)
     assert report.documents == []
     assert "archived 3 document file(s) of committed run 1" in report.warnings
-    assert {p.name: p.read_bytes() for p in archive.glob("INV-2026/*")} == kept
+    assert {p.name: p.read_bytes() for p in archive.glob("INV-2026/2026-01-31/*")} == kept
+    assert sorted(p.name for p in archive.iterdir()) == [".runs", "INV-2026"]   # nothing left incoming
     assert sorted(kept) == ["INV-2026-000001.html", "INV-2026-000001.pdf", "INV-2026-000001.xml"]
+
+
+def test_reprint__archived_file_wins__from_its_day_folder_or_an_older_archives_series_folder(tmp_path):
+    """What the archive holds is what was sent (an older engine's PDF, say), and an archive
+    written before the day folders keeps its files in the series folder."""
+    inbox = write_inbox(tmp_path / "in", customers=BILLING + "c1,C,EUR,nightly,21,BE,0208:0987654321,BE0987654321,,",
+                        rates="hourly_rate\n60.00", timelogs=ENTRY)
+    (inbox / "seller.toml").write_text(SELLER, encoding="utf-8")
+    run_nightly(inbox, tmp_path / "w.duckdb", tmp_path / "out", date(2026, 1, 31), reports_enabled=False)
+    series = tmp_path / "w-documents" / "INV-2026"
+    (series / "2026-01-31" / "INV-2026-000001.pdf").write_bytes(b"%PDF sent on the day")
+    main(["document", "INV-2026-000001", "--warehouse", str(tmp_path / "w.duckdb"), "--out", str(tmp_path / "r1")])
+    assert (tmp_path / "r1" / "INV-2026-000001.pdf").read_bytes() == b"%PDF sent on the day"
+    assert (tmp_path / "r1" / "INV-2026-000001.xml").read_bytes() == \
+        (tmp_path / "out" / "invoices" / "INV-2026-000001.xml").read_bytes()
+    (series / "2026-01-31" / "INV-2026-000001.pdf").rename(series / "INV-2026-000001.pdf")
+    (series / "INV-2026-000001.pdf").write_bytes(b"%PDF of an older archive")
+    main(["document", "INV-2026-000001", "--warehouse", str(tmp_path / "w.duckdb"), "--out", str(tmp_path / "r2")])
+    assert (tmp_path / "r2" / "INV-2026-000001.pdf").read_bytes() == b"%PDF of an older archive"
+
+
+def test_archive__run_failing_after_its_documents_were_written__leaves_no_copy_in_the_archive(tmp_path, monkeypatch):
+    from transforms.reports import reports
+
+    inbox = write_inbox(tmp_path / "in", customers=BILLING + "c1,C,EUR,nightly,21,BE,0208:0987654321,BE0987654321,,",
+                        rates="hourly_rate\n60.00", timelogs=ENTRY)
+    (inbox / "seller.toml").write_text(SELLER, encoding="utf-8")
+    written = []
+
+    def failing(con, staged, *args, **kwargs):
+        written.extend(p.relative_to(tmp_path).as_posix() for p in sorted((tmp_path / "w-documents").rglob("*.pdf")))
+        raise RuntimeError("disk gone")
+
+    monkeypatch.setattr(reports, "write_reports", failing)
+    with pytest.raises(RuntimeError, match="disk gone"):
+        run_nightly(inbox, tmp_path / "w.duckdb", tmp_path / "out", date(2026, 1, 31))
+    assert written == ["w-documents/.incoming/1/INV-2026/INV-2026-000001.pdf"]
+    assert list((tmp_path / "w-documents").iterdir()) == []

@@ -4,17 +4,28 @@ Every document's files are rendered from what the warehouse keeps about it (its 
 lines, and the seller and buyer details as they were at issue), so rendering is a pure
 function of the warehouse: `prepaid document NUMBER` writes the same bytes at any later time.
 
-The archive (default `<warehouse folder>/<warehouse name>-documents/`, one folder per series such as
-`INV-2026/`) is append-only: a file is written once, to a temporary name that is then
-linked to its final name (which fails rather than overwrite), after the run's warehouse
-transaction committed. A marker `.runs/<run_id>` says a run's documents are all archived;
-a run killed between its commit and that marker is finished by the next run (`recover`),
-which renders the missing files from the warehouse.
+The archive (default `<warehouse folder>/<warehouse name>-documents/`) keeps every issued
+document's files once, in a folder per series and issue date: `INV-2026/2026-12-06/`. It is
+append-only. The workers that render a run's documents write each file twice: into the run's
+staging folder (its OUT) and into `.incoming/<run_id>/<series>/` of the archive. After the
+run's warehouse transaction committed, each of those series folders is renamed to its day
+folder, one rename for all of a run's documents; when the day folder exists already (a
+second run that day), each file is linked into it instead, which fails rather than
+overwrite. A marker `.runs/<run_id>` says a run's documents are all archived. A run killed
+before its commit leaves an incoming folder that the next run removes; a run killed between
+its commit and its marker is finished by the next run (`recover`), which renders the missing
+files from the warehouse.
+
+Archives written before the day folders keep their files directly in the series folder;
+`reprint` reads both.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -27,6 +38,7 @@ from transforms.warehouse import sql
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 RUNS_DIR = ".runs"
+INCOMING_DIR = ".incoming"
 PARALLEL_FROM = 40      # documents; below this, starting worker processes costs more than it
                         # saves (the figures: bench/notes.md, "Documents per second")
 BATCH = 5000            # documents read from the warehouse at a time
@@ -42,6 +54,16 @@ def default_archive(warehouse: Path) -> Path:
 def series_of(number: str) -> str:
     """'INV-2026-000001' -> 'INV-2026' (the archive folder of a document)."""
     return number.rsplit("-", 1)[0]
+
+
+def day_folder(archive: Path, number: str, issued_on: date) -> Path:
+    """Where the archive keeps a document's files: `<archive>/INV-2026/2026-12-06`."""
+    return archive / series_of(number) / issued_on.isoformat()
+
+
+def incoming(archive: Path, run_id: int) -> Path:
+    """Where a run's workers write the archive's copies before the run commits."""
+    return archive / INCOMING_DIR / str(run_id)
 
 
 _ENV: Environment | None = None
@@ -71,12 +93,16 @@ def _render_job(job: tuple[dict, list[dict]]) -> dict[str, bytes]:
     return render(*job)
 
 
-def _write_job(job: tuple[Path, dict, list[dict]]) -> list[str]:
-    """Render one document into `folder` (in a worker: only names travel back, not the bytes)."""
-    folder, doc, lines = job
+def _write_job(job: tuple[Path, Path | None, dict, list[dict]]) -> list[str]:
+    """Render one document into `folder`, and into its series folder under `copies` (the
+    archive's incoming folder) when given. In a worker: only names travel back, not the bytes."""
+    folder, copies, doc, lines = job
     files = render(doc, lines)
+    series = None if copies is None else copies / series_of(doc["number"])
     for name, data in files.items():
         (folder / name).write_bytes(data)
+        if series is not None:
+            (series / name).write_bytes(data)
     return list(files)
 
 
@@ -105,8 +131,11 @@ def render_all(jobs: list[tuple[dict, list[dict]]]):
         return list(pool.map(_render_job, jobs))
 
 
-def write_run_documents(con: duckdb.DuckDBPyConnection, folder: Path, run_id: int) -> list[str]:
-    """Files of the documents of `run_id` into `folder` (a run's OUT/invoices); returns their names.
+def write_run_documents(con: duckdb.DuckDBPyConnection, folder: Path, run_id: int,
+                        copies: Path | None = None) -> list[str]:
+    """Files of the documents of `run_id` into `folder` (a run's OUT/invoices), and a copy of
+    each into `copies/<series>/` (the archive's incoming folder, `incoming`) when given;
+    returns their names.
 
     Documents go in batches of BATCH, all rendered by one pool of workers (from PARALLEL_FROM
     documents on), each writing its documents' files itself. A batch is read from the warehouse
@@ -128,7 +157,10 @@ def write_run_documents(con: duckdb.DuckDBPyConnection, folder: Path, run_id: in
         queued = []
         for offset in range(0, count, BATCH):
             jobs = load(con, "d.run_id = ? and d.seq >= ? and d.seq < ?", [run_id, offset, offset + BATCH])
-            queued.append(pool.map(_write_job, [(folder, doc, lines) for doc, lines in jobs]))
+            if copies is not None:
+                for series in {series_of(doc["number"]) for doc, _ in jobs}:
+                    (copies / series).mkdir(parents=True, exist_ok=True)
+            queued.append(pool.map(_write_job, [(folder, copies, doc, lines) for doc, lines in jobs]))
             if len(queued) == 2:
                 finish(queued.pop(0))
         for rendering in queued:
@@ -138,20 +170,65 @@ def write_run_documents(con: duckdb.DuckDBPyConnection, folder: Path, run_id: in
 
 # --- the archive --------------------------------------------------------------------------
 
-def store(source: Path, archive: Path, names: list[str], run_id: int) -> int:
-    """Copy a committed run's document files from `source` into the archive, each once;
-    then mark the run archived. Returns how many files were added."""
+def store(archive: Path, run_id: int, issued_on: date) -> int:
+    """Put a committed run's documents into the archive: the copies its workers wrote into
+    `incoming(archive, run_id)` take their place in the day folders of `issued_on`; then mark
+    the run archived. Returns how many files were added. Safe to repeat: a series already
+    moved is no longer incoming."""
+    source = incoming(archive, run_id)
+    if (archive / RUNS_DIR / str(run_id)).exists():
+        return 0    # stored by an earlier attempt
+    if not source.exists():
+        raise RuntimeError(f"run {run_id} issued documents but its copies are not in {source}")
+    os.sync()   # the copies are durable before they take their final names
     added = 0
-    for name in sorted(names):
-        added += _add(archive, name, (source / name).read_bytes())
-    os.sync()   # the files are durable before the marker says so
+    for series in sorted(source.iterdir()):
+        added += _place(series, archive / series.name / issued_on.isoformat())
+    os.sync()   # and so are their names, before the marker says so
     _mark(archive, run_id)
+    discard_incoming(archive, run_id)
     return added
 
 
-def _add(archive: Path, name: str, data: bytes) -> int:
-    """Write one file into the archive unless it is there already (never overwrites)."""
-    folder = archive / series_of(name.rsplit(".", 1)[0])
+def discard_incoming(archive: Path, run_id: int) -> None:
+    """Remove what is left of a run's copies (after `store`, or when the run failed)."""
+    source = incoming(archive, run_id)
+    shutil.rmtree(source, ignore_errors=True)
+    try:
+        source.parent.rmdir()
+    except OSError:
+        pass    # absent, or another run's copies are there, which the next run's recovery removes
+
+
+def _place(series: Path, day: Path) -> int:
+    """Move the files of `series` (one incoming series folder) into the archive's `day` folder."""
+    names = sorted(os.listdir(series))
+    if not day.exists():
+        day.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.rename(series, day)      # all of them at once
+            return len(names)
+        except OSError as exc:          # another writer made the day folder first
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+    added = 0
+    for name in names:                  # a second run this day: one file at a time
+        added += _link(series / name, day / name)
+    return added
+
+
+def _link(source: Path, final: Path) -> int:
+    """Give `source` the name `final` unless the archive has it already (never overwrites)."""
+    try:
+        os.link(source, final)      # atomic, and fails if another writer got there first
+    except FileExistsError:
+        _same(final, source.read_bytes())
+        return 0
+    return 1
+
+
+def _add(folder: Path, name: str, data: bytes) -> int:
+    """Write one file into the archive's `folder` unless it is there already (never overwrites)."""
     final = folder / name
     if final.exists():
         _same(final, data)
@@ -160,13 +237,9 @@ def _add(archive: Path, name: str, data: bytes) -> int:
     tmp = folder / f".{name}.{os.getpid()}.tmp"
     tmp.write_bytes(data)
     try:
-        os.link(tmp, final)     # atomic, and fails if another writer got there first
-    except FileExistsError:
-        _same(final, data)
-        return 0
+        return _link(tmp, final)
     finally:
         tmp.unlink(missing_ok=True)
-    return 1
 
 
 class ArchiveConflict(RuntimeError):
@@ -189,8 +262,10 @@ def _mark(archive: Path, run_id: int) -> None:
 
 
 def recover(con: duckdb.DuckDBPyConnection, archive: Path) -> list[str]:
-    """Archive the documents of committed runs that were killed before they archived them."""
+    """Archive the documents of committed runs that were killed before they archived them,
+    then remove what killed runs left in the incoming folder."""
     if not con.execute("select 1 from information_schema.tables where table_name = 'documents'").fetchone():
+        shutil.rmtree(archive / INCOMING_DIR, ignore_errors=True)
         return []
     done = archive / RUNS_DIR
     pending = [r for (r,) in con.execute("""
@@ -201,11 +276,13 @@ def recover(con: duckdb.DuckDBPyConnection, archive: Path) -> list[str]:
     for run_id in pending:
         added = 0
         for doc, lines in load(con, "d.run_id = ?", [run_id]):
+            folder = day_folder(archive, doc["number"], doc["issued_on"])
             for name, data in render(doc, lines).items():
-                added += _add(archive, name, data)
+                added += _add(folder, name, data)
         os.sync()
         _mark(archive, run_id)
         notes.append(f"archived {added} document file(s) of committed run {run_id}")
+    shutil.rmtree(archive / INCOMING_DIR, ignore_errors=True)
     return notes
 
 
@@ -217,9 +294,12 @@ def reprint(con: duckdb.DuckDBPyConnection, number: str, out: Path, archive: Pat
         raise KeyError(number)
     out.mkdir(parents=True, exist_ok=True)
     written = []
+    doc = jobs[0][0]
+    # the day folder, or the series folder of archives written before there were day folders
+    folders = [] if archive is None else [day_folder(archive, number, doc["issued_on"]), archive / series_of(number)]
     for name, data in render(*jobs[0]).items():
-        kept = archive / series_of(number) / name if archive is not None else None
-        if kept is not None and kept.exists():
+        kept = next((f / name for f in folders if (f / name).exists()), None)
+        if kept is not None:
             data = kept.read_bytes()
         (out / name).write_bytes(data)
         written.append(out / name)

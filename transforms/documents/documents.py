@@ -390,8 +390,9 @@ def spreadsheet_safe(text: str | None) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def write_documents(con: duckdb.DuckDBPyConnection, target: Path, run_id: int) -> None:
-    """invoices.csv, invoice_lines.csv and invoices/NUMBER.{html,pdf,xml} for this run's documents."""
+def write_documents(con: duckdb.DuckDBPyConnection, target: Path, run_id: int, copies: Path | None = None) -> None:
+    """invoices.csv, invoice_lines.csv and invoices/NUMBER.{html,pdf,xml} for this run's
+    documents; the latter also into `copies` when given (archive.write_run_documents)."""
     target.mkdir(parents=True, exist_ok=True)
     issued = 0
     with open(target / "invoices.csv", "w", newline="", encoding="utf-8") as fh:
@@ -414,7 +415,7 @@ def write_documents(con: duckdb.DuckDBPyConnection, target: Path, run_id: int) -
                              spreadsheet_safe(l["user"]), spreadsheet_safe(l["service"]),
                              spreadsheet_safe(l["block_id"]), l["corrects"] or ""])
     if issued:
-        archive.write_run_documents(con, target / "invoices", run_id)
+        archive.write_run_documents(con, target / "invoices", run_id, copies)
 
 
 def einvoice_warnings(con: duckdb.DuckDBPyConnection, run_id: int) -> list[str]:

@@ -170,11 +170,12 @@ def validate_inputs(con: duckdb.DuckDBPyConnection, tz: str, recompute: bool = F
     return inputs
 
 
-def write_outputs(con: duckdb.DuckDBPyConnection, target: Path, run_id: int) -> None:
-    """The machine outputs (SPEC §7) and this run's documents, into the staging folder."""
+def write_outputs(con: duckdb.DuckDBPyConnection, target: Path, run_id: int, copies: Path | None = None) -> None:
+    """The machine outputs (SPEC §7) and this run's documents, into the staging folder; the
+    documents' files also into `copies`, the archive's incoming folder of the run."""
     outputs.write_machine_outputs(con, target)
     with beside_workers(con):   # the PDFs render in worker processes
-        documents.write_documents(con, target, run_id)
+        documents.write_documents(con, target, run_id, copies)
 
 
 def persist_marts(con: duckdb.DuckDBPyConnection) -> None:
@@ -249,6 +250,7 @@ class Run:
         if self.staged is not None and self.staged.exists():
             shutil.rmtree(self.staged, ignore_errors=True)
         if self.run_id is not None:
+            archive.discard_incoming(self.archive, self.run_id)
             if outcome is None:
                 record_failure(self.con, self.run_id, self.job, self.started, exc, self.inputs_seen)
             else:
@@ -308,7 +310,7 @@ class Run:
         if self.staged.exists():
             shutil.rmtree(self.staged)
         with self.timer.phase("write_outputs") as p:
-            self.step(write_outputs, self.con, self.staged, self.run_id)
+            self.step(write_outputs, self.con, self.staged, self.run_id, archive.incoming(self.archive, self.run_id))
             if extra is not None:
                 extra(self.staged)
             p.detail = f"machine outputs and {len(report.documents):,} documents"
@@ -350,9 +352,7 @@ class Run:
             shutil.rmtree(shard_folder_of(job, self.run_id), ignore_errors=True)
         with self.timer.phase("publish") as p:
             if report.documents:   # into the archive first: OUT is replaced by the next run into it
-                invoices = self.staged / "invoices"
-                self.step(archive.store, invoices, self.archive, sorted(f.name for f in invoices.iterdir()),
-                          self.run_id)
+                self.step(archive.store, self.archive, self.run_id, report.as_of)
             self.step(outputs.publish, self.staged, job.out)
             p.detail = f"outputs in {Path(job.out).absolute()}"
         log.info("%s run %s as of %s committed in %.2f s", job.command, self.run_id, report.as_of,
