@@ -7,8 +7,8 @@ the billing details bench/run.py gives its inbox (so every document has its XML,
 bench's night), runs one night as of the last day of history without prepaid logs, and prints
 the documents issued, the `write_outputs` phase of OUT/run.json (the CSVs and every document's
 files) and documents per second. Then, on the committed warehouse, it writes the run's
-document files again into a scratch folder (`archive.write_run_documents` alone, `--rewrites`
-times) and prints that rate too, with the CPU seconds per document of this process and its
+document files again into a scratch folder, with the archive's copies as the night writes them
+(`archive.write_run_documents` alone, `--rewrites` times), and prints that rate too, with the CPU seconds per document of this process and its
 workers: the documents cost with nothing else. `--reuse` skips the night and
 rewrites from the warehouse a previous invocation left (to compare code versions on one warehouse).
 On a machine shared with other work, the wall-clock rates follow the load; CPU per document less so.
@@ -60,7 +60,7 @@ def main() -> None:
     for _ in range(args.rewrites):
         discard(work / "again")
         start, cpu = time.perf_counter(), _cpu()
-        names = archive.write_run_documents(con, work / "again", run_id)
+        names = archive.write_run_documents(con, work / "again" / "invoices", run_id, work / "again" / "copies")
         spent, cpu = time.perf_counter() - start, _cpu() - cpu
         print(f"write_run_documents alone: {count} documents, {len(names)} files, {spent:.1f} s, "
               f"{count / spent:.1f} documents/s, {1000 * cpu / count:.1f} ms CPU a document "
