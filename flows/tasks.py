@@ -46,7 +46,7 @@ document_views = task(documents.document_views, name="document-views", **PURE)
 write_outputs = task(nightly.write_outputs, name="write-outputs", **IO)
 write_reports = task(reports.write_reports, name="reports", **IO)
 publish = task(outputs.publish, name="publish", **IO)
-# safe to retry: a file already in the archive is skipped, never written twice
+# safe to retry: a series already put in place is skipped, and no archived file is ever overwritten
 archive_documents = task(archive.store, name="archive", **IO)
 close_baseline = task(close.prepare_baseline, name="close-baseline", **PURE)
 check_pending = task(close.check_pending, name="check-pending", **PURE)
