@@ -314,8 +314,8 @@ def test_publish_interrupted_between_the_two_renames__old_out_restored_then_repl
 @pytest.mark.parametrize("killed_in", ["_place", "_mark"])
 def test_archive_interrupted_after_commit__next_run_archives_the_same_files(tmp_path, monkeypatch, clean, killed_in):
     """Killed after the commit, before the archive's copies were in place (`_place`) or after
-    they were and before the run's marker (`_mark`): the next run renders what is missing,
-    checks what is there, and removes the copies left."""
+    they were and before the run's marker (`_mark`): the next run puts the copies in place
+    without rendering anything (night B again issues nothing), marks the run, leaves no copy."""
     shutil.copy(clean["base"] / "after_a.duckdb", tmp_path / "w.duckdb")
     shutil.copytree(clean["base"] / "out_a", tmp_path / "out")
     shutil.copytree(clean["base"] / "documents_a", tmp_path / "w-documents")
@@ -330,7 +330,9 @@ def test_archive_interrupted_after_commit__next_run_archives_the_same_files(tmp_
     assert snapshot(tmp_path / "w.duckdb") == clean["state_b"]      # committed
     assert len(list((tmp_path / "w-documents" / ".incoming").iterdir())) == 1
 
+    monkeypatch.setattr(archive, "render", killed)
     report = run_nightly(clean["inbox_b"], tmp_path / "w.duckdb", tmp_path / "out", B)
+    monkeypatch.undo()
     files = 2 * len(clean["documents_b"])   # HTML and PDF: night B's inbox has no seller, so no XML
     added = 0 if killed_in == "_mark" else files
     assert f"archived {added} document file(s) of committed run 2" in report.warnings

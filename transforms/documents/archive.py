@@ -13,8 +13,9 @@ folder, one rename for all of a run's documents; when the day folder exists alre
 second run that day), each file is linked into it instead, which fails rather than
 overwrite. A marker `.runs/<run_id>` says a run's documents are all archived. A run killed
 before its commit leaves an incoming folder that the next run removes; a run killed between
-its commit and its marker is finished by the next run (`recover`), which renders the missing
-files from the warehouse.
+its commit and its marker is finished by the next run (`recover`) from its copies, which were
+synced to disk with the rest of its outputs before the commit, or, where they are missing,
+from the warehouse, by rendering the files again.
 
 Archives written before the day folders keep their files directly in the series folder;
 `reprint` reads both.
@@ -176,16 +177,15 @@ def store(archive: Path, run_id: int, issued_on: date) -> int:
     the run archived. Returns how many files were added. Safe to repeat: a series already
     moved is no longer incoming."""
     source = incoming(archive, run_id)
-    if (archive / RUNS_DIR / str(run_id)).exists():
-        return 0    # stored by an earlier attempt
-    if not source.exists():
-        raise RuntimeError(f"run {run_id} issued documents but its copies are not in {source}")
-    os.sync()   # the copies are durable before they take their final names
     added = 0
-    for series in sorted(source.iterdir()):
-        added += _place(series, archive / series.name / issued_on.isoformat())
-    os.sync()   # and so are their names, before the marker says so
-    _mark(archive, run_id)
+    if not (archive / RUNS_DIR / str(run_id)).exists():     # else stored by an earlier attempt
+        if not source.exists():
+            raise RuntimeError(f"run {run_id} issued documents but its copies are not in {source}")
+        os.sync()   # the copies are durable before they take their final names
+        for series in sorted(source.iterdir()):
+            added += _place(series, archive / series.name / issued_on.isoformat())
+        os.sync()   # and so are their names, before the marker says so
+        _mark(archive, run_id)
     discard_incoming(archive, run_id)
     return added
 
@@ -274,13 +274,18 @@ def recover(con: duckdb.DuckDBPyConnection, archive: Path) -> list[str]:
                if not (done / str(r)).exists()]
     notes = []
     for run_id in pending:
-        added = 0
-        for doc, lines in load(con, "d.run_id = ?", [run_id]):
-            folder = day_folder(archive, doc["number"], doc["issued_on"])
-            for name, data in render(doc, lines).items():
-                added += _add(folder, name, data)
-        os.sync()
-        _mark(archive, run_id)
+        if incoming(archive, run_id).exists():
+            # its copies: complete, since sealing the run's outputs synced them before its commit
+            (issued_on,) = con.execute("select min(issued_on) from documents where run_id = ?", [run_id]).fetchone()
+            added = store(archive, run_id, issued_on)
+        else:       # an archive that did not have them (made by an earlier version, or moved)
+            added = 0
+            for doc, lines in load(con, "d.run_id = ?", [run_id]):
+                folder = day_folder(archive, doc["number"], doc["issued_on"])
+                for name, data in render(doc, lines).items():
+                    added += _add(folder, name, data)
+            os.sync()
+            _mark(archive, run_id)
         notes.append(f"archived {added} document file(s) of committed run {run_id}")
     shutil.rmtree(archive / INCOMING_DIR, ignore_errors=True)
     return notes
