@@ -6,12 +6,14 @@ Scenario: night A (2026-01-31) has committed; night B (2026-02-28) brings a thir
 file of corrected entries (supersessions, hence invoice adjustments) and month-end invoices.
 Night B runs in a subprocess that is SIGKILLed: at a moment drawn from a fixed seed inside each
 computing phase (ingest, validate, compute, documents; as timed by a clean run of B in a
-subprocess), as soon as the staging folder appears (writing has begun), as soon as a prepaid
-log appears in it (mid-reports), as soon as its completion marker appears (sealed: the commit
-is next), and once anywhere. Where exactly a timed kill lands still depends on the machine's
-speed; every landing must pass.
+subprocess), as soon as the staging folder appears (writing has begun), as soon as the
+archive's copies of its documents are being written, as soon as a prepaid log appears in the
+staging folder (mid-reports), as soon as its completion marker appears (sealed: the commit is
+next), and once anywhere. Where exactly a timed kill lands still depends on the machine's
+speed; every landing must pass; the archive must then hold what a clean run leaves.
 The project has no fault-injection hooks, so windows too short to hit with a timer (between
-commit and publish) are covered in-process by `test_publish_interrupted_*` below.
+commit and publish) are covered in-process by `test_publish_interrupted_*` and
+`test_archive_interrupted_*` below.
 """
 
 from __future__ import annotations
