@@ -57,9 +57,10 @@ def series_of(number: str) -> str:
     return number.rsplit("-", 1)[0]
 
 
-def day_folder(archive: Path, number: str, issued_on: date) -> Path:
-    """Where the archive keeps a document's files: `<archive>/INV-2026/2026-12-06`."""
-    return archive / series_of(number) / issued_on.isoformat()
+def day_folder(archive: Path, series: str, issued_on: date) -> Path:
+    """Where the archive keeps the files of a series' documents issued on a day:
+    `<archive>/INV-2026/2026-12-06`."""
+    return archive / series / issued_on.isoformat()
 
 
 def incoming(archive: Path, run_id: int) -> Path:
@@ -183,7 +184,7 @@ def store(archive: Path, run_id: int, issued_on: date) -> int:
             raise RuntimeError(f"run {run_id} issued documents but its copies are not in {source}")
         os.sync()   # the copies are durable before they take their final names
         for series in sorted(source.iterdir()):
-            added += _place(series, archive / series.name / issued_on.isoformat())
+            added += _place(series, day_folder(archive, series.name, issued_on))
         os.sync()   # and so are their names, before the marker says so
         _mark(archive, run_id)
     discard_incoming(archive, run_id)
@@ -281,7 +282,7 @@ def recover(con: duckdb.DuckDBPyConnection, archive: Path) -> list[str]:
         else:       # an archive that did not have them (made by an earlier version, or moved)
             added = 0
             for doc, lines in load(con, "d.run_id = ?", [run_id]):
-                folder = day_folder(archive, doc["number"], doc["issued_on"])
+                folder = day_folder(archive, series_of(doc["number"]), doc["issued_on"])
                 for name, data in render(doc, lines).items():
                     added += _add(folder, name, data)
             os.sync()
@@ -301,7 +302,8 @@ def reprint(con: duckdb.DuckDBPyConnection, number: str, out: Path, archive: Pat
     written = []
     doc = jobs[0][0]
     # the day folder, or the series folder of archives written before there were day folders
-    folders = [] if archive is None else [day_folder(archive, number, doc["issued_on"]), archive / series_of(number)]
+    series = series_of(number)
+    folders = [] if archive is None else [day_folder(archive, series, doc["issued_on"]), archive / series]
     for name, data in render(*jobs[0]).items():
         kept = next((f / name for f in folders if (f / name).exists()), None)
         if kept is not None:
