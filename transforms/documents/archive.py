@@ -265,16 +265,8 @@ def _mark(archive: Path, run_id: int) -> None:
 def recover(con: duckdb.DuckDBPyConnection, archive: Path) -> list[str]:
     """Archive the documents of committed runs that were killed before they archived them,
     then remove what killed runs left in the incoming folder."""
-    if not con.execute("select 1 from information_schema.tables where table_name = 'documents'").fetchone():
-        shutil.rmtree(archive / INCOMING_DIR, ignore_errors=True)
-        return []
-    done = archive / RUNS_DIR
-    pending = [r for (r,) in con.execute("""
-        select distinct d.run_id from documents d join runs r using (run_id)
-        where r.outcome = 'committed' order by 1""").fetchall()
-               if not (done / str(r)).exists()]
     notes = []
-    for run_id in pending:
+    for run_id in _unarchived_runs(con, archive):
         if incoming(archive, run_id).exists():
             # its copies: complete, since sealing the run's outputs synced them before its commit
             (issued_on,) = con.execute("select min(issued_on) from documents where run_id = ?", [run_id]).fetchone()
@@ -290,6 +282,17 @@ def recover(con: duckdb.DuckDBPyConnection, archive: Path) -> list[str]:
         notes.append(f"archived {added} document file(s) of committed run {run_id}")
     shutil.rmtree(archive / INCOMING_DIR, ignore_errors=True)
     return notes
+
+
+def _unarchived_runs(con: duckdb.DuckDBPyConnection, archive: Path) -> list[int]:
+    """Committed runs that issued documents and have no archive marker, in run order."""
+    if not con.execute("select 1 from information_schema.tables where table_name = 'documents'").fetchone():
+        return []
+    done = archive / RUNS_DIR
+    return [r for (r,) in con.execute("""
+        select distinct d.run_id from documents d join runs r using (run_id)
+        where r.outcome = 'committed' order by 1""").fetchall()
+            if not (done / str(r)).exists()]
 
 
 def reprint(con: duckdb.DuckDBPyConnection, number: str, out: Path, archive: Path | None = None) -> list[Path]:
