@@ -396,24 +396,26 @@ def test_prepaid_logs__in_batches_of_customers_with_worker_processes__same_files
     assert _cache(tmp_path / "batched.duckdb") == _cache(tmp_path / "one.duckdb")
 
 
-def test_log_fingerprints__batches_of_1_or_2_customers__same_table_as_one_batch(tmp_path):
+def test_log_fingerprints__some_customers_asked_for__same_fingerprints_as_among_all(tmp_path):
     tables = {}
     original = reports._fingerprint_logs
 
-    def in_batches_of(con, *args, **kwargs):       # the night's own tables, fingerprinted thrice
-        for size in (3, 2, 1):
-            with patch.object(reports, "FINGERPRINT_CUSTOMERS", size):
-                original(con, *args, **kwargs)
-            tables[size] = con.execute("select * from log_fingerprints order by customer_id").fetchall()
+    def also_for_some(con, as_of, tz, customer_ids, every=True):  # the night's own tables
+        for ids in (["c2"], ["c1", "c3"]):
+            original(con, as_of, tz, ids, every=False)
+            tables[tuple(ids)] = con.execute("select * from log_fingerprints order by customer_id").fetchall()
+        original(con, as_of, tz, customer_ids, every)
+        tables["all"] = con.execute("select * from log_fingerprints order by customer_id").fetchall()
 
     customers = CUSTOMERS + "\nc3,Customer Three,USD"          # c3: no block, no entry
     inbox = write_inbox(tmp_path / "inbox", customers=customers, purchases=PURCHASES, timelogs=NIGHT_1)
-    with patch.object(reports, "_fingerprint_logs", in_batches_of):
+    with patch.object(reports, "_fingerprint_logs", also_for_some):
         run_nightly(inbox, tmp_path / "w.duckdb", tmp_path / "out", date(2026, 1, 31), reports_enabled=True)
-    assert [cid for cid, _ in tables[3]] == ["c1", "c2", "c3"]
-    assert len({fingerprint for _, fingerprint in tables[3]}) == 3
-    assert tables[2] == tables[3] and tables[1] == tables[3]
-    assert dict(tables[3]) == _cache(tmp_path / "w.duckdb")
+    assert [cid for cid, _ in tables["all"]] == ["c1", "c2", "c3"]
+    assert len({fingerprint for _, fingerprint in tables["all"]}) == 3
+    assert tables[("c2",)] == [tables["all"][1]]
+    assert tables[("c1", "c3")] == [tables["all"][0], tables["all"][2]]
+    assert dict(tables["all"]) == _cache(tmp_path / "w.duckdb")
 
 
 def test_prepaid_logs__code_of_the_renderer_changes__cache_not_used(tmp_path):

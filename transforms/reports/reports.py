@@ -312,9 +312,6 @@ def write_reports(con: duckdb.DuckDBPyConnection, target: Path, as_of: date, tz:
 
 
 BATCH_CUSTOMERS = 1000
-#: customers whose fingerprints one query computes: its memory follows the rows of their logs
-#: (it cannot spill), and each batch reads the models' tables once more
-FINGERPRINT_CUSTOMERS = 2000
 
 #: the models of the rows a prepaid log shows (transforms/sql/reports/), run in this order, each
 #: with the order of its rows within a customer: `_jobs` reads them for the logs it renders, and
@@ -337,25 +334,17 @@ LOG_QUERIES = tuple((sql(f"reports/{name}.sql"), order) for name, order in LOG_M
 def _fingerprint_logs(con: duckdb.DuckDBPyConnection, as_of: date, tz: str, customer_ids: list[str],
                       every: bool = True) -> None:
     """Temp table `log_fingerprints` (sql/reports/log_fingerprints.sql): per customer of
-    `customer_ids` (ids of stg_customers in customer_id order; `every`: all of them), the
-    SHA-256 of everything its log shows except the date of its figures, and of
-    RENDERER_VERSION. Filled FINGERPRINT_CUSTOMERS customers at a time: a log's ordered
-    aggregate cannot spill to disk, so DuckDB holds the rows of one batch's logs, not of all."""
+    `customer_ids` (ids of stg_customers; `every`: all of them), the SHA-256 of everything its
+    log shows except the date of its figures, and of RENDERER_VERSION. One query for all: it
+    keeps a few numbers a customer, not the rows of their logs."""
+    where = "" if every else "where customer_id in (select unnest($customer_ids::varchar[]))"
     part = sql("reports/log_model_rows.sql")
-    # a batch is a range of ids, which DuckDB pushes into the scans of the models' tables; when
-    # only some customers are asked for (`prepaid report`), the range may hold others: named too
-    where = "where customer_id between $first and $last"
-    if not every:
-        where += " and customer_id in (select unnest($customer_ids::varchar[]))"
-    joins = " ".join(part.format(model=query, order=order, name=f"t{i}", customers=where)
-                     for i, (query, order) in enumerate(LOG_QUERIES))
+    joins = " ".join(part.format(model=query, name=f"t{i}", customers=where)
+                     for i, (query, _) in enumerate(LOG_QUERIES))
     texts = ", ".join(f"coalesce(t{i}, '')" for i in range(len(LOG_QUERIES)))
     query = sql("reports/log_fingerprints.sql").format(texts=texts, customers=where, joins=joins)
     create_table(con, "log_fingerprints", {"customer_id": "varchar", "fingerprint": "varchar"})
-    for start in range(0, len(customer_ids), FINGERPRINT_CUSTOMERS):
-        batch = customer_ids[start:start + FINGERPRINT_CUSTOMERS]
-        con.execute(query, _used(query, renderer=RENDERER_VERSION, tz=tz, as_of=as_of, first=batch[0],
-                                 last=batch[-1], customer_ids=batch))
+    con.execute(query, _used(query, renderer=RENDERER_VERSION, tz=tz, as_of=as_of, customer_ids=customer_ids))
 
 
 def _used(query: str, **values) -> dict:
