@@ -8,9 +8,10 @@ bench's night), runs one night as of the last day of history without prepaid log
 the documents issued, the `write_outputs` phase of OUT/run.json (the CSVs and every document's
 files) and documents per second. Then, on the committed warehouse, it writes the run's
 document files again into a scratch folder, with the archive's copies as the night writes them
-(`archive.write_run_documents` alone, `--rewrites` times), and prints that rate too, with the CPU seconds per document of this process and its
-workers: the documents cost with nothing else. `--reuse` skips the night and
-rewrites from the warehouse a previous invocation left (to compare code versions on one warehouse).
+(`archive.write_run_documents` alone, `--rewrites` times), and prints that rate too, with the
+CPU seconds per document of this process and its workers: the documents cost with nothing
+else. `--reuse` skips the night and rewrites from the warehouse a previous invocation left (to
+compare code versions on one warehouse).
 On a machine shared with other work, the wall-clock rates follow the load; CPU per document less so.
 """
 
