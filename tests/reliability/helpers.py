@@ -227,8 +227,9 @@ def quarantine_naming_problems(inbox: Path, rows: list[dict[str, str]]) -> list[
 # --- warehouse snapshots ------------------------------------------------------------------
 
 #: columns that differ between equivalent histories: sequence values spent by killed runs
-#: (DuckDB sequences are not rolled back) and wall-clock times
-VOLATILE_COLUMNS = {"run_id", "ingested_at"}
+#: (DuckDB sequences are not rolled back), wall-clock times, and where a prepaid log's files
+#: are on the disk (inode and modification time: `prepaid_log_cache.placed`)
+VOLATILE_COLUMNS = {"run_id", "ingested_at", "placed"}
 SKIPPED_TABLES = {"runs"}
 
 

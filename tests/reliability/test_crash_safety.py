@@ -313,6 +313,47 @@ def test_publish_interrupted_between_the_two_renames__old_out_restored_then_repl
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != "w.duckdb.wal") == ["out", "w-documents", "w.duckdb"]
 
 
+def test_publish_interrupted_while_carrying_unchanged_logs__next_run_finishes_it(tmp_path, monkeypatch, clean):
+    """Night B again, killed after the first of its unchanged prepaid logs (all of them: the
+    night changes nothing) moved from OUT into the new folder: OUT lacks it, the committed
+    folder has it and still its completion marker; the next run moves the rest and publishes
+    (OUT then has every customer's log)."""
+    shutil.copy(clean["base"] / "after_a.duckdb", tmp_path / "w.duckdb")
+    shutil.copytree(clean["base"] / "out_a", tmp_path / "out")
+    shutil.copytree(clean["base"] / "documents_a", tmp_path / "w-documents")
+    run_nightly(clean["inbox_b"], tmp_path / "w.duckdb", tmp_path / "out", B)
+    real_rename, moved = os.rename, []
+
+    def rename(src, dst):
+        if Path(src).parent != tmp_path / "out" / "reports":
+            return real_rename(src, dst)
+        if moved:
+            raise KeyboardInterrupt       # the second log to move: stop here, as a kill would
+        moved.append(Path(dst).relative_to(next(tmp_path.glob(".out.run-*"))).as_posix())
+        return real_rename(src, dst)
+
+    monkeypatch.setattr(outputs.os, "rename", rename)
+    with pytest.raises(KeyboardInterrupt):
+        run_nightly(clean["inbox_b"], tmp_path / "w.duckdb", tmp_path / "out", B)
+    monkeypatch.undo()
+    (staged,) = tmp_path.glob(".out.run-*")
+    carried = (staged / outputs.CARRY_FILE).read_text(encoding="utf-8").splitlines()
+    assert len(carried) == 8 and moved == carried[:1]
+    assert (staged / moved[0]).is_dir() and not (tmp_path / "out" / moved[0]).exists()
+    assert (staged / outputs.COMPLETE_MARKER).exists()
+
+    report = run_nightly(clean["inbox_b"], tmp_path / "w.duckdb", tmp_path / "out", B)
+    assert any(w.startswith("published outputs of committed run") for w in report.warnings)
+    assert snapshot(tmp_path / "w.duckdb") == clean["state_b"]
+    out, expected = out_tree(tmp_path / "out"), clean["out_bb"]
+    # the run before this one was the killed one: a run more than in the clean scenario
+    assert out["run.json"]["counts"]["changes"].pop("previous_run_id") == 3
+    assert out == {**expected, "run.json": {**expected["run.json"], "counts": {
+        **expected["run.json"]["counts"],
+        "changes": {k: v for k, v in expected["run.json"]["counts"]["changes"].items() if k != "previous_run_id"}}}}
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "w.duckdb.wal") == ["out", "w-documents", "w.duckdb"]
+
+
 @pytest.mark.parametrize("killed_in", ["_place", "_mark"])
 def test_archive_interrupted_after_commit__next_run_archives_the_same_files(tmp_path, monkeypatch, clean, killed_in):
     """Killed after the commit, before the archive's copies were in place (`_place`) or after

@@ -1,6 +1,7 @@
 """SPEC §6 prepaid log: XLSX read back with openpyxl and compared cell by cell."""
 
 import io
+import os
 import re
 import zipfile
 from datetime import date, datetime
@@ -312,7 +313,7 @@ def test_prepaid_logs__second_night_same_out__unchanged_log_is_last_nights_file_
     assert second["c1"] == first["c1"] and second["c2"] != first["c2"]
     c1 = ["reports/c1/prepaid-log.csv", "reports/c1/prepaid-log.xlsx"]
     c2 = ["reports/c2/prepaid-log.csv", "reports/c2/prepaid-log.xlsx"]
-    # c1: last night's very files (hard links: same inode, nothing written); c2: new files
+    # c1: last night's very files (moved over: same inode, nothing written); c2: new files
     assert {name: (out / name).stat().st_ino for name in c1} == {name: inodes[name] for name in c1}
     assert all((out / name).stat().st_ino != inodes[name] for name in c2)
     assert [night_2[name] == night_1[name] for name in c1 + c2] == [True, True, False, False]
@@ -334,6 +335,28 @@ def test_prepaid_logs__unchanged_log_but_previous_out_missing_or_edited__written
     assert _logs(out) == night_1
     run_nightly(inbox, warehouse, tmp_path / "elsewhere", date(2026, 2, 2), reports_enabled=True)   # a new OUT
     assert _logs(tmp_path / "elsewhere") == night_1
+
+
+def test_prepaid_logs__unchanged_logs_as_placed__carried_without_reading_them__touched_one_read(tmp_path):
+    warehouse, out = tmp_path / "w.duckdb", tmp_path / "out"
+    inbox = write_inbox(tmp_path / "inbox", customers=CUSTOMERS, purchases=PURCHASES, timelogs=NIGHT_1)
+    run_nightly(inbox, warehouse, out, date(2026, 1, 31), reports_enabled=True)
+    night_1 = _logs(out)
+    inodes = {name: (out / name).stat().st_ino for name in night_1}
+    read = []
+    original = reports._holds
+    with patch.object(reports, "_holds", lambda source, digests: read.append(source.name) or original(source, digests)):
+        run_nightly(inbox, warehouse, out, date(2026, 2, 1), reports_enabled=True)
+        assert read == []                                   # both as placed: recognised by stat alone
+        xlsx = out / "reports" / "c1" / "prepaid-log.xlsx"
+        os.utime(xlsx, ns=(xlsx.stat().st_atime_ns, xlsx.stat().st_mtime_ns + 1_000_000_000))
+        run_nightly(inbox, warehouse, out, date(2026, 2, 2), reports_enabled=True)
+        assert read == ["c1"]                               # touched: read, same bytes, carried over
+        run_nightly(inbox, warehouse, out, date(2026, 2, 3), reports_enabled=True)
+        assert read == ["c1"]                               # its new placing was recorded
+    assert _logs(out) == night_1
+    assert {name: (out / name).stat().st_ino for name in night_1} == inodes
+    assert not list(tmp_path.glob(".out.*"))
 
 
 @pytest.mark.parametrize("change, customers, timelogs, as_of", [

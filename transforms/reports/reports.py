@@ -266,18 +266,23 @@ LOG_FILES = ("prepaid-log.xlsx", "prepaid-log.csv")
 
 def write_reports(con: duckdb.DuckDBPyConnection, target: Path, as_of: date, tz: str,
                   customer_ids: list[str] | None = None, use_cache: bool = True,
-                  previous: Path | None = None) -> tuple[int, int]:
+                  previous: Path | None = None) -> tuple[int, int, list[str]]:
     """Write every customer's prepaid log (or only `customer_ids`) into `target`; returns how
-    many, and how many of them were rendered (the others are unchanged).
+    many, how many of them were rendered (the others are unchanged), and the unchanged logs
+    to carry over from `previous`.
 
     A log is rendered only when something it shows changed since it was last rendered
     (`_fingerprint_logs`: decided in the warehouse, so only the rows of changed logs are read),
     and then carries `as_of` as the date of its figures. With `use_cache`, every other log is
     the one an earlier night rendered, byte for byte, with that night's date (its figures are
-    the same): hard-linked from `previous`, the output folder this run replaces, when the
-    files there still hold those bytes, else written from the warehouse table
-    `prepaid_log_cache`. New renders are stored there in the caller's transaction. Customers go
-    in batches of BATCH_CUSTOMERS, so only one batch's rows are in memory; the next batch is
+    the same). When `previous`, the output folder this run replaces, holds those bytes in the
+    customer's folder (`_keep`), nothing is written: the folder is returned (as
+    `reports/<folder>`) for the caller to move into `target` once the run has committed
+    (`outputs.publish`), one rename instead of a folder and two files made now and deleted
+    with `previous`. Else the log is written from the warehouse table `prepaid_log_cache`.
+    New renders are stored there in the caller's transaction. The rows of the logs to render
+    wait in the warehouse's temp tables (`_stage_log_rows`); customers go in batches of
+    BATCH_CUSTOMERS, so only one batch's rows are in this process's memory; the next batch is
     read while the workers render the current one. The running phase counts the logs written.
     """
     where = "" if customer_ids is None else "where customer_id in (select unnest($customer_ids::varchar[]))"
@@ -288,37 +293,44 @@ def write_reports(con: duckdb.DuckDBPyConnection, target: Path, as_of: date, tz:
         # a warehouse that never issued documents (it only ever ingested): its logs list none
         con.execute(sql("documents_schema.sql").replace("create table", "create temp table"))
     _fingerprint_logs(con, as_of, tz, [cid for cid, *_ in customers], every=customer_ids is None)
-    # per customer: its fingerprint, and the SHA-256 of its files when the cached log is still its log
-    plan = {cid: (fingerprint, None if xlsx_sha256 is None else (xlsx_sha256, csv_sha256))
-            for cid, fingerprint, xlsx_sha256, csv_sha256 in con.execute(
+    # per customer: its fingerprint, and when the cached log is still its log, the SHA-256 of its
+    # files and how they were placed
+    plan = {cid: (fingerprint, None if xlsx_sha256 is None else (xlsx_sha256, csv_sha256, placed))
+            for cid, fingerprint, xlsx_sha256, csv_sha256, placed in con.execute(
                 sql("reports/log_plan.sql"), {"as_of": as_of, "use_cache": use_cache}).fetchall()}
     folder = (target / "reports").resolve()
     before = (previous / "reports").resolve() if previous is not None and use_cache else None
     if before is not None and not before.is_dir():
         before = None
-    to_render = sum(1 for _, kept in plan.values() if kept is None)
+    to_render = [cid for cid, *_ in customers if plan[cid][1] is None]
+    if to_render:
+        _stage_log_rows(con, as_of, to_render, every=customer_ids is None and len(to_render) == len(customers))
     progress.update(total=len(customers))
     # worker processes only render files; they never touch the warehouse connection
-    with workers.Pool(to_render, PARALLEL_FROM) as pool:
+    carried: list[str] = []
+    with workers.Pool(len(to_render), PARALLEL_FROM) as pool:
         rendering = iter(())
         for start in range(0, len(customers), BATCH_CUSTOMERS):
             batch = customers[start:start + BATCH_CUSTOMERS]
             jobs = _jobs(con, folder, as_of, tz, [c for c in batch if plan[c[0]][1] is None], plan)
-            _keep(con, folder, before, [(cid, plan[cid][1]) for cid, *_ in batch if plan[cid][1] is not None])
+            carried += _keep(con, folder, before,
+                             [(cid, plan[cid][1]) for cid, *_ in batch if plan[cid][1] is not None])
             _finish(con, rendering, use_cache)
             rendering = pool.map(_render_log, jobs)
         _finish(con, rendering, use_cache)
-    return len(customers), to_render
+    for name, _ in LOG_MODELS:
+        con.execute(f"drop table if exists log_rows_{name}")
+    return len(customers), len(to_render), [f"reports/{name}" for name in carried]
 
 
 BATCH_CUSTOMERS = 1000
 
 #: the models of the rows a prepaid log shows (transforms/sql/reports/), run in this order, each
-#: with the order of its rows within a customer: `_jobs` reads them for the logs it renders, and
-#: `_fingerprint_logs` hashes exactly the same rows for every log. Everything a log shows that
-#: depends on the night's as-of date is in these rows (statuses, used, expired and remaining as
-#: of the night, expiries, pending work, documents issued by then), so an unchanged fingerprint
-#: means a log whose every figure is unchanged.
+#: with the order of its rows within a customer: `_stage_log_rows` keeps them for the logs to
+#: render, and `_fingerprint_logs` hashes exactly the same rows for every log. Everything a
+#: log shows that depends on the night's as-of date is in these rows (statuses, used, expired
+#: and remaining as of the night, expiries, pending work, documents issued by then), so an
+#: unchanged fingerprint means a log whose every figure is unchanged.
 LOG_MODELS = (
     ("log_blocks", "block_id"),
     ("log_events", "at_epoch, case event when 'purchase' then 0 when 'deduction' then 1 else 2 end, "
@@ -347,6 +359,19 @@ def _fingerprint_logs(con: duckdb.DuckDBPyConnection, as_of: date, tz: str, cust
     con.execute(query, _used(query, renderer=RENDERER_VERSION, tz=tz, as_of=as_of, customer_ids=customer_ids))
 
 
+def _stage_log_rows(con: duckdb.DuckDBPyConnection, as_of: date, customer_ids: list[str],
+                    every: bool = False) -> None:
+    """Temp tables `log_rows_<model>` (sql/reports/log_rows.sql): the rows of each log model for
+    the customers in `customer_ids` (`every`: all of them), in the log's order. Each model runs
+    once, not once per batch of logs: a model reads the whole history whichever customers it
+    gives."""
+    where = "" if every else "where customer_id in (select unnest($customer_ids::varchar[]))"
+    for (name, _), (query, order) in zip(LOG_MODELS, LOG_QUERIES):
+        staging = sql("reports/log_rows.sql").format(table=f"log_rows_{name}", model=query, customers=where,
+                                                     order=order)
+        con.execute(staging, _used(staging, as_of=as_of, customer_ids=customer_ids))
+
+
 def _used(query: str, **values) -> dict:
     """The named parameters a query uses, of `values` (DuckDB refuses one it does not use)."""
     return {name: value for name, value in values.items() if f"${name}" in query}
@@ -354,66 +379,77 @@ def _used(query: str, **values) -> dict:
 
 def _jobs(con: duckdb.DuckDBPyConnection, folder: Path, as_of: date, tz: str, customers: list[tuple],
           plan: dict[str, tuple]) -> list[tuple]:
-    """One job per customer of a batch whose log is to be rendered: its folder and its rows."""
+    """One job per customer of a batch whose log is to be rendered: its folder and its rows
+    (read from the tables of `_stage_log_rows`)."""
     if not customers:
         return []
     batch = sql("reports/log_model_batch.sql")
-    ids = [cid for cid, *_ in customers]
-    rows = [_grouped(con, q, _used(q, customer_ids=ids, first=ids[0], last=ids[-1], as_of=as_of))
-            for q in (batch.format(model=query, order=order) for query, order in LOG_QUERIES)]
+    first, last = customers[0][0], customers[-1][0]
+    rows = [_grouped(con, batch.format(table=f"log_rows_{name}", order=order), {"first": first, "last": last})
+            for name, order in LOG_MODELS]
     return [(customer_dir(folder, cid, folder), as_of, plan[cid][0],
              (cid, name, currency, language, tz, *(group.get(cid, ([], [])) for group in rows)))
             for cid, name, currency, language in customers]
 
 
 def _keep(con: duckdb.DuckDBPyConnection, folder: Path, before: Path | None,
-          kept: list[tuple[str, tuple[str, str]]]) -> None:
-    """Put the unchanged logs of a batch (customer, SHA-256 of its files) into `folder`: linked
-    from `before` (the reports of the output folder this run replaces), which costs no write,
-    when their files there hold the bytes rendered; else written from the cache."""
+          kept: list[tuple[str, tuple[str, str, str | None]]]) -> list[str]:
+    """The unchanged logs of a batch (customer; SHA-256 of its files and how they were placed):
+    returns the names of the folders in `before` (the reports of the output folder this run
+    replaces) that hold the bytes rendered, to carry over; writes the others into `folder`
+    from the cache. A folder whose files are as they were placed holds them: its files are not
+    read. How the files of the others are placed now is recorded in the cache."""
     if not kept:
-        return
-    folder.mkdir(parents=True, exist_ok=True)
-    missing = [cid for cid, digests in kept
-               if before is None or not _link_log(customer_dir(before, cid, before), customer_dir(folder, cid, folder),
-                                                  digests)]
+        return []
+    carried, missing, placed_now = [], [], []
+    for cid, (xlsx_sha256, csv_sha256, placed) in kept:
+        source = None if before is None else customer_dir(before, cid, before)
+        now = None if source is None else _placed(source)
+        if now is not None and (now == placed or _holds(source, (xlsx_sha256, csv_sha256))):
+            carried.append(source.name)
+            if now != placed:
+                placed_now.append((cid, now))
+        else:
+            missing.append(cid)
     if missing:
+        folder.mkdir(parents=True, exist_ok=True)
         for cid, book, log_csv in con.execute(sql("reports/cached_logs.sql"), {"customer_ids": missing}).fetchall():
             into = customer_dir(folder, cid, folder)
             into.mkdir(parents=True, exist_ok=True)
             _write_file(into / LOG_FILES[0], bytes(book))
             _write_file(into / LOG_FILES[1], bytes(log_csv))
+            placed_now.append((cid, _placed(into)))
+    if placed_now:
+        store_frame(con, "_placed", pd.DataFrame(placed_now, columns=["customer_id", "placed"]),
+                    {"customer_id": "varchar", "placed": "varchar"})
+        con.execute(sql("reports/record_placed.sql"))
+        con.execute("drop table _placed")
     progress.advance(len(kept))
+    return carried
 
 
-def _link_log(source: Path, folder: Path, digests: tuple[str, str]) -> bool:
-    """Hard-link a customer's log files from `source` into `folder`; True when both are linked
-    and hold the bytes of `digests` (SHA-256, checked on the linked file itself), else False
-    with nothing left in `folder` (no such file, another file system, a file edited since)."""
-    # plain strings and os calls: this runs for every unchanged log of a night (thousands)
-    source, folder = str(source), str(folder)
+def _placed(folder: Path) -> str | None:
+    """How a customer's log files are placed in `folder`: `<inode>:<size>:<mtime ns>` of each,
+    `|`-joined; None when one is missing. Moving a folder keeps it; writing a file changes it."""
     try:
-        os.mkdir(folder)
-    except FileExistsError:
-        pass
+        stats = [os.stat(os.path.join(folder, name)) for name in LOG_FILES]
     except OSError:
-        return False
-    linked = []
+        return None
+    return "|".join(f"{s.st_ino}:{s.st_size}:{s.st_mtime_ns}" for s in stats)
+
+
+def _holds(source: Path, digests: tuple[str, str]) -> bool:
+    """Whether a customer's folder holds both log files with the bytes of `digests` (SHA-256):
+    False when a file is missing, unreadable or was edited since it was published."""
+    source = str(source)
     try:
         for name, digest in zip(LOG_FILES, digests):
-            path = os.path.join(folder, name)
-            os.link(os.path.join(source, name), path)
-            linked.append(path)
-            with open(path, "rb") as fh:
+            with open(os.path.join(source, name), "rb") as fh:
                 if hashlib.sha256(fh.read()).hexdigest() != digest:
-                    break
-        else:
-            return True
+                    return False
     except OSError:
-        pass
-    for path in linked:
-        os.unlink(path)
-    return False
+        return False
+    return True
 
 
 def _finish(con: duckdb.DuckDBPyConnection, rendering, use_cache: bool) -> None:
@@ -435,7 +471,7 @@ RENDERER_VERSION = hashlib.sha256(b"".join(
 
 
 RENDERED_TYPES = {"customer_id": "varchar", "fingerprint": "varchar", "as_of": "date", "xlsx": "blob",
-                  "csv": "blob", "xlsx_sha256": "varchar", "csv_sha256": "varchar"}
+                  "csv": "blob", "xlsx_sha256": "varchar", "csv_sha256": "varchar", "placed": "varchar"}
 
 
 def _store_cache(con: duckdb.DuckDBPyConnection, rendered: list[tuple]) -> None:
@@ -451,7 +487,7 @@ def _store_cache(con: duckdb.DuckDBPyConnection, rendered: list[tuple]) -> None:
 
 def _render_log(job: tuple) -> tuple:
     """Render one customer's prepaid log as of the night (XLSX and CSV) and write it; returned
-    for the cache as (customer_id, fingerprint, as_of, xlsx, csv, SHA-256 of each)."""
+    for the cache as (customer_id, fingerprint, as_of, xlsx, csv, SHA-256 of each, placed)."""
     folder, as_of, fingerprint, content = job
     customer_id, name, currency, language, tz, *grouped = content
     blocks, events, pending, documents, billed = (_rows(group) for group in grouped)
@@ -467,7 +503,7 @@ def _render_log(job: tuple) -> tuple:
     _write_file(folder / LOG_FILES[0], xlsx)
     _write_file(folder / LOG_FILES[1], log_csv)
     return (customer_id, fingerprint, as_of, xlsx, log_csv, hashlib.sha256(xlsx).hexdigest(),
-            hashlib.sha256(log_csv).hexdigest())
+            hashlib.sha256(log_csv).hexdigest(), _placed(folder))
 
 
 def _write_file(path: Path, data: bytes) -> None:

@@ -3,7 +3,8 @@
 Files are written into a sibling temporary folder `.OUT.run-<id>`, fsynced, and swapped into
 place only after the warehouse transaction committed. A folder left behind by a run that was
 killed after its commit is published by the next run; one whose run never committed is
-deleted.
+deleted. Folders the run keeps unchanged from the current OUT (prepaid logs) are listed in
+the staged folder's CARRY_FILE and moved over when it is published, not copied.
 """
 
 from __future__ import annotations
@@ -15,10 +16,16 @@ from pathlib import Path
 
 import duckdb
 
+from transforms import progress
 from transforms.warehouse import sql
+
+log = progress.logger(__name__)
 
 CSV_OUTPUTS = ("balances", "entries", "ledger", "breaches", "quarantine", "supersessions")
 COMPLETE_MARKER = ".complete"
+#: in a staged folder: the folders (paths relative to OUT, one a line) to move from the
+#: current OUT into it when it is published
+CARRY_FILE = ".carry"
 
 
 def staging_dir(out: Path, run_id: int) -> Path:
@@ -59,8 +66,45 @@ def seal(target: Path, run_id: int) -> None:
         os.fsync(fh.fileno())
 
 
+def carry_later(staged: Path, folders: list[str]) -> None:
+    """List `folders` (relative to OUT) to move from the current OUT into `staged` when it is
+    published; they must not be in `staged`."""
+    if folders:
+        (staged / CARRY_FILE).write_text("".join(f"{folder}\n" for folder in folders), encoding="utf-8")
+
+
+def _carry(staged: Path, out: Path) -> None:
+    """Move the folders listed in the staged folder's CARRY_FILE from OUT into it. Safe to
+    repeat after an interruption: a folder already moved is in `staged`, no longer in OUT.
+    One that is in neither (removed by hand during the run) is left out with a warning; the
+    next run writes it again, as it does any unchanged log it does not find in OUT."""
+    listed = staged / CARRY_FILE
+    if not listed.exists():
+        return
+    missing, parents = [], set()
+    for folder in listed.read_text(encoding="utf-8").splitlines():
+        if Path(folder).is_absolute() or not Path(folder).parts or ".." in Path(folder).parts:
+            raise ValueError(f"{listed}: {folder!r} is not a folder inside OUT")
+        target = staged / folder
+        if target.parent not in parents:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            parents.add(target.parent)
+        try:
+            os.rename(out / folder, target)
+        except FileNotFoundError:
+            if not target.exists():
+                missing.append(folder)
+    listed.unlink()
+    if missing:
+        log.warning("unchanged folders no longer in %s, left out of it (the next run writes them again): "
+                    "%d, among them %s", out, len(missing), missing[0])
+
+
 def publish(staged: Path, out: Path) -> None:
-    """Swap the staged folder into place: OUT is either the old or the new folder."""
+    """Swap the staged folder into place: OUT is either the old or the new folder. First the
+    folders the run keeps move over from the current OUT (`_carry`), so that a run killed
+    meanwhile still has its completion marker, and the next run finishes the publishing."""
+    _carry(staged, out)
     (staged / COMPLETE_MARKER).unlink(missing_ok=True)
     old = out.parent / f".{out.name}.old"
     if old.exists():

@@ -94,7 +94,7 @@ create table if not exists runs (
 
 -- Prepaid logs as last rendered, by a fingerprint of what they show: a run renders only
 -- customers whose fingerprint changed; the others keep their log, byte for byte, with the
--- date it was rendered on (linked from the previous OUT, or written from here).
+-- date it was rendered on (moved over from the previous OUT, or written from here).
 drop table if exists report_cache;      -- its logs were restamped with each night's date
 create table if not exists prepaid_log_cache (
     customer_id varchar primary key,
@@ -105,3 +105,7 @@ create table if not exists prepaid_log_cache (
     xlsx_sha256 varchar not null,   -- recognise the files the previous run published
     csv_sha256 varchar not null
 );
+-- the two files as the run that wrote them placed them: `<inode>:<size>:<mtime ns>` of each,
+-- `|`-joined (reports._placed). The same in the OUT a run replaces: the files are still those,
+-- unedited, and need not be read to be recognised by their SHA-256.
+alter table prepaid_log_cache add column if not exists placed varchar;
