@@ -315,8 +315,10 @@ def write_reports(con: duckdb.DuckDBPyConnection, target: Path, as_of: date, tz:
             jobs = _jobs(con, folder, as_of, tz, [c for c in batch if plan[c[0]][1] is None], plan)
             carried += _keep(con, folder, before,
                              [(cid, plan[cid][1]) for cid, *_ in batch if plan[cid][1] is not None])
-            _finish(con, rendering, use_cache)
-            rendering = pool.map(_render_log, jobs)
+            # the batch goes to the workers before the last one's results are awaited, so that
+            # they go on from one batch to the next without waiting for this process
+            rendered, rendering = rendering, pool.map(_render_log, jobs)
+            _finish(con, rendered, use_cache)
         _finish(con, rendering, use_cache)
     for name, _ in LOG_MODELS:
         con.execute(f"drop table if exists log_rows_{name}")
