@@ -285,7 +285,7 @@ def write_reports(con: duckdb.DuckDBPyConnection, target: Path, as_of: date, tz:
     BATCH_CUSTOMERS, so only one batch's rows are in this process's memory; the next batch is
     read while the workers render the current one. The running phase counts the logs written.
     """
-    where = "" if customer_ids is None else "where customer_id in (select unnest($customer_ids::varchar[]))"
+    where = "" if customer_ids is None else ASKED
     params = {} if customer_ids is None else {"customer_ids": customer_ids}
     customers = con.execute(f"select * from ({sql('reports/log_customers.sql')}) {where} order by customer_id",
                             params).fetchall()
@@ -327,6 +327,9 @@ def write_reports(con: duckdb.DuckDBPyConnection, target: Path, as_of: date, tz:
 
 BATCH_CUSTOMERS = 1000
 
+#: the filter of a log query to the customers asked for, `$customer_ids`
+ASKED = "where customer_id in (select unnest($customer_ids::varchar[]))"
+
 #: the models of the rows a prepaid log shows (transforms/sql/reports/), run in this order, each
 #: with the order of its rows within a customer: `_stage_log_rows` keeps them for the logs to
 #: render, and `_fingerprint_logs` hashes exactly the same rows for every log. Everything a
@@ -351,7 +354,7 @@ def _fingerprint_logs(con: duckdb.DuckDBPyConnection, as_of: date, tz: str, cust
     `customer_ids` (ids of stg_customers; `every`: all of them), the SHA-256 of everything its
     log shows except the date of its figures, and of RENDERER_VERSION. One query for all: it
     keeps a few numbers a customer, not the rows of their logs."""
-    where = "" if every else "where customer_id in (select unnest($customer_ids::varchar[]))"
+    where = "" if every else ASKED
     part = sql("reports/log_model_rows.sql")
     joins = " ".join(part.format(model=query, name=f"t{i}", customers=where)
                      for i, (query, _) in enumerate(LOG_QUERIES))
@@ -367,7 +370,7 @@ def _stage_log_rows(con: duckdb.DuckDBPyConnection, as_of: date, customer_ids: l
     the customers in `customer_ids` (`every`: all of them), in the log's order. Each model runs
     once, not once per batch of logs: a model reads the whole history whichever customers it
     gives."""
-    where = "" if every else "where customer_id in (select unnest($customer_ids::varchar[]))"
+    where = "" if every else ASKED
     for (name, _), (query, order) in zip(LOG_MODELS, LOG_QUERIES):
         staging = sql("reports/log_rows.sql").format(table=f"log_rows_{name}", model=query, customers=where,
                                                      order=order)
