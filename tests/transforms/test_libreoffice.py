@@ -17,6 +17,8 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.conftest import write_inbox
+from tests.transforms.test_xlsx import TEXTS
+from transforms.reports import xlsx
 from transforms.run.nightly import run_close, run_nightly
 
 pytestmark = pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
@@ -37,13 +39,20 @@ INBOX = dict(
 
 @pytest.fixture(scope="module")
 def converted(tmp_path_factory) -> dict[str, tuple[Path, Path]]:
-    """{name: (our file, LibreOffice's xlsx of it)} for a prepaid log and a reconciliation."""
+    """{name: (our file, LibreOffice's xlsx of it)} for a prepaid log, a reconciliation and a
+    workbook of texts that need escaping."""
     tmp = tmp_path_factory.mktemp("libreoffice")
     inbox = write_inbox(tmp / "inbox", **INBOX)
     run_nightly(inbox, tmp / "night.duckdb", tmp / "night", date(2026, 1, 31), "Europe/Berlin", reports_enabled=True)
     run_close(inbox, tmp / "close.duckdb", tmp / "close", "2026-01", "Europe/Berlin", reports_enabled=False)
+    texts = xlsx.Workbook(date(2026, 1, 31), [])
+    ws = texts.sheet("S", ["h"], [10])
+    for text in TEXTS:
+        ws.row()
+        ws.string(0, text)
+    (tmp / "texts.xlsx").write_bytes(texts.bytes())
     ours = {"prepaid-log": tmp / "night" / "reports" / "c1" / "prepaid-log.xlsx",
-            "reconciliation": tmp / "close" / "reconciliation.xlsx"}
+            "reconciliation": tmp / "close" / "reconciliation.xlsx", "texts": tmp / "texts.xlsx"}
     (tmp / "in").mkdir()
     for name, path in ours.items():
         shutil.copy(path, tmp / "in" / f"{name}.xlsx")
@@ -75,6 +84,11 @@ def test_libreoffice__workbook_converted__same_sheets_and_cells(converted, name,
         assert (ws.page_setup.fitToWidth, ws.page_setup.fitToHeight) == (1, 0), sheet
     formulas = [c.coordinate for ws in theirs for row in ws.iter_rows() for c in row if c.data_type == "f"]
     assert formulas == []                                   # input text like =SUM(A1) stayed text
+
+
+def test_libreoffice__escaped_texts__read_as_written(converted):
+    theirs = load_workbook(converted["texts"][1])
+    assert [c.value for c in theirs["S"]["A"]] == ["h", *TEXTS]
 
 
 def test_libreoffice__prepaid_log_chart__present_and_every_series_drawn_as_a_line(converted):

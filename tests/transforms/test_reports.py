@@ -1,5 +1,6 @@
 """SPEC §6 prepaid log: XLSX read back with openpyxl and compared cell by cell."""
 
+import hashlib
 import io
 import os
 import re
@@ -10,11 +11,13 @@ from pathlib import Path
 from unittest.mock import patch
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from tests.conftest import read_csv, write_inbox
 from transforms import progress
-from transforms.reports import reports
+from transforms.reports import reports, xlsx
 from transforms.reports.reports import customer_dir, safe_name
 from transforms.run.nightly import run_nightly
 from transforms.warehouse import connect
@@ -142,6 +145,24 @@ def test_prepaid_log__every_label_translated_in_every_language():
 
 def _rendered_log(language: str, currency: str = "EUR") -> bytes:
     """A log with every status, event and document kind (the longest labels), rendered directly."""
+    rows = _log_models()
+    return _render(language, currency, date(2026, 1, 31), **rows)
+
+
+def _render(language: str, currency: str, as_of: date, blocks, events, pending, documents, billed,
+            earlier: bytes | None = None, kept: frozenset[str] = frozenset()) -> bytes:
+    speaking = reports._LANGUAGE.set(language)
+    try:
+        return reports._render_xlsx("c1", "Acme", currency, as_of, blocks, reports._log_rows(events, "Europe/Berlin"),
+                                    pending, "Europe/Berlin", documents, billed, language,
+                                    None if earlier is None else xlsx.Earlier(earlier), kept)
+    finally:
+        reports._LANGUAGE.reset(speaking)
+
+
+def _log_models(variant: int = 0) -> dict[str, list[dict]]:
+    """The rows of each log model (names as `_render` takes them) with every status, event and
+    document kind; `variant` 1 changes a text and adds a row to each."""
     block = dict(block_id="h1", kind="hours", service=None, purchased_units=600, used_units=90, expired_units=0,
                  remaining_units=510, starts_on=date(2026, 1, 1), expires_on=date(2026, 12, 31), status="active",
                  amount_paid_cents=316000, breakage_cents=0)
@@ -161,13 +182,37 @@ def _rendered_log(language: str, currency: str = "EUR") -> bytes:
     pending = [dict(entry_id=f"e{i}", status="pending", unpriced=unpriced, work_date=date(2026, 1, 9), user="bob",
                     service="support", description="Wait", billable_minutes=30) for i, unpriced in ((3, False),
                                                                                                     (4, True))]
-    speaking = reports._LANGUAGE.set(language)
-    try:
-        return reports._render_xlsx("c1", "Acme", currency, date(2026, 1, 31), blocks,
-                                    reports._log_rows(events, "Europe/Berlin"), pending, "Europe/Berlin", documents,
-                                    billed, language)
-    finally:
-        reports._LANGUAGE.reset(speaking)
+    rows = dict(blocks=blocks, events=events, pending=pending, documents=documents, billed=billed)
+    if variant:
+        rows = {name: [{**r, **{k: f"{v} (2)" for k, v in r.items() if k in ("description", "block_id", "number")}}
+                       for r in model] + model for name, model in rows.items()}
+        rows["events"] = [{**e, "at_epoch": e["at_epoch"] + 86400 * i} for i, e in enumerate(rows["events"])]
+    return rows
+
+
+#: the argument of `_render` that each log model gives
+MODEL_ROWS = {"log_blocks": "blocks", "log_events": "events", "log_pending": "pending",
+              "log_documents": "documents", "log_billed": "billed"}
+
+
+@settings(max_examples=30, deadline=None, derandomize=True, database=None)
+@given(changed=st.sets(st.sampled_from(sorted(MODEL_ROWS))), empty=st.sets(st.sampled_from(sorted(MODEL_ROWS))),
+       language=st.sampled_from(["en", "de"]))
+def test_render__sheets_of_unchanged_models_kept__same_bytes_as_rendering_whole(changed, empty, language):
+    before = {arg: [] if model in empty else _log_models()[arg] for model, arg in MODEL_ROWS.items()}
+    now = {arg: _log_models(1)[arg] if model in changed else before[arg] for model, arg in MODEL_ROWS.items()}
+    earlier = _render(language, "EUR", date(2026, 1, 31), **before)
+    kept = frozenset(MODEL_ROWS) - changed - {"log_blocks"}
+    # as a job carries them: no rows of a kept model
+    given_rows = {arg: [] if model in kept else rows for (model, arg), rows in zip(MODEL_ROWS.items(), now.values())}
+    whole = _render(language, "EUR", date(2026, 2, 1), **now)
+    assert _render(language, "EUR", date(2026, 2, 1), **given_rows, earlier=earlier, kept=kept) == whole
+
+
+def test_render__sheets_kept_from_a_log_of_other_sheets__refused():
+    earlier = _render("de", "EUR", date(2026, 1, 31), **_log_models())
+    with pytest.raises(ValueError, match=r"sheets kept from a workbook whose sheets are not \['Summary', 'Log'"):
+        _render("en", "EUR", date(2026, 2, 1), **_log_models(), earlier=earlier, kept=frozenset({"log_pending"}))
 
 
 def test_prepaid_log__languages_and_currencies_in_turn__each_log_its_own_labels_and_formats():
@@ -324,6 +369,62 @@ def test_prepaid_logs__second_night_same_out__unchanged_log_is_last_nights_file_
     assert {k: v for k, v in _logs(tmp_path / "fresh").items() if k in c2} == {k: night_2[k] for k in c2}
 
 
+def test_prepaid_logs__some_sheets_unchanged__kept_from_the_cache__same_bytes_as_a_fresh_render(tmp_path):
+    warehouse, out = tmp_path / "w.duckdb", tmp_path / "out"
+    inbox = write_inbox(tmp_path / "inbox", customers=CUSTOMERS, purchases=PURCHASES, timelogs=NIGHT_1)
+    run_nightly(inbox, warehouse, out, date(2026, 1, 31), reports_enabled=True)
+    # night 2: c1 a new entry waiting for authorization (its Pending sheet only), c2 one deducted
+    # from its block (its Log, Chart data and Summary; its Pending is empty both nights)
+    write_inbox(tmp_path / "inbox", customers=CUSTOMERS, purchases=PURCHASES,
+                timelogs={"t.csv": NIGHT_1,
+                          "t2.csv": TL + "e3,c1,ann,support,2026-02-01T09:00,30,,Waits\n"
+                                         "e4,c2,bob,support,2026-02-01T10:00,45,2026-02-01T12:00,New"})
+    kept, cached = {}, {}
+    original = reports._render_xlsx
+
+    def render(cid, *args):
+        *_, earlier, kept[cid] = args
+        cached[cid] = earlier is not None
+        return original(cid, *args)
+
+    with patch.object(reports, "_render_xlsx", render):
+        run_nightly(inbox, warehouse, out, date(2026, 2, 1), reports_enabled=True)
+    assert kept == {"c1": {"log_events", "log_documents", "log_billed"},
+                    "c2": {"log_documents", "log_billed", "log_pending"}}
+    assert cached == {"c1": True, "c2": True}
+    night_2 = _logs(out)
+    assert load_workbook(out / "reports" / "c1" / "prepaid-log.xlsx")["Pending"]["F2"].value == "Waits"
+    # the logs are what a fresh warehouse renders that night, whole, byte for byte
+    run_nightly(inbox, tmp_path / "fresh.duckdb", tmp_path / "fresh", date(2026, 2, 1), reports_enabled=True)
+    assert _logs(tmp_path / "fresh") == night_2
+
+
+def test_prepaid_logs__changed_log_whose_earlier_file_was_edited__rendered_whole(tmp_path):
+    warehouse, out = tmp_path / "w.duckdb", tmp_path / "out"
+    inbox = write_inbox(tmp_path / "inbox", customers=CUSTOMERS, purchases=PURCHASES, timelogs=NIGHT_1)
+    run_nightly(inbox, warehouse, out, date(2026, 1, 31), reports_enabled=True)
+    edited = out / "reports" / "c1" / "prepaid-log.xlsx"
+    edited.write_bytes(edited.read_bytes())         # saved again: the same bytes, but not as placed
+    write_inbox(tmp_path / "inbox", customers=CUSTOMERS, purchases=PURCHASES,
+                timelogs={"t.csv": NIGHT_1, "t2.csv": TL + "e3,c1,ann,support,2026-02-01T09:00,30,,Waits"})
+    kept = {}
+    original = reports._render_xlsx
+    with patch.object(reports, "_render_xlsx", lambda cid, *a: kept.update({cid: a[-1]}) or original(cid, *a)):
+        run_nightly(inbox, warehouse, out, date(2026, 2, 1), reports_enabled=True)
+    assert kept == {"c1": frozenset()}
+    run_nightly(inbox, tmp_path / "fresh.duckdb", tmp_path / "fresh", date(2026, 2, 1), reports_enabled=True)
+    c1 = ["reports/c1/prepaid-log.csv", "reports/c1/prepaid-log.xlsx"]
+    assert [_logs(tmp_path / "fresh")[name] for name in c1] == [_logs(out)[name] for name in c1]
+
+
+def test_cached_file__changed_since_it_was_found__run_fails(tmp_path):
+    path = tmp_path / "prepaid-log.csv"
+    path.write_bytes(b"at,event\n")
+    assert reports._cached_file(path, hashlib.sha256(b"at,event\n").hexdigest()) == b"at,event\n"
+    with pytest.raises(RuntimeError, match="prepaid-log.csv changed while the run read it"):
+        reports._cached_file(path, hashlib.sha256(b"other").hexdigest())
+
+
 def test_prepaid_logs__unchanged_log_but_previous_out_missing_or_edited__written_from_the_cache(tmp_path):
     warehouse, out = tmp_path / "w.duckdb", tmp_path / "out"
     inbox = write_inbox(tmp_path / "inbox", customers=CUSTOMERS, purchases=PURCHASES, timelogs=NIGHT_1)
@@ -434,11 +535,15 @@ def test_log_fingerprints__some_customers_asked_for__same_fingerprints_as_among_
     inbox = write_inbox(tmp_path / "inbox", customers=customers, purchases=PURCHASES, timelogs=NIGHT_1)
     with patch.object(reports, "_fingerprint_logs", also_for_some):
         run_nightly(inbox, tmp_path / "w.duckdb", tmp_path / "out", date(2026, 1, 31), reports_enabled=True)
-    assert [cid for cid, _ in tables["all"]] == ["c1", "c2", "c3"]
-    assert len({fingerprint for _, fingerprint in tables["all"]}) == 3
+    assert [cid for cid, *_ in tables["all"]] == ["c1", "c2", "c3"]
+    assert len({fingerprint for _, fingerprint, _ in tables["all"]}) == 3
+    # a part per log model; no customer's part is another's (each has its own name or currency)
+    c1, c2, c3 = (set(parts) for *_, parts in tables["all"])
+    assert [len(parts) for *_, parts in tables["all"]] == [5, 5, 5]
+    assert c1.isdisjoint(c2) and c1.isdisjoint(c3) and c2.isdisjoint(c3)
     assert tables[("c2",)] == [tables["all"][1]]
     assert tables[("c1", "c3")] == [tables["all"][0], tables["all"][2]]
-    assert dict(tables["all"]) == _cache(tmp_path / "w.duckdb")
+    assert {cid: fingerprint for cid, fingerprint, _ in tables["all"]} == _cache(tmp_path / "w.duckdb")
 
 
 def test_prepaid_logs__code_of_the_renderer_changes__cache_not_used(tmp_path):

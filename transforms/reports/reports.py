@@ -293,18 +293,22 @@ def write_reports(con: duckdb.DuckDBPyConnection, target: Path, as_of: date, tz:
         # a warehouse that never issued documents (it only ever ingested): its logs list none
         con.execute(sql("documents_schema.sql").replace("create table", "create temp table"))
     _fingerprint_logs(con, as_of, tz, [cid for cid, *_ in customers], every=customer_ids is None)
-    # per customer: its fingerprint, and when the cached log is still its log, the SHA-256 of its
-    # files and how they were placed
-    plan = {cid: (fingerprint, None if xlsx_sha256 is None else (xlsx_sha256, csv_sha256, placed))
-            for cid, fingerprint, xlsx_sha256, csv_sha256, placed in con.execute(
-                sql("reports/log_plan.sql"), {"as_of": as_of, "use_cache": use_cache}).fetchall()}
     folder = (target / "reports").resolve()
     before = (previous / "reports").resolve() if previous is not None and use_cache else None
     if before is not None and not before.is_dir():
         before = None
+    # per customer: its fingerprint; when the cached log is still its log, the SHA-256 of its
+    # files and how they were placed; else, when the cached log's files are still in `before`
+    # as they were placed, their folder and the log models whose sheets they have as they are now
+    plan = {cid: (fingerprint, None if xlsx_sha256 is None else (xlsx_sha256, csv_sha256, placed),
+                  None if xlsx_sha256 is not None else _earlier(before, cid, parts, *cached))
+            for cid, fingerprint, xlsx_sha256, csv_sha256, placed, parts, *cached in con.execute(
+                sql("reports/log_plan.sql"), {"as_of": as_of, "use_cache": use_cache}).fetchall()}
     to_render = [cid for cid, *_ in customers if plan[cid][1] is None]
     if to_render:
-        _stage_log_rows(con, as_of, to_render, every=customer_ids is None and len(to_render) == len(customers))
+        kept = {cid: plan[cid][2][1] if plan[cid][2] else () for cid in to_render}
+        rows_of = {name: [cid for cid in to_render if name not in kept[cid]] for name, _ in LOG_MODELS}
+        _stage_log_rows(con, as_of, rows_of, len(customers) if customer_ids is None else None)
     progress.update(total=len(customers))
     # worker processes only render files; they never touch the warehouse connection
     carried: list[str] = []
@@ -352,29 +356,45 @@ def _fingerprint_logs(con: duckdb.DuckDBPyConnection, as_of: date, tz: str, cust
                       every: bool = True) -> None:
     """Temp table `log_fingerprints` (sql/reports/log_fingerprints.sql): per customer of
     `customer_ids` (ids of stg_customers; `every`: all of them), the SHA-256 of everything its
-    log shows except the date of its figures, and of RENDERER_VERSION. One query for all: it
-    keeps a few numbers a customer, not the rows of their logs."""
+    log shows except the date of its figures, and of RENDERER_VERSION, and the SHA-256 of each
+    log model's part of it. One query for all: it keeps a few numbers a customer, not the rows
+    of their logs."""
     where = "" if every else ASKED
     part = sql("reports/log_model_rows.sql")
     joins = " ".join(part.format(model=query, name=f"t{i}", customers=where)
                      for i, (query, _) in enumerate(LOG_QUERIES))
-    texts = ", ".join(f"coalesce(t{i}, '')" for i in range(len(LOG_QUERIES)))
-    query = sql("reports/log_fingerprints.sql").format(texts=texts, customers=where, joins=joins)
-    create_table(con, "log_fingerprints", {"customer_id": "varchar", "fingerprint": "varchar"})
+    parts = ", ".join(f"sha256(concat_ws(chr(29), context, coalesce(t{i}, '')))" for i in range(len(LOG_QUERIES)))
+    query = sql("reports/log_fingerprints.sql").format(parts=parts, customers=where, joins=joins)
+    create_table(con, "log_fingerprints", {"customer_id": "varchar", "fingerprint": "varchar", "parts": "varchar[]"})
     con.execute(query, _used(query, renderer=RENDERER_VERSION, tz=tz, as_of=as_of, customer_ids=customer_ids))
 
 
-def _stage_log_rows(con: duckdb.DuckDBPyConnection, as_of: date, customer_ids: list[str],
-                    every: bool = False) -> None:
+def _stage_log_rows(con: duckdb.DuckDBPyConnection, as_of: date, customer_ids: dict[str, list[str]],
+                    every: int | None = None) -> None:
     """Temp tables `log_rows_<model>` (sql/reports/log_rows.sql): the rows of each log model for
-    the customers in `customer_ids` (`every`: all of them), in the log's order. Each model runs
-    once, not once per batch of logs: a model reads the whole history whichever customers it
-    gives."""
-    where = "" if every else ASKED
+    the customers in `customer_ids[model]` (`every`: when that many, all of them), in the log's
+    order. Each model runs once, not once per batch of logs: a model reads the whole history
+    whichever customers it gives."""
     for (name, _), (query, order) in zip(LOG_MODELS, LOG_QUERIES):
-        staging = sql("reports/log_rows.sql").format(table=f"log_rows_{name}", model=query, customers=where,
-                                                     order=order)
-        con.execute(staging, _used(staging, as_of=as_of, customer_ids=customer_ids))
+        ids = customer_ids[name]
+        staging = sql("reports/log_rows.sql").format(table=f"log_rows_{name}", model=query, order=order,
+                                                     customers="" if len(ids) == every else ASKED)
+        con.execute(staging, _used(staging, as_of=as_of, customer_ids=ids))
+
+
+def _earlier(before: Path | None, customer_id: str, parts: list[str], cached: list[str] | None,
+             placed: str | None, *digests: str) -> tuple[str, frozenset[str], tuple[str, str]] | None:
+    """For a log to render, whose cached log has the parts `cached`, its files placed as
+    `placed` with the SHA-256 `digests`: the folder of those files in `before` (the reports of
+    the output folder the run replaces), the log models whose part of the fingerprint is the
+    same (of the sheets after the Summary, which is always rendered), and the digests; when
+    the files are still as they were placed and some sheet can be kept from them."""
+    if before is None or placed is None or cached is None or len(cached) != len(parts):
+        return None
+    same = frozenset(name for (name, _), now, then in zip(LOG_MODELS, parts, cached)
+                     if now == then and name != "log_blocks")
+    source = customer_dir(before, customer_id, before)
+    return (str(source), same, digests) if same and _placed(source) == placed else None
 
 
 def _used(query: str, **values) -> dict:
@@ -393,7 +413,7 @@ def _jobs(con: duckdb.DuckDBPyConnection, folder: Path, as_of: date, tz: str, cu
     rows = [_grouped(con, batch.format(table=f"log_rows_{name}", order=order), {"first": first, "last": last})
             for name, order in LOG_MODELS]
     return [(customer_dir(folder, cid, folder), as_of, plan[cid][0],
-             (cid, name, currency, language, tz, *(group.get(cid, ([], [])) for group in rows)))
+             (cid, name, currency, language, tz, *(group.get(cid, ([], [])) for group in rows)), plan[cid][2])
             for cid, name, currency, language in customers]
 
 
@@ -492,23 +512,40 @@ def _store_cache(con: duckdb.DuckDBPyConnection, rendered: list[tuple]) -> None:
 
 def _render_log(job: tuple) -> tuple:
     """Render one customer's prepaid log as of the night (XLSX and CSV) and write it; returned
-    for the cache as (customer_id, fingerprint, as_of, xlsx, csv, SHA-256 of each, placed)."""
-    folder, as_of, fingerprint, content = job
+    for the cache as (customer_id, fingerprint, as_of, xlsx, csv, SHA-256 of each, placed).
+    A job may name the folder of the customer's earlier log and the log models whose sheets it
+    has as they are now: those sheets are kept, and their models' rows are not in the job."""
+    folder, as_of, fingerprint, content, cached = job
     customer_id, name, currency, language, tz, *grouped = content
     blocks, events, pending, documents, billed = (_rows(group) for group in grouped)
+    earlier, log_csv, kept = None, None, frozenset()
+    if cached is not None:
+        source, kept, digests = cached
+        earlier, log_csv = (_cached_file(Path(source, name), digest) for name, digest in zip(LOG_FILES, digests))
+        earlier = xlsx.Earlier(earlier)
     speaking = _LANGUAGE.set(language)
     try:
         log = _log_rows(events, tz)
-        xlsx = _render_xlsx(customer_id, name, currency, as_of, blocks, log, pending, tz, documents, billed,
-                            language)
-        log_csv = _log_csv(log)
+        book = _render_xlsx(customer_id, name, currency, as_of, blocks, log, pending, tz, documents, billed,
+                            language, earlier, kept)
+        if "log_events" not in kept:        # the CSV log shows the events only
+            log_csv = _log_csv(log)
     finally:
         _LANGUAGE.reset(speaking)
     folder.mkdir(parents=True, exist_ok=True)
-    _write_file(folder / LOG_FILES[0], xlsx)
+    _write_file(folder / LOG_FILES[0], book)
     _write_file(folder / LOG_FILES[1], log_csv)
-    return (customer_id, fingerprint, as_of, xlsx, log_csv, hashlib.sha256(xlsx).hexdigest(),
+    return (customer_id, fingerprint, as_of, book, log_csv, hashlib.sha256(book).hexdigest(),
             hashlib.sha256(log_csv).hexdigest(), _placed(folder))
+
+
+def _cached_file(path: Path, digest: str) -> bytes:
+    """The bytes of a file of the cached log, which the run found where and as it was placed:
+    a file changed since (edited during the run) fails the run rather than go into a log."""
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != digest:
+        raise RuntimeError(f"{path} changed while the run read it (files in OUT are read-only); run again")
+    return data
 
 
 def _write_file(path: Path, data: bytes) -> None:
@@ -663,37 +700,77 @@ _hours = lru_cache(maxsize=16384, typed=True)(minutes_to_hours)
 
 def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
                  blocks: list[dict], log: list[dict], pending: list[dict], tz: str = "UTC",
-                 documents: list[dict] = (), billed: list[dict] = (), language: str = "en") -> bytes:
+                 documents: list[dict] = (), billed: list[dict] = (), language: str = "en",
+                 earlier: xlsx.Earlier | None = None, kept: frozenset[str] = frozenset()) -> bytes:
+    """The XLSX log. `earlier`: the customer's log as last rendered, in the same language,
+    currency and time zone; its sheets that show the rows of the log models in `kept`, rows
+    unchanged since, are kept as they are instead of written again: each sheet after the
+    Summary shows the rows of one model, and of the customer only what `earlier` had the same."""
     fmt = _formats(currency, language)
     book = xlsx.Workbook(as_of, [fmt.hours, fmt.date, fmt.money, fmt.instant, fmt.count])
-    hours, day, money, instant = (book.style(f) for f in (fmt.hours, fmt.date, fmt.money, fmt.instant))
-    unit_style = {"hours": hours, "unlimited": hours, "value": money, "incidents": book.style(fmt.count)}
-    cur = {"currency": currency}
-    unit_of = {kind: label(f"unit.{unit}", **cur) for kind, unit in UNIT_OF_KIND.items()}
-    speaking = _LANGUAGE.get()        # the labels' language (`language` gives the formats)
-    kinds, statuses, events = _names("kind.", speaking), _names("status.", speaking), _names("event.", speaking)
-    doc_kinds, pending_statuses = _names("doc.", speaking), _names("pending_status.", speaking)
+    look = _Look(book, fmt, currency)
+    summary, info = _summary_sheet(book, look, customer_id, name, currency, as_of, blocks, tz)
+    for key, model, write, rows in (("sheet.log", "log_events", _log_sheet, log),
+                                    ("sheet.invoices", "log_documents", _invoices_sheet, documents),
+                                    ("sheet.billed", "log_billed", _billed_sheet, billed),
+                                    ("sheet.pending", "log_pending", _pending_sheet, pending)):
+        if model in kept:
+            book.keep_sheet(label(key), earlier)
+        else:
+            write(book, look, rows, tz)
+    at_row = info + 5           # from 0: three rows below "Time zone"
+    if "log_events" in kept:
+        book.keep_sheet(label("sheet.chart_data"), earlier)
+        book.keep_chart(summary, at_row, 1, CHART_SIZE, earlier)
+    else:
+        _chart(book, summary, at_row, log, look.unit_style, look.day)
+    return book.bytes()
 
-    kind_keys, unit_keys = [f"kind.{k}" for k in UNIT_OF_KIND], sorted({f"unit.{u}" for u in UNIT_OF_KIND.values()})
-    ws = summary = _sheet(book, "sheet.summary", (
+
+CHART_SIZE = (832, 340)         # pixels: 22 × 9 cm
+
+
+class _Look:
+    """The styles and names the cells of a log use, in its language and currency."""
+
+    def __init__(self, book: xlsx.Workbook, fmt: "Formats", currency: str):
+        self.hours, self.day, self.money, self.instant = (book.style(f) for f in (fmt.hours, fmt.date, fmt.money,
+                                                                                 fmt.instant))
+        self.unit_style = {"hours": self.hours, "unlimited": self.hours, "value": self.money,
+                           "incidents": book.style(fmt.count)}
+        self.cur = {"currency": currency}
+        self.unit_of = {kind: label(f"unit.{unit}", **self.cur) for kind, unit in UNIT_OF_KIND.items()}
+        self.unit_keys = sorted({f"unit.{u}" for u in UNIT_OF_KIND.values()})
+        speaking = _LANGUAGE.get()        # the labels' language (the log's `language` gives the formats)
+        self.kinds, self.statuses = _names("kind.", speaking), _names("status.", speaking)
+        self.events, self.doc_kinds = _names("event.", speaking), _names("doc.", speaking)
+        self.pending_statuses = _names("pending_status.", speaking)
+
+
+def _summary_sheet(book: xlsx.Workbook, look: _Look, customer_id: str, name: str, currency: str, as_of: date,
+                   blocks: list[dict], tz: str) -> tuple[xlsx.Sheet, int]:
+    """The Summary: a row per block, then the customer's details from the returned row (Excel's)."""
+    kind_keys, cur, day = [f"kind.{k}" for k in UNIT_OF_KIND], look.cur, look.day
+    ws = _sheet(book, "sheet.summary", (
         "block", "kind", "service", "unit", "purchased", "used", "expired", "remaining", "starts_on", "expires_on",
         "status", "amount_paid", "expired_value"),
         [max(16, _widest("customer", "as_of", "currency", "time_zone", bold=True)), max(14, _widest(*kind_keys)), 16,
-         max(10, _widest(*unit_keys, **cur)), 12, 12, 15, 12, 12, 17, max(15, _widest(*STATUS_KEYS)), 19, 27], **cur)
+         max(10, _widest(*look.unit_keys, **cur)), 12, 12, 15, 12, 12, 17, max(15, _widest(*STATUS_KEYS)), 19, 27],
+        **cur)
     for b in blocks:
-        units = unit_style[b["kind"]]
+        units = look.unit_style[b["kind"]]
         ws.row()
         text_cell(ws, 0, b["block_id"])
-        ws.string(1, kinds[b["kind"]])
+        ws.string(1, look.kinds[b["kind"]])
         text_cell(ws, 2, b["service"] or label("any_service"))
-        ws.string(3, unit_of[b["kind"]])
+        ws.string(3, look.unit_of[b["kind"]])
         for col, key in ((4, "purchased_units"), (5, "used_units"), (6, "expired_units"), (7, "remaining_units")):
             ws.number(col, _in_unit(b["kind"], b[key]), units)
         ws.number(8, b["starts_on"], day)
         ws.number(9, b["expires_on"], day)
-        ws.string(10, statuses[b["status"]])
-        ws.number(11, _money(b["amount_paid_cents"]), money)
-        ws.number(12, _money(b["breakage_cents"]), money)
+        ws.string(10, look.statuses[b["status"]])
+        ws.number(11, _money(b["amount_paid_cents"]), look.money)
+        ws.number(12, _money(b["breakage_cents"]), look.money)
     info = len(blocks) + 3          # Excel's row of "Customer", after a blank row
     ws.row(at=info)
     ws.string(0, label("customer"), xlsx.BOLD)
@@ -709,12 +786,17 @@ def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
     ws.row()
     ws.string(0, label("time_zone"), xlsx.BOLD)
     ws.string(1, tz)
+    return ws, info
 
+
+def _log_sheet(book: xlsx.Workbook, look: _Look, log: list[dict], tz: str) -> None:
     ws = _sheet(book, "sheet.log", (
         "at", "event", "block", "prepaid_pool", "entry", "work_date", "user", "service", "description", "unit",
         "change", "pool_remaining"),
-        [24, max(15, _widest(*EVENT_KEYS)), 14, 24, 13, 12, 12, 14, 40, max(10, _widest(*unit_keys, **cur)), 12, 18],
+        [24, max(15, _widest(*EVENT_KEYS)), 14, 24, 13, 12, 12, 14, 40, max(10, _widest(*look.unit_keys, **look.cur)),
+         12, 18],
         zone=tz)
+    events, unit_of, unit_style, instant, day = look.events, look.unit_of, look.unit_style, look.instant, look.day
     for row in log:
         kind = row["kind"]
         units = unit_style[kind]
@@ -723,14 +805,16 @@ def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
                     _text(row["description"]), unit_of[kind], (_in_unit(kind, row["change"]), units),
                     (_in_unit(kind, row["pool_remaining"]), units)])
 
+
+def _invoices_sheet(book: xlsx.Workbook, look: _Look, documents: list[dict], tz: str) -> None:
     ws = _sheet(book, "sheet.invoices", (
         "number", "document_kind", "issued_on", "what", "corrects", "net", "tax", "total", "paid_by"),
-        [17, max(15, _widest(*DOCUMENT_KEYS)), 12, 44, 17, 14, 14, 14, max(18, _widest("not_paid"))], **cur)
+        [17, max(15, _widest(*DOCUMENT_KEYS)), 12, 44, 17, 14, 14, 14, max(18, _widest("not_paid"))], **look.cur)
     for d in documents:
         ws.row()
         ws.string(0, d["number"])
-        ws.string(1, doc_kinds[d["kind"]])
-        ws.number(2, d["issued_on"], day)
+        ws.string(1, look.doc_kinds[d["kind"]])
+        ws.number(2, d["issued_on"], look.day)
         if d["kind"] == "topup":
             text_cell(ws, 3, d["topup_text"])
         elif d["kind"] == "credit_note":
@@ -741,19 +825,21 @@ def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
         if d["corrects"]:
             ws.string(4, d["corrects"])
         for col, key in ((5, "net_cents"), (6, "tax_cents"), (7, "total_cents")):
-            ws.number(col, _money(d[key]), money)
+            ws.number(col, _money(d[key]), look.money)
         if d["kind"] == "topup":
             if d["paid_by"]:
                 text_cell(ws, 8, d["paid_by"])
             else:
                 ws.string(8, label("not_paid"))
-
     _none(ws, documents, "none.invoices")
 
+
+def _billed_sheet(book: xlsx.Workbook, look: _Look, billed: list[dict], tz: str) -> None:
     ws = _sheet(book, "sheet.billed", (
         "number", "document_kind", "issued_on", "entry", "work_date", "user", "service", "description",
         "hours_billed", "rate", "amount"),
-        [17, max(12, _widest("doc.overage", "doc.credit_note")), 12, 13, 12, 12, 14, 40, 13, 20, 15], **cur)
+        [17, max(12, _widest("doc.overage", "doc.credit_note")), 12, 13, 12, 12, 14, 40, 13, 20, 15], **look.cur)
+    doc_kinds, day, hours, money = look.doc_kinds, look.day, look.hours, look.money
     for line in billed:
         ws.add_row([line["number"], doc_kinds[line["kind"]], (line["issued_on"], day), _text(line["entry_id"]),
                     (line["work_date"], day), _text(line["user"]), _text(line["service"]),
@@ -761,21 +847,19 @@ def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
                     (None if line["minutes"] is None else _hours(line["minutes"]), hours),
                     (None if line["rate_cents"] is None else _money(line["rate_cents"]), money),
                     (_money(line["amount_cents"]), money)])
-
     _none(ws, billed, "none.billed")
 
+
+def _pending_sheet(book: xlsx.Workbook, look: _Look, pending: list[dict], tz: str) -> None:
     ws = _sheet(book, "sheet.pending", (
         "entry", "status", "work_date", "user", "service", "description", "billable_hours"),
         [13, max(26, _widest("pending_status.pending", "pending_status.unpriced")), 12, 12, 14, 40, 14])
+    statuses, day, hours = look.pending_statuses, look.day, look.hours
     for p in pending:
-        ws.add_row([_text(p["entry_id"]), pending_statuses["unpriced" if p["unpriced"] else p["status"]],
+        ws.add_row([_text(p["entry_id"]), statuses["unpriced" if p["unpriced"] else p["status"]],
                     (p["work_date"], day), _text(p["user"]), _text(p["service"]), _text(p["description"]),
                     (_hours(p["billable_minutes"]), hours)])
-
     _none(ws, pending, "none.pending")
-
-    _chart(book, summary, info + 5, log, unit_style, day)   # from 0: three rows below "Time zone"
-    return book.bytes()
 
 
 def _chart(book: xlsx.Workbook, summary: xlsx.Sheet, at_row: int, log: list[dict], unit_style: dict,
@@ -801,8 +885,7 @@ def _chart(book: xlsx.Workbook, summary: xlsx.Sheet, at_row: int, log: list[dict
         values[0] = (day_, day)
         ws.add_row(values)
     book.line_chart(summary, at_row, 1, ws, list(column.values()), len(by_day), title=label("chart.title"),
-                    y_title=label("chart.y"), x_format="yyyy-mm-dd",
-                    size=(832, 340))    # 22 × 9 cm
+                    y_title=label("chart.y"), x_format="yyyy-mm-dd", size=CHART_SIZE)
 
 
 #: the CSV log's unit of each block kind (hours are counted in minutes there)

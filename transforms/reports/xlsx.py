@@ -1,7 +1,7 @@
 """A small XLSX writer: the project's workbooks, written straight as SpreadsheetML.
 
-What it writes: sheets of typed cells (shared strings, numbers with every digit, dates as
-Excel serial days), a bold header row that is frozen and printed on every page, column
+What it writes: sheets of typed cells (text, numbers with every digit, dates as Excel serial
+days), a bold header row that is frozen and printed on every page, column
 widths, landscape pages one page wide, a fixed set of cell styles, and one line chart whose
 series each carry an explicit solid line (LibreOffice draws a series without one as no line;
 with explicit colours the workbook needs no theme part). Nothing else: it exists because a
@@ -14,6 +14,8 @@ style)` add its cells, left to right, or `add_row(cells)` writes a whole row in 
 cheaper way for sheets of many rows); `style(format)` is the style of a number format, and
 HEADER, BOLD and QUOTED (text shown as typed, never evaluated) are fixed styles;
 `line_chart(...)` draws a chart of a sheet's columns on another sheet; `bytes()` is the file.
+`keep_sheet(title, Earlier(data))` and `keep_chart(...)` take a sheet or the chart of a file
+written before, as it was compressed, for a sheet whose rows have not changed.
 `padded(format)` keeps a digit's width free right of a number, so that it never touches the
 left-aligned text of the next cell.
 
@@ -23,7 +25,10 @@ the sheet does not have, rows going up, a sheet without columns (an empty `<cols
 title Excel cannot hold or one used twice, text longer than a cell holds, two charts.
 
 The same content always gives the same bytes: zip entries carry the fixed time 1980-01-01,
-parts are compressed alike, and the parts many workbooks share are compressed once. It uses
+parts are compressed alike, and the parts many workbooks share are compressed once. Text is
+written in its cell (an inline string), not in a table of shared strings that every sheet
+numbers into, so a sheet's part depends on its own cells only: a sheet kept from an earlier
+file is the sheet those cells give, and the file the one writing every sheet gives. It uses
 the standard library only. `tests/transforms/test_xlsx.py` checks every part (well-formed,
 standard root elements, typed and related), reads the files back with openpyxl, and checks
 each refusal; `tests/transforms/test_libreoffice.py` opens every kind of workbook the project
@@ -32,8 +37,10 @@ writes in LibreOffice.
 
 from __future__ import annotations
 
+import io
 import re
 import struct
+import zipfile
 import zlib
 from datetime import date, datetime
 from decimal import Decimal
@@ -155,7 +162,7 @@ class Sheet:
     the cells of a row from the left: SpreadsheetML requires that order).
 
     `string` and `number` are called for every cell of a workbook, so they do their work
-    inline (the checks, the shared string's number, the cell's text) rather than in helpers."""
+    inline (the checks, the cell's text) rather than in helpers."""
 
     def __init__(self, book: "Workbook", title: str, headers: list[str], widths: list[int]):
         if not headers or not widths:
@@ -164,15 +171,14 @@ class Sheet:
         self.book, self.title, self.widths = book, title, widths
         self.letters = _letters(max(len(headers), len(widths)))
         self.columns = len(self.letters)
-        self.strings = book.strings         # the workbook's shared strings, by text
-        self.string_cells = 0               # cells of this sheet that hold a shared string
         self.last = 1                       # Excel's number of the current row (1: the header)
         self.last_column = len(headers) - 1
         self.column = -1                    # the last column written in the current row
         self.xml: list[str] = ['<row r="1">']
         for c, text in enumerate(headers):
             self.string(c, text, HEADER)
-        self.chart: tuple | None = None     # (anchor row, anchor column, size, chart part xml)
+        self.chart: tuple | None = None     # (anchor row, anchor column, size, chart part xml or Earlier)
+        self.kept: Earlier | None = None    # this sheet is that workbook's, as it was (`keep_sheet`)
 
     def _refuse(self, col: int) -> None:
         """Refuse a cell SpreadsheetML cannot hold where it would go: a column the sheet does
@@ -202,10 +208,8 @@ class Sheet:
         self.column = col
         if col > self.last_column:
             self.last_column = col
-        number = self.strings.get(text) or self.book.add_string(text)   # a number is a non-empty str
-        self.string_cells += 1
         s = "" if style is None else f' s="{style}"'
-        self.xml.append(f'<c r="{self.letters[col]}{self.last}"{s} t="s"><v>{number}</v></c>')
+        self.xml.append(f'<c r="{self.letters[col]}{self.last}"{s} t="inlineStr">{inline(text)}</c>')
 
     def number(self, col: int, value, style: int) -> None:
         """A number, date or instant with a number-format style; None: an empty styled cell."""
@@ -226,17 +230,15 @@ class Sheet:
         self.row()
         if len(cells) > self.columns:
             self._refuse(len(cells) - 1)
-        letters, strings, xml, r = self.letters, self.strings, self.xml, str(self.last)
-        col, string_cells = -1, 0
+        letters, xml, r = self.letters, self.xml, str(self.last)
+        col = -1
         for col, cell in enumerate(cells):
             if cell is None:
                 continue
             value, style = (cell, None) if type(cell) is str else cell
             if type(value) is str:
-                number = strings.get(value) or self.book.add_string(value)
-                string_cells += 1
                 s = "" if style is None else f' s="{style}"'
-                xml.append(f'<c r="{letters[col]}{r}"{s} t="s"><v>{number}</v></c>')
+                xml.append(f'<c r="{letters[col]}{r}"{s} t="inlineStr">{inline(value)}</c>')
             elif value is None:
                 xml.append(f'<c r="{letters[col]}{r}" s="{style}"/>')
             else:
@@ -244,7 +246,6 @@ class Sheet:
         while col >= 0 and cells[col] is None:      # the last cell written
             col -= 1
         self.column = col
-        self.string_cells += string_cells
         if col > self.last_column:
             self.last_column = col
 
@@ -288,15 +289,6 @@ class Workbook:
         self.created = created
         self.number_formats = list(dict.fromkeys(number_formats))
         self.sheets: list[Sheet] = []
-        #: the shared strings, numbered in order of first use (the number as a cell writes it)
-        self.strings: dict[str, str] = {}
-
-    def add_string(self, text: str) -> str:
-        """Add `text`, not yet among the shared strings, and return its number (as text)."""
-        if not fits_in_cell(text):
-            raise ValueError(f"text of {len(text)} characters is longer than a cell holds ({CELL_LIMIT})")
-        number = self.strings[text] = str(len(self.strings))
-        return number
 
     def style(self, number_format: str) -> int:
         return FIRST_NUMBER + self.number_formats.index(number_format)
@@ -321,8 +313,21 @@ class Workbook:
         spreadsheet programs read them from the cells."""
         on.chart = (row, col, size, _chart_part(data, series, rows, title, y_title, x_format))
 
+    def keep_sheet(self, title: str, earlier: "Earlier") -> None:
+        """A sheet after the others that is the sheet at the same place of `earlier`, unchanged
+        (its part is copied as it was compressed). The caller vouches that the sheet would be
+        written the same today; `bytes()` checks that `earlier` has the same sheets."""
+        self.sheet(title, [title], [1]).kept = earlier
+
+    def keep_chart(self, on: Sheet, row: int, col: int, size: tuple[int, int], earlier: "Earlier") -> None:
+        """`line_chart`, of the chart of `earlier` unchanged (its data sheet kept too); none
+        when `earlier` has none."""
+        if CHART_PART in earlier.entries:
+            on.chart = (row, col, size, earlier)
+
     def bytes(self) -> bytes:
-        """The XLSX file. Parts that many workbooks share (the same bytes) are compressed once."""
+        """The XLSX file. Parts that many workbooks share (the same bytes) are compressed once;
+        kept parts are copied as `earlier` had them compressed."""
         charts = [s for s in self.sheets if s.chart]
         if len(charts) > 1:
             raise ValueError("one chart per workbook")
@@ -331,46 +336,80 @@ class Workbook:
             ("[Content_Types].xml", _content_types(len(self.sheets), bool(charts))),
             ("_rels/.rels", _ROOT_RELS),
             ("docProps/app.xml", _app(names)),
-            ("xl/workbook.xml", _workbook(names)),
+            ("xl/workbook.xml", _workbook(names)),                 # (entries[3]: the sheets' names)
             ("xl/_rels/workbook.xml.rels", _workbook_rels(len(self.sheets))),
             ("xl/styles.xml", _styles(tuple(self.number_formats))),
             ("docProps/core.xml", _core(self.created)),       # the same for a night's workbooks
         ]
         entries = [(name, len(data), *_compressed(data)) for name, data in shared]
-        sheets = [sheet.part(i).encode("utf-8") for i, sheet in enumerate(self.sheets)]
-        entries.append(deflated("xl/sharedStrings.xml", self._shared_strings()))
+        workbook = entries[3]
+        for earlier in {id(s.kept): s.kept for s in self.sheets if s.kept}.values():
+            if earlier.entry("xl/workbook.xml") != workbook:
+                raise ValueError(f"sheets kept from a workbook whose sheets are not {list(names)}")
         for i, sheet in enumerate(self.sheets):
-            entries.append(deflated(f"xl/worksheets/sheet{i + 1}.xml", sheets[i]))
+            name = f"xl/worksheets/sheet{i + 1}.xml"
+            entries.append(sheet.kept.entry(name) if sheet.kept else deflated(name, sheet.part(i).encode("utf-8")))
             if sheet.chart:
                 row, col, size, chart = sheet.chart
                 drawing = _drawing(row, col, size, tuple(sheet.widths))
                 entries += [(name, len(data), *_compressed(data)) for name, data in (
                     (f"xl/worksheets/_rels/sheet{i + 1}.xml.rels", _sheet_drawing_rels()),
                     ("xl/drawings/drawing1.xml", drawing),
-                    ("xl/drawings/_rels/drawing1.xml.rels", _drawing_chart_rels()),
+                    ("xl/drawings/_rels/drawing1.xml.rels", _drawing_chart_rels()))]
+                if isinstance(chart, Earlier):
+                    entries.append(chart.entry(CHART_PART))
+                else:
                     # charts of as many rows of the same series recur from workbook to workbook
-                    ("xl/charts/chart1.xml", chart.encode("utf-8")))]
+                    data = chart.encode("utf-8")
+                    entries.append((CHART_PART, len(data), *_compressed(data)))
         return zip_entries(entries)
 
-    def _shared_strings(self) -> bytes:
-        items = [_known_item(text) if len(text) <= KNOWN_TEXT else _shared_item(text) for text in self.strings]
-        cells = sum(sheet.string_cells for sheet in self.sheets)
-        return (f'{DECLARATION}<sst xmlns="{MAIN}" count="{cells}" uniqueCount="{len(self.strings)}">'
-                f'{"".join(items)}</sst>').encode("utf-8")
+
+CHART_PART = "xl/charts/chart1.xml"
+
+
+class Earlier:
+    """A workbook this writer wrote before, whose parts a new one may keep (`Workbook.keep_sheet`,
+    `Workbook.keep_chart`): its entries as they are compressed, by name, read with zipfile."""
+
+    def __init__(self, data: bytes):
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            infos = archive.infolist()
+        self.entries: dict[str, tuple[str, int, int, bytes]] = {}
+        for info in infos:
+            # the local header: 30 bytes, then the name and the extra field, then the data
+            name_length, extra_length = struct.unpack_from("<HH", data, info.header_offset + 26)
+            start = info.header_offset + 30 + name_length + extra_length
+            self.entries[info.filename] = (info.filename, info.file_size, info.CRC,
+                                           data[start:start + info.compress_size])
+
+    def entry(self, name: str) -> tuple[str, int, int, bytes]:
+        """An entry for `zip_entries`, as this workbook has it."""
+        try:
+            return self.entries[name]
+        except KeyError:
+            raise ValueError(f"the earlier workbook has no part {name}") from None
 
 
 # --- the parts ----------------------------------------------------------------------------
 
-def _shared_item(text: str) -> str:
-    """A shared string's element."""
+def _inline_item(text: str) -> str:
+    """A string cell's text element."""
+    if not fits_in_cell(text):
+        raise ValueError(f"text of {len(text)} characters is longer than a cell holds ({CELL_LIMIT})")
     text, keep = cell_text(text)
-    return f'<si><t xml:space="preserve">{text}</t></si>' if keep else f"<si><t>{text}</t></si>"
+    return f'<is><t xml:space="preserve">{text}</t></is>' if keep else f"<is><t>{text}</t></is>"
 
 
 #: short texts recur in workbook after workbook (labels, names, services): their elements are
 #: kept, at most 4096 of them of at most KNOWN_TEXT characters (a few MB, whatever the inputs)
 KNOWN_TEXT = 256
-_known_item = lru_cache(maxsize=4096)(_shared_item)
+_known_item = lru_cache(maxsize=4096)(_inline_item)
+
+
+def inline(text: str) -> str:
+    """The element of a string cell's text."""
+    return _known_item(text) if len(text) <= KNOWN_TEXT else _inline_item(text)
 
 
 _ROOT_RELS = (
@@ -391,7 +430,6 @@ def _content_types(sheets: int, chart: bool) -> bytes:
                  ("/xl/styles.xml", f"{_OFFICE}.spreadsheetml.styles+xml")]
     overrides += [(f"/xl/worksheets/sheet{i + 1}.xml", f"{_OFFICE}.spreadsheetml.worksheet+xml")
                   for i in range(sheets)]
-    overrides.append(("/xl/sharedStrings.xml", f"{_OFFICE}.spreadsheetml.sharedStrings+xml"))
     if chart:
         overrides += [("/xl/drawings/drawing1.xml", f"{_OFFICE}.drawing+xml"),
                       ("/xl/charts/chart1.xml", f"{_OFFICE}.drawingml.chart+xml")]
@@ -446,7 +484,6 @@ def _workbook_rels(sheets: int) -> bytes:
     rels = [f'<Relationship Id="rId{i + 1}" Type="{REL}/worksheet" Target="worksheets/sheet{i + 1}.xml"/>'
             for i in range(sheets)]
     rels.append(f'<Relationship Id="rId{sheets + 1}" Type="{REL}/styles" Target="styles.xml"/>')
-    rels.append(f'<Relationship Id="rId{sheets + 2}" Type="{REL}/sharedStrings" Target="sharedStrings.xml"/>')
     return f'{DECLARATION}<Relationships xmlns="{PKG_REL}">{"".join(rels)}</Relationships>'.encode()
 
 

@@ -109,3 +109,6 @@ create table if not exists prepaid_log_cache (
 -- `|`-joined (reports._placed). The same in the OUT a run replaces: the files are still those,
 -- unedited, and need not be read to be recognised by their SHA-256.
 alter table prepaid_log_cache add column if not exists placed varchar;
+-- each log model's part of the fingerprint (sql/reports/log_fingerprints.sql): a later log of
+-- the customer keeps the sheets of the parts that are the same
+alter table prepaid_log_cache add column if not exists parts varchar[];
