@@ -4,7 +4,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import read_csv
 from transforms.documents import documents
 
 TL = "entry_id,customer_id,user,service,started_at,duration_minutes,authorized_at,description\n"

@@ -1,7 +1,6 @@
 """SPEC §10 e-invoices and §6 archive/reprint on a generated inbox of five countries, every VAT
 category and hostile text, over a night and a later night with corrections."""
 
-import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 from datetime import date, timedelta

@@ -12,7 +12,7 @@ import sys
 import duckdb
 from hypothesis import given, strategies as st
 
-from tests.reliability.test_fuzz import NASTY, fuzz, near_valid_csv
+from tests.reliability.test_fuzz import fuzz, near_valid_csv
 from transforms.ingest import csvio, ingest
 from transforms.validate.validate import COLUMNS
 from transforms.warehouse import connect

@@ -271,3 +271,19 @@ def test_chart__every_series_has_its_own_solid_line():
     assert lines == [("28575", "4472C4"), ("28575", "ED7D31")]
     assert [child.tag.removeprefix(c) for child in chart.find(f".//{c}ser")] == [
         "idx", "order", "tx", "spPr", "marker", "cat", "val", "smooth"]     # the schema's order
+
+
+def test_earlier__its_entries_make_the_same_file__another_zip_refused():
+    data = _book()
+    earlier = xlsx.Earlier(data)
+    with zipfile.ZipFile(io.BytesIO(data)) as parts:
+        assert list(earlier.entries) == parts.namelist()
+    assert xlsx.zip_entries(list(earlier.entries.values())) == data
+    other = io.BytesIO()
+    with zipfile.ZipFile(other, "w") as archive:
+        archive.writestr("a.xml", "<a/>")
+        archive.comment = b"made elsewhere"
+    with pytest.raises(ValueError, match="not a workbook of this writer: no zip end record"):
+        xlsx.Earlier(other.getvalue())
+    with pytest.raises(ValueError, match="the earlier workbook has no part xl/worksheets/sheet9.xml"):
+        earlier.entry("xl/worksheets/sheet9.xml")

@@ -22,6 +22,7 @@ import hashlib
 import io
 import os
 import re
+import tempfile
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -549,9 +550,11 @@ def _cached_file(path: Path, digest: str) -> bytes:
 
 
 def _write_file(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
+    """A log file, written straight under its name: logs are written into a folder that is
+    published whole (a run's staged OUT; `report_customer`'s temporary folder), so a file
+    needs no temporary name of its own (a rename costs as much as writing the file)."""
+    with open(path, "wb") as fh:
+        fh.write(data)
 
 
 def _grouped(con: duckdb.DuckDBPyConnection, query: str, params) -> dict[str, tuple[list[str], list[tuple]]]:
@@ -937,7 +940,13 @@ def report_customer(warehouse: Path, customer_id: str, out: Path, as_of: date | 
         if customer_id not in set(inputs.customers["customer_id"]):
             raise ValueError(f"no customer {customer_id!r} in the warehouse")
         reconcile(con, inputs, as_of, tz)
-        write_reports(con, out, as_of, tz, customer_ids=[customer_id], use_cache=False)
-        return customer_dir(out, customer_id)
+        folder = customer_dir(out, customer_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        # written beside, then renamed into place: a file in `out` is whole, old or new
+        with tempfile.TemporaryDirectory(dir=out, prefix=".report-") as staged:
+            write_reports(con, Path(staged), as_of, tz, customer_ids=[customer_id], use_cache=False)
+            for name in LOG_FILES:
+                os.replace(customer_dir(Path(staged), customer_id) / name, folder / name)
+        return folder
     finally:
         con.close()

@@ -37,10 +37,8 @@ writes in LibreOffice.
 
 from __future__ import annotations
 
-import io
 import re
 import struct
-import zipfile
 import zlib
 from datetime import date, datetime
 from decimal import Decimal
@@ -370,18 +368,28 @@ CHART_PART = "xl/charts/chart1.xml"
 
 class Earlier:
     """A workbook this writer wrote before, whose parts a new one may keep (`Workbook.keep_sheet`,
-    `Workbook.keep_chart`): its entries as they are compressed, by name, read with zipfile."""
+    `Workbook.keep_chart`): its entries as they are compressed, by name.
+
+    It reads the zip file as `zip_entries` writes it (an end record without comment, entries
+    without extra fields; zipfile's reader costs more than rendering a small sheet) and
+    refuses any other file."""
 
     def __init__(self, data: bytes):
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            infos = archive.infolist()
+        end = len(data) - 22
+        if end < 0 or data[end:end + 4] != b"PK\x05\x06":
+            raise ValueError("not a workbook of this writer: no zip end record where it writes it")
+        count, _, at = struct.unpack_from("<HII", data, end + 10)
         self.entries: dict[str, tuple[str, int, int, bytes]] = {}
-        for info in infos:
-            # the local header: 30 bytes, then the name and the extra field, then the data
-            name_length, extra_length = struct.unpack_from("<HH", data, info.header_offset + 26)
-            start = info.header_offset + 30 + name_length + extra_length
-            self.entries[info.filename] = (info.filename, info.file_size, info.CRC,
-                                           data[start:start + info.compress_size])
+        for _ in range(count):
+            (signature, crc, compressed, size, name_length, extra, comment, offset) = struct.unpack_from(
+                "<I12xIIIHHH8xI", data, at)
+            if signature != 0x02014B50 or extra or comment:
+                raise ValueError("not a workbook of this writer: a zip directory entry it does not write")
+            name = data[at + 46:at + 46 + name_length].decode("utf-8")
+            local_name, local_extra = struct.unpack_from("<HH", data, offset + 26)
+            start = offset + 30 + local_name + local_extra      # the local header, the name, then the data
+            self.entries[name] = (name, size, crc, data[start:start + compressed])
+            at += 46 + name_length
 
     def entry(self, name: str) -> tuple[str, int, int, bytes]:
         """An entry for `zip_entries`, as this workbook has it."""
