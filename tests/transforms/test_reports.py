@@ -369,7 +369,7 @@ def test_prepaid_logs__second_night_same_out__unchanged_log_is_last_nights_file_
     assert {k: v for k, v in _logs(tmp_path / "fresh").items() if k in c2} == {k: night_2[k] for k in c2}
 
 
-def test_prepaid_logs__some_sheets_unchanged__kept_from_the_cache__same_bytes_as_a_fresh_render(tmp_path):
+def test_prepaid_logs__some_sheets_unchanged__kept_from_the_earlier_file__same_bytes_as_a_fresh_render(tmp_path):
     warehouse, out = tmp_path / "w.duckdb", tmp_path / "out"
     inbox = write_inbox(tmp_path / "inbox", customers=CUSTOMERS, purchases=PURCHASES, timelogs=NIGHT_1)
     run_nightly(inbox, warehouse, out, date(2026, 1, 31), reports_enabled=True)
