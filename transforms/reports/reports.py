@@ -521,15 +521,16 @@ def _render_log(job: tuple) -> tuple:
     blocks, events, pending, documents, billed = (_rows(group) for group in grouped)
     earlier, log_csv, kept = None, None, frozenset()
     if cached is not None:
-        source, kept, digests = cached
-        earlier, log_csv = (_cached_file(Path(source, name), digest) for name, digest in zip(LOG_FILES, digests))
-        earlier = xlsx.Earlier(earlier)
+        source, kept, (xlsx_sha256, csv_sha256) = cached
+        earlier = xlsx.Earlier(_cached_file(Path(source, LOG_FILES[0]), xlsx_sha256))
+        if "log_events" in kept:            # the CSV log shows the events only
+            log_csv = _cached_file(Path(source, LOG_FILES[1]), csv_sha256)
     speaking = _LANGUAGE.set(language)
     try:
         log = _log_rows(events, tz)
         book = _render_xlsx(customer_id, name, currency, as_of, blocks, log, pending, tz, documents, billed,
                             language, earlier, kept)
-        if "log_events" not in kept:        # the CSV log shows the events only
+        if "log_events" not in kept:
             log_csv = _log_csv(log)
     finally:
         _LANGUAGE.reset(speaking)
