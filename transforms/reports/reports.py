@@ -274,7 +274,9 @@ def write_reports(con: duckdb.DuckDBPyConnection, target: Path, as_of: date, tz:
 
     A log is rendered only when something it shows changed since it was last rendered
     (`_fingerprint_logs`: decided in the warehouse, so only the rows of changed logs are read),
-    and then carries `as_of` as the date of its figures. With `use_cache`, every other log is
+    and then carries `as_of` as the date of its figures; its sheets whose rows did not change
+    are kept from its file in `previous` when that file is as it was placed (`_earlier`), and
+    only the rows of the others are read. With `use_cache`, every other log is
     the one an earlier night rendered, byte for byte, with that night's date (its figures are
     the same). When `previous`, the output folder this run replaces, holds those bytes in the
     customer's folder (`_keep`), nothing is written: the folder is returned (as
@@ -301,9 +303,9 @@ def write_reports(con: duckdb.DuckDBPyConnection, target: Path, as_of: date, tz:
     # per customer: its fingerprint; when the cached log is still its log, the SHA-256 of its
     # files and how they were placed; else, when the cached log's files are still in `before`
     # as they were placed, their folder and the log models whose sheets they have as they are now
-    plan = {cid: (fingerprint, None if xlsx_sha256 is None else (xlsx_sha256, csv_sha256, placed),
-                  None if xlsx_sha256 is not None else _earlier(before, cid, parts, *cached))
-            for cid, fingerprint, xlsx_sha256, csv_sha256, placed, parts, *cached in con.execute(
+    plan = {cid: (fingerprint, (xlsx_sha256, csv_sha256, placed) if unchanged else None,
+                  None if unchanged else _earlier(before, cid, parts, cached, placed, xlsx_sha256, csv_sha256))
+            for cid, fingerprint, parts, unchanged, xlsx_sha256, csv_sha256, placed, cached in con.execute(
                 sql("reports/log_plan.sql"), {"as_of": as_of, "use_cache": use_cache}).fetchall()}
     to_render = [cid for cid, *_ in customers if plan[cid][1] is None]
     if to_render:
