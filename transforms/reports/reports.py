@@ -714,8 +714,8 @@ def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
     Summary shows the rows of one model, and of the customer only what `earlier` had the same."""
     fmt = _formats(currency, language)
     book = xlsx.Workbook(as_of, [fmt.hours, fmt.date, fmt.money, fmt.instant, fmt.count])
-    look = _Look(book, fmt, currency)
-    summary, info = _summary_sheet(book, look, customer_id, name, currency, as_of, blocks, tz)
+    look = _Look(book, fmt, currency, tz)
+    summary, info = _summary_sheet(book, look, customer_id, name, as_of, blocks)
     for key, model, write, rows in (("sheet.log", "log_events", _log_sheet, log),
                                     ("sheet.invoices", "log_documents", _invoices_sheet, documents),
                                     ("sheet.billed", "log_billed", _billed_sheet, billed),
@@ -723,7 +723,7 @@ def _render_xlsx(customer_id: str, name: str, currency: str, as_of: date,
         if model in kept:
             book.keep_sheet(label(key), earlier)
         else:
-            write(book, look, rows, tz)
+            write(book, look, rows)
     at_row = info + 5           # from 0: three rows below "Time zone"
     if "log_events" in kept:
         book.keep_sheet(label("sheet.chart_data"), earlier)
@@ -737,9 +737,11 @@ CHART_SIZE = (832, 340)         # pixels: 22 × 9 cm
 
 
 class _Look:
-    """The styles and names the cells of a log use, in its language and currency."""
+    """The styles and names the cells of a log use, in its language and currency, and its
+    business time zone."""
 
-    def __init__(self, book: xlsx.Workbook, fmt: "Formats", currency: str):
+    def __init__(self, book: xlsx.Workbook, fmt: "Formats", currency: str, tz: str):
+        self.currency, self.tz = currency, tz
         self.hours, self.day, self.money, self.instant = (book.style(f) for f in (fmt.hours, fmt.date, fmt.money,
                                                                                  fmt.instant))
         self.unit_style = {"hours": self.hours, "unlimited": self.hours, "value": self.money,
@@ -753,8 +755,8 @@ class _Look:
         self.pending_statuses = _names("pending_status.", speaking)
 
 
-def _summary_sheet(book: xlsx.Workbook, look: _Look, customer_id: str, name: str, currency: str, as_of: date,
-                   blocks: list[dict], tz: str) -> tuple[xlsx.Sheet, int]:
+def _summary_sheet(book: xlsx.Workbook, look: _Look, customer_id: str, name: str, as_of: date,
+                   blocks: list[dict]) -> tuple[xlsx.Sheet, int]:
     """The Summary: a row per block, then the customer's details from the returned row (Excel's)."""
     kind_keys, cur, day = [f"kind.{k}" for k in UNIT_OF_KIND], look.cur, look.day
     ws = _sheet(book, "sheet.summary", (
@@ -788,20 +790,20 @@ def _summary_sheet(book: xlsx.Workbook, look: _Look, customer_id: str, name: str
     ws.string(3, label("as_of_note"))     # a column apart from the date, which is right-aligned
     ws.row()
     ws.string(0, label("currency"), xlsx.BOLD)
-    ws.string(1, currency)
+    ws.string(1, look.currency)
     ws.row()
     ws.string(0, label("time_zone"), xlsx.BOLD)
-    ws.string(1, tz)
+    ws.string(1, look.tz)
     return ws, info
 
 
-def _log_sheet(book: xlsx.Workbook, look: _Look, log: list[dict], tz: str) -> None:
+def _log_sheet(book: xlsx.Workbook, look: _Look, log: list[dict]) -> None:
     ws = _sheet(book, "sheet.log", (
         "at", "event", "block", "prepaid_pool", "entry", "work_date", "user", "service", "description", "unit",
         "change", "pool_remaining"),
         [24, max(15, _widest(*EVENT_KEYS)), 14, 24, 13, 12, 12, 14, 40, max(10, _widest(*look.unit_keys, **look.cur)),
          12, 18],
-        zone=tz)
+        zone=look.tz)
     events, unit_of, unit_style, instant, day = look.events, look.unit_of, look.unit_style, look.instant, look.day
     for row in log:
         kind = row["kind"]
@@ -812,7 +814,7 @@ def _log_sheet(book: xlsx.Workbook, look: _Look, log: list[dict], tz: str) -> No
                     (_in_unit(kind, row["pool_remaining"]), units)])
 
 
-def _invoices_sheet(book: xlsx.Workbook, look: _Look, documents: list[dict], tz: str) -> None:
+def _invoices_sheet(book: xlsx.Workbook, look: _Look, documents: list[dict]) -> None:
     ws = _sheet(book, "sheet.invoices", (
         "number", "document_kind", "issued_on", "what", "corrects", "net", "tax", "total", "paid_by"),
         [17, max(15, _widest(*DOCUMENT_KEYS)), 12, 44, 17, 14, 14, 14, max(18, _widest("not_paid"))], **look.cur)
@@ -840,7 +842,7 @@ def _invoices_sheet(book: xlsx.Workbook, look: _Look, documents: list[dict], tz:
     _none(ws, documents, "none.invoices")
 
 
-def _billed_sheet(book: xlsx.Workbook, look: _Look, billed: list[dict], tz: str) -> None:
+def _billed_sheet(book: xlsx.Workbook, look: _Look, billed: list[dict]) -> None:
     ws = _sheet(book, "sheet.billed", (
         "number", "document_kind", "issued_on", "entry", "work_date", "user", "service", "description",
         "hours_billed", "rate", "amount"),
@@ -856,7 +858,7 @@ def _billed_sheet(book: xlsx.Workbook, look: _Look, billed: list[dict], tz: str)
     _none(ws, billed, "none.billed")
 
 
-def _pending_sheet(book: xlsx.Workbook, look: _Look, pending: list[dict], tz: str) -> None:
+def _pending_sheet(book: xlsx.Workbook, look: _Look, pending: list[dict]) -> None:
     ws = _sheet(book, "sheet.pending", (
         "entry", "status", "work_date", "user", "service", "description", "billable_hours"),
         [13, max(26, _widest("pending_status.pending", "pending_status.unpriced")), 12, 12, 14, 40, 14])
