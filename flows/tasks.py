@@ -45,7 +45,7 @@ issue_documents = task(documents.issue_documents, name="documents", **PURE)
 document_views = task(documents.document_views, name="document-views", **PURE)
 write_outputs = task(nightly.write_outputs, name="write-outputs", **IO)
 write_reports = task(reports.write_reports, name="reports", **IO)
-publish = task(outputs.publish, name="publish", **IO)
+publish = task(outputs.swap, name="publish", **IO)
 # safe to retry: a series already put in place is skipped, and no archived file is ever overwritten
 archive_documents = task(archive.store, name="archive", **IO)
 close_baseline = task(close.prepare_baseline, name="close-baseline", **PURE)

@@ -272,7 +272,7 @@ def test_publish_interrupted_after_commit__next_run_publishes_and_recovers(tmp_p
     def killed(staged, out):
         raise KeyboardInterrupt  # stands in for SIGKILL: nothing after this point runs
 
-    monkeypatch.setattr(outputs, "publish", killed)
+    monkeypatch.setattr(outputs, "swap", killed)
     with pytest.raises(KeyboardInterrupt):
         run_nightly(clean["inbox_b"], tmp_path / "w.duckdb", tmp_path / "out", B)
     monkeypatch.undo()

@@ -74,3 +74,38 @@ def test_publish__carry_list_naming_a_folder_outside_out__refused(tmp_path, list
     with pytest.raises(ValueError, match="is not a folder inside OUT"):
         outputs.publish(staged, out)
     assert _tree(out) == {"reports/c1/log": b"c1"}
+
+
+def test_swap__returns_the_replaced_out__publish_removes_it(tmp_path):
+    out, staged = tmp_path / "out", tmp_path / ".out.run-2"
+    _folder(out / "invoices", **{"INV-1.html": "issued night 1"})
+    _folder(staged, **{"run.json": "{}"})
+    replaced = outputs.swap(staged, out)
+    assert replaced == tmp_path / ".out.old"
+    assert _tree(replaced) == {"invoices/INV-1.html": b"issued night 1"}
+    assert _tree(out) == {"run.json": b"{}"}
+    _folder(tmp_path / ".out.run-3", **{"run.json": "{3}"})
+    outputs.publish(tmp_path / ".out.run-3", out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert _tree(out) == {"run.json": b"{3}"}
+
+
+def test_swap__first_out__nothing_replaced(tmp_path):
+    out, staged = tmp_path / "out", tmp_path / ".out.run-1"
+    _folder(staged, **{"run.json": "{}"})
+    assert outputs.swap(staged, out) is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_removal__finish_waits_until_the_folder_is_gone(tmp_path):
+    for i in range(200):
+        _folder(tmp_path / "old" / f"c{i}", log="x", csv="y")
+    removal = outputs.Removal(tmp_path / "old")
+    removal.finish()
+    assert not (tmp_path / "old").exists()
+
+
+def test_removal__failed__finish_raises_what_the_removal_raised(tmp_path):
+    removal = outputs.Removal(tmp_path / "never-made")
+    with pytest.raises(FileNotFoundError, match="never-made"):
+        removal.finish()

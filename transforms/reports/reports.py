@@ -281,7 +281,7 @@ def write_reports(con: duckdb.DuckDBPyConnection, target: Path, as_of: date, tz:
     the same). When `previous`, the output folder this run replaces, holds those bytes in the
     customer's folder (`_keep`), nothing is written: the folder is returned (as
     `reports/<folder>`) for the caller to move into `target` once the run has committed
-    (`outputs.publish`), one rename instead of a folder and two files made now and deleted
+    (`outputs.swap`), one rename instead of a folder and two files made now and deleted
     with `previous`. Else the log is written from the warehouse table `prepaid_log_cache`.
     New renders are stored there in the caller's transaction. The rows of the logs to render
     wait in the warehouse's temp tables (`_stage_log_rows`); customers go in batches of

@@ -223,6 +223,7 @@ class Run:
         self.staged: Path | None = None
         self.committed = False
         self.recovered: list[str] = []
+        self.removal: outputs.Removal | None = None
         self.archive = job.archive or archive.default_archive(job.warehouse)
 
     def __enter__(self) -> Run:
@@ -242,6 +243,8 @@ class Run:
                 self.abandon(exc)
         finally:
             self.con.close()
+            if self.removal is not None:
+                self.removal.finish()
         return False
 
     def abandon(self, exc: BaseException, outcome: str | None = None) -> None:
@@ -354,7 +357,9 @@ class Run:
         with self.timer.phase("publish") as p:
             if report.documents:   # into the archive first: OUT is replaced by the next run into it
                 self.step(archive.store, self.archive, self.run_id, report.as_of)
-            self.step(outputs.publish, self.staged, job.out)
+            replaced = self.step(outputs.swap, self.staged, job.out)
+            if replaced is not None:   # removed while the warehouse closes (__exit__)
+                self.removal = outputs.Removal(replaced)
             p.detail = f"outputs in {Path(job.out).absolute()}"
         log.info("%s run %s as of %s committed in %.2f s", job.command, self.run_id, report.as_of,
                  progress.clock() - self.timer.start)

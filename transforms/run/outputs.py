@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 from pathlib import Path
 
 import duckdb
@@ -101,9 +102,18 @@ def _carry(staged: Path, out: Path) -> None:
 
 
 def publish(staged: Path, out: Path) -> None:
+    """Swap the staged folder into place (`swap`) and remove the folder it replaced."""
+    replaced = swap(staged, out)
+    if replaced is not None:
+        shutil.rmtree(replaced)
+
+
+def swap(staged: Path, out: Path) -> Path | None:
     """Swap the staged folder into place: OUT is either the old or the new folder. First the
     folders the run keeps move over from the current OUT (`_carry`), so that a run killed
-    meanwhile still has its completion marker, and the next run finishes the publishing."""
+    meanwhile still has its completion marker, and the next run finishes the publishing.
+    Returns the folder OUT was moved to, for the caller to remove (`publish`, `Removal`); a
+    run killed before that is removed by the next run's swap."""
     _carry(staged, out)
     (staged / COMPLETE_MARKER).unlink(missing_ok=True)
     old = out.parent / f".{out.name}.old"
@@ -112,8 +122,30 @@ def publish(staged: Path, out: Path) -> None:
     if out.exists():
         os.replace(out, old)
     os.replace(staged, out)
-    if old.exists():
-        shutil.rmtree(old)
+    return old if old.exists() else None
+
+
+class Removal:
+    """A folder removed in a thread of its own, while the run does its last work (closing the
+    warehouse, which writes its checkpoint): unlinking files is the kernel's work, and the
+    folder an OUT replaced holds a whole night's files. `finish` waits for it and raises what
+    the removal raised, as a removal in place would have."""
+
+    def __init__(self, folder: Path):
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._remove, args=(folder,), name="remove the replaced OUT")
+        self.thread.start()
+
+    def _remove(self, folder: Path) -> None:
+        try:
+            shutil.rmtree(folder)
+        except BaseException as exc:    # raised again by finish, in the run's thread
+            self.error = exc
+
+    def finish(self) -> None:
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
 
 
 def recover(out: Path, committed_run_ids: set[int]) -> list[str]:
