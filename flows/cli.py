@@ -83,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="cutover YYYY-MM-DD, fixed by the warehouse's first run: work dated before it was billed "
                         "by the previous system (deducted from blocks, never invoiced)")
     p.add_argument("--recompute", action="store_true",
-                   help="compute everything from scratch, ignoring the typed rows and folds earlier runs kept")
+                   help="compute everything from scratch, ignoring what earlier runs kept (typed rows, folds, "
+                        "the numbers of the documents that billed each entry)")
     p.add_argument("--shards", type=int, default=1, help="split customers into N shards computed on a Dask cluster")
     p.add_argument("--dask-address", default=None, help="scheduler tcp://HOST:PORT (default: a LocalCluster)")
     p.add_argument("--shard-dir", type=Path, default=None,

@@ -191,12 +191,14 @@ def topup_text(pool: dict, currency: str) -> str:
 # --- issuing ------------------------------------------------------------------------------
 
 def issue_documents(con: duckdb.DuckDBPyConnection, as_of: date, tz: str,
-                    billing_starts: date | None = None, seller: dict | None = None) -> list[str]:
+                    billing_starts: date | None = None, seller: dict | None = None,
+                    rebuild: bool = False) -> list[str]:
     """Plan, number and store this run's documents; returns their numbers in issue order.
 
     billing_starts: the cutover; entries worked before it were billed by the previous system and
     are never invoiced here (they still draw on blocks).
     seller: seller.toml, checked; stored with each document, as are the buyer's details.
+    rebuild: make `entry_document_numbers` from every document instead of bringing it up to date.
 
     Customers are planned, numbered and stored in batches of CUSTOMER_BATCH, in customer order:
     a customer's documents depend only on its own entries and pools, and documents are numbered
@@ -227,6 +229,7 @@ def issue_documents(con: duckdb.DuckDBPyConnection, as_of: date, tz: str,
         store.add(drafts)
     con.execute("drop table doc_billing_rows")
     store.numbering.save(con)
+    keep_entry_documents(con, run_id, as_of, rebuild)
     document_views(con, as_of)
     return store.numbers
 
@@ -363,13 +366,51 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple]) -> No
     append_frame(con, table, pd.DataFrame(rows, columns=list(types), dtype="object"), types)
 
 
-def document_views(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
+def keep_entry_documents(con: duckdb.DuckDBPyConnection, run_id: int, as_of: date, rebuild: bool = False) -> None:
+    """Bring `entry_document_numbers` up to this run's documents: the entries they bill get
+    their numbers again, from all their documents. Made whole when asked (`rebuild`) or when
+    it is empty while documents bill entries (a warehouse from before the table)."""
+    if rebuild or _entry_numbers_missing(con):
+        _entry_numbers_whole(con, as_of)
+        return
+    con.execute("""
+        create or replace temp table run_billed_entries as
+        select distinct l.entry_id from document_lines l join documents d using (number)
+        where d.run_id = $run_id and l.entry_id is not null""", {"run_id": run_id})
+    con.execute("delete from entry_document_numbers where entry_id in (select entry_id from run_billed_entries)")
+    # as of the run's date, which no document is after: nightly runs move forward only
+    query = sql("documents/entry_documents.sql").format(entries="and entry_id in (select entry_id from run_billed_entries)")
+    con.execute(f"insert into entry_document_numbers {query}", {"as_of": as_of})
+    con.execute("drop table run_billed_entries")
+
+
+def _entry_numbers_missing(con: duckdb.DuckDBPyConnection) -> bool:
+    """`entry_document_numbers` is empty while documents bill entries: a warehouse from before it."""
+    return con.execute("select not exists (from entry_document_numbers) "
+                       "and exists (from document_lines where entry_id is not null)").fetchone()[0]
+
+
+def _entry_numbers_whole(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
+    """`entry_document_numbers` made from every document (none is dated after `as_of`)."""
+    con.execute("delete from entry_document_numbers")
+    con.execute(f"insert into entry_document_numbers {sql('documents/entry_documents.sql').format(entries='')}",
+                {"as_of": as_of})
+
+
+def document_views(con: duckdb.DuckDBPyConnection, as_of: date, kept: bool = True) -> None:
     """entry_documents (numbers that billed each entry) and pool_topups (open episode invoice),
     from the documents issued up to `as_of` (a close as of a period end that later nights
-    followed shows the documents of its own date)."""
+    followed shows the documents of its own date). `kept`: read from `entry_document_numbers`
+    when no document is dated after `as_of`, instead of aggregating every document line."""
     con.execute(sql("documents_schema.sql"))
-    con.execute(f"create or replace temp table entry_documents as {sql('documents/entry_documents.sql')}",
-                {"as_of": as_of})
+    later = con.execute("select exists (from documents where issued_on > $as_of)", {"as_of": as_of}).fetchone()[0]
+    if kept and not later:
+        if _entry_numbers_missing(con):
+            _entry_numbers_whole(con, as_of)
+        con.execute("create or replace temp table entry_documents as select * from entry_document_numbers")
+    else:
+        con.execute("create or replace temp table entry_documents as "
+                    f"{sql('documents/entry_documents.sql').format(entries='')}", {"as_of": as_of})
     con.execute(f"create or replace temp table pool_topups as {sql('documents/pool_topups.sql')}",
                 {"as_of": as_of})
 

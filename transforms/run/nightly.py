@@ -293,7 +293,7 @@ class Run:
     def issue_documents(self, as_of: date, seller: dict | None) -> list[str]:
         with self.timer.phase("documents") as p:
             issued = self.step(documents.issue_documents, self.con, as_of, self.job.tz, self.job.billing_starts,
-                               seller)
+                               seller, self.job.recompute)
             p.detail = f"{len(issued):,} issued"
         return issued
 
@@ -395,7 +395,7 @@ def close_month(run: Run, period: str) -> RunReport:
         run.step(close.prepare_baseline, run.con, run.run_id, period, job.tz)
     run.reconcile(as_of)
     pending = run.step(close.check_pending, run.con, period, job.force)
-    run.step(documents.document_views, run.con, as_of)   # a close issues nothing: the next night bills
+    run.step(documents.document_views, run.con, as_of, not job.recompute)   # a close issues nothing: the next night bills
     report = run.report(as_of, summary, changes_since_previous(run.con, run.run_id), [], typos)
     with run.timer.phase("close"):
         report.close = run.step(close.close_period, run.con, run.run_id, period, job.out, job.force, pending)

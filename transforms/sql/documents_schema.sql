@@ -49,3 +49,11 @@ alter table documents add column if not exists seller varchar;
 alter table documents add column if not exists buyer varchar;
 -- per line, JSON: prepaid value used, credit reason and the line first billed, the top-up block
 alter table document_lines add column if not exists detail varchar;
+
+-- one row per entry billed by an issued document: entry_documents.sql over every document, the
+-- numbers in issue order. Each nightly run brings it up to date for the entries its documents
+-- bill (documents.keep_entry_documents), so a night does not aggregate every line ever issued.
+create table if not exists entry_document_numbers (
+    entry_id varchar not null,
+    document_numbers varchar not null
+);
