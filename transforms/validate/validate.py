@@ -536,9 +536,9 @@ def _reorder_units(raw, kind, issues) -> pd.Series:
     issues.add(raw, ((kind == "unlimited") & present).astype(bool), "reorder_point",
                "unexpected_value", "unlimited blocks have no reorder point")
     out = pd.Series(None, index=raw.index, dtype="object")
-    for i in raw.index[(present & ~bad).astype(bool)]:
-        v = values[i]
-        out[i] = v * 60 if kind[i] == "hours" else (v * 100 if kind[i] == "value" else v)
+    ok = (present & ~bad).astype(bool)
+    scale = {"hours": 60, "value": 100}
+    out[ok] = [v * scale[k] if k in scale else v for v, k in zip(values[ok], kind[ok])]
     return out
 
 
