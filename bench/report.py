@@ -285,7 +285,8 @@ def detail_tables(results: list[dict]) -> list[str]:
             + [_s(round(s["nightly_seconds"] - sum(v for k, v in phases.items() if k in INCREMENTAL_PHASES), 3)),
                _mib(peak_of(s))]) + " |")
     lines += ["", "The incremental night's own phases (`run.json` `timings_seconds`); *other* = the rest "
-              "(connect, archive recovery, bookkeeping).", ""]
+              "(connect, archive recovery, bookkeeping, the marts persisted, and closing the warehouse "
+              "while the OUT the night replaced is removed).", ""]
 
     lines += ["### Memory", "",
               "| size | outcome | peak RSS MiB, process | process + workers | watched from outside | at the end of compute |",
@@ -415,7 +416,8 @@ def render(results_dir: Path, markdown: Path) -> None:
               "out, as_of=2025-12-31, 'UTC', reports_enabled=True)` — no Prefect. Wall time from the call "
               "to its return (interpreter start-up and imports excluded; imports are `import_seconds` "
               "in the JSON). Phases are the run's own timings (`run.json`); *other* = total − phases "
-              "(connect, run bookkeeping, marts persisted, summary, fsync and publish of OUT).",
+              "(connect, run bookkeeping, marts persisted, summary, closing the warehouse while the OUT "
+              "the run replaced is removed).",
               "- **Ratio** in the results table = nightly / input floor of the same repetition (floor "
               "measured right before it); the goal is judged against input + output floor.",
               "- **Output floor** (every size, right after its last full run): in a fresh process, "
