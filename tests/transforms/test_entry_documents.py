@@ -67,14 +67,33 @@ def test_warehouse_from_before_the_table__filled_whole_on_its_first_run(con):
     assert kept(con) == []
     documents.keep_entry_documents(con, 2, date(2026, 2, 28))            # a night: every document, not run 2's
     assert kept(con) == [("e1", "INV-2026-000001"), ("e2", "INV-2026-000002")]
-    con.execute("delete from entry_document_numbers")
+    for table in ("entry_document_numbers", "entry_document_numbers_through"):
+        con.execute(f"delete from {table}")
     assert views(con, "2026-02-28") == [("e1", "INV-2026-000001"), ("e2", "INV-2026-000002")]   # a close
     assert kept(con) == [("e1", "INV-2026-000001"), ("e2", "INV-2026-000002")]
 
 
+def test_documents_stored_without_keeping_the_table__next_run_builds_it_again(con):
+    """Run 2 was a version of the program without the table (a downgrade, then the upgrade
+    again): the table holds run 1's documents only, and the next night or close sees it."""
+    issue(con, 1, "2026-01-31", ("INV-2026-000001", "overage", ["e1"]))
+    documents.keep_entry_documents(con, 1, date(2026, 1, 31))
+    issue(con, 2, "2026-02-28", ("CN-2026-000001", "credit_note", ["e1"]))
+    assert views(con, "2026-02-28") == [("e1", "INV-2026-000001|CN-2026-000001")]         # a close
+    issue(con, 3, "2026-03-31", ("INV-2026-000002", "overage", ["e2"]))
+    con.execute("delete from entry_document_numbers_through")
+    con.execute("insert into entry_document_numbers_through values (1)")
+    con.execute("delete from entry_document_numbers where entry_id = 'e1'")
+    con.execute("insert into entry_document_numbers values ('e1', 'INV-2026-000001')")     # as run 1 left it
+    documents.keep_entry_documents(con, 3, date(2026, 3, 31))                               # a night
+    assert kept(con) == [("e1", "INV-2026-000001|CN-2026-000001"), ("e2", "INV-2026-000002")]
+
+
 def test_keep__rebuild__made_from_every_document(con):
     issue(con, 1, "2026-01-31", ("INV-2026-000001", "overage", ["e1"]))
+    documents.keep_entry_documents(con, 1, date(2026, 1, 31))
     issue(con, 2, "2026-02-28", ("INV-2026-000002", "overage", ["e2"]))
+    con.execute("delete from entry_document_numbers")
     con.execute("insert into entry_document_numbers values ('e1', 'wrong'), ('e9', 'gone')")
     documents.keep_entry_documents(con, 2, date(2026, 2, 28))
     assert kept(con) == [("e1", "wrong"), ("e2", "INV-2026-000002"), ("e9", "gone")]    # run 2's entries only

@@ -368,9 +368,9 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple]) -> No
 
 def keep_entry_documents(con: duckdb.DuckDBPyConnection, run_id: int, as_of: date, rebuild: bool = False) -> None:
     """Bring `entry_document_numbers` up to this run's documents: the entries they bill get
-    their numbers again, from all their documents. Made whole when asked (`rebuild`) or when
-    it is empty while documents bill entries (a warehouse from before the table)."""
-    if rebuild or _entry_numbers_missing(con):
+    their numbers again, from all their documents. Made whole when asked (`rebuild`) or when it
+    does not hold every earlier run's documents (a warehouse from before the table)."""
+    if rebuild or not _entry_numbers_hold(con, run_id):
         _entry_numbers_whole(con, as_of)
         return
     con.execute("""
@@ -382,12 +382,16 @@ def keep_entry_documents(con: duckdb.DuckDBPyConnection, run_id: int, as_of: dat
     query = sql("documents/entry_documents.sql").format(entries="and entry_id in (select entry_id from run_billed_entries)")
     con.execute(f"insert into entry_document_numbers {query}", {"as_of": as_of})
     con.execute("drop table run_billed_entries")
+    _entry_numbers_through(con)
 
 
-def _entry_numbers_missing(con: duckdb.DuckDBPyConnection) -> bool:
-    """`entry_document_numbers` is empty while documents bill entries: a warehouse from before it."""
-    return con.execute("select not exists (from entry_document_numbers) "
-                       "and exists (from document_lines where entry_id is not null)").fetchone()[0]
+def _entry_numbers_hold(con: duckdb.DuckDBPyConnection, before_run: int | None = None) -> bool:
+    """Whether `entry_document_numbers` holds the documents of every run before `before_run`
+    (of every run when None)."""
+    through = con.execute("select max(run_id) from entry_document_numbers_through").fetchone()[0]
+    last = con.execute("select max(run_id) from documents where $before is null or run_id < $before",
+                       {"before": before_run}).fetchone()[0]
+    return through == last
 
 
 def _entry_numbers_whole(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
@@ -395,6 +399,13 @@ def _entry_numbers_whole(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
     con.execute("delete from entry_document_numbers")
     con.execute(f"insert into entry_document_numbers {sql('documents/entry_documents.sql').format(entries='')}",
                 {"as_of": as_of})
+    _entry_numbers_through(con)
+
+
+def _entry_numbers_through(con: duckdb.DuckDBPyConnection) -> None:
+    """Record that `entry_document_numbers` holds every document stored so far."""
+    con.execute("delete from entry_document_numbers_through")
+    con.execute("insert into entry_document_numbers_through select max(run_id) from documents having count(*) > 0")
 
 
 def document_views(con: duckdb.DuckDBPyConnection, as_of: date, kept: bool = True) -> None:
@@ -405,7 +416,7 @@ def document_views(con: duckdb.DuckDBPyConnection, as_of: date, kept: bool = Tru
     con.execute(sql("documents_schema.sql"))
     later = con.execute("select exists (from documents where issued_on > $as_of)", {"as_of": as_of}).fetchone()[0]
     if kept and not later:
-        if _entry_numbers_missing(con):
+        if not _entry_numbers_hold(con):
             _entry_numbers_whole(con, as_of)
         con.execute("create or replace temp table entry_documents as select * from entry_document_numbers")
     else:

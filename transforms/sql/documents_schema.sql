@@ -57,3 +57,9 @@ create table if not exists entry_document_numbers (
     entry_id varchar not null,
     document_numbers varchar not null
 );
+-- at most one row: the last run whose documents entry_document_numbers holds, with those of every
+-- run before it. Documents of a later run it does not hold (stored by a version of this program
+-- without the table) make the next run build the table again from every document.
+create table if not exists entry_document_numbers_through (
+    run_id bigint not null
+);
