@@ -17,11 +17,14 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from unittest.mock import patch
 
 from hypothesis import HealthCheck, Phase, given, settings, strategies as st
 
 from tests.reliability.helpers import mart_differences, out_differences, read_csv
 # the generator's CSV writer writes the files the way generated inboxes are written
+from transforms.documents import documents
+from transforms.reconcile import reconcile
 from transforms.run.generate import KINDS, SERVICES, _write, generate_inbox
 from transforms.run.nightly import run_nightly
 
@@ -266,11 +269,15 @@ action = st.one_of(
           database=None, phases=[Phase.explicit, Phase.generate],   # no shrinking: an example costs seconds
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(customers=st.integers(3, 6), entries=st.integers(10, 40), seed=st.integers(0, 2**16),
-       nights=st.lists(st.lists(action, min_size=1, max_size=3), min_size=2, max_size=5))
+       nights=st.lists(st.lists(action, min_size=1, max_size=3), min_size=2, max_size=5),
+       batch=st.sampled_from([1, 2, 1000]))
 def test_incremental_night__random_nights__outputs_equal_a_from_scratch_run(tmp_path_factory, customers,
-                                                                             entries, seed, nights):
+                                                                             entries, seed, nights, batch):
     tmp = tmp_path_factory.mktemp("nights")
-    run_both(tmp, Inbox.generated(tmp / "generated", customers, entries, seed), nights)
+    # customers folded and planned `batch` at a time: each batch reads its customers' range of
+    # tables kept in customer order (postings, resumed customers' kept parts, billing rows)
+    with patch.object(reconcile, "FOLD_BATCH_CUSTOMERS", batch), patch.object(documents, "CUSTOMER_BATCH", batch):
+        run_both(tmp, Inbox.generated(tmp / "generated", customers, entries, seed), nights)
 
 
 def test_incremental_night__new_day_backdated_purchase_superseded_entry_late_authorization__equal(tmp_path):

@@ -221,7 +221,7 @@ def issue_documents(con: duckdb.DuckDBPyConnection, as_of: date, tz: str,
     store = _Store(con, as_of, run_id, customers, seller)
     for start in range(0, len(ids), CUSTOMER_BATCH):
         batch = ids[start:start + CUSTOMER_BATCH]
-        rows = _records(con, sql("documents/billing_batch.sql"), {"customer_ids": batch})
+        rows = _records(con, sql("documents/billing_batch.sql"), {"first": batch[0], "last": batch[-1]})
         drafts = _plan_batch(con, rows, customers, as_of)
         del rows
         drafts += plan_topups([p for c in batch for p in pools.get(c, [])], open_topups, customers)
@@ -319,8 +319,12 @@ BUYER_COLUMNS = ("street", "city", "postal_code", "country", "vat_id", "company_
                  "buyer_reference", "language", "tax_category", "tax_exemption_reason")
 
 
+#: one encoder for every line's detail: json.dumps with these options builds a new one per call
+_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str)
+
+
 def _json(value: dict | None) -> str | None:
-    return None if value is None else json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+    return None if value is None else _ENCODER.encode(value)
 
 
 class _Store:

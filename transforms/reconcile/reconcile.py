@@ -115,6 +115,8 @@ def _fold(con: duckdb.DuckDBPyConnection, resume: bool) -> None:
     """Fold the customers of `fold_plan` into `new_parts` and `new_results`, a batch of customers
     at a time: each refolded from the start, or resumed from the kept fold."""
     _postings_to_fold(con)
+    if resume:
+        _resumed_parts(con)
     create_table(con, "new_parts", PART_TYPES)
     create_table(con, "new_results", RESULT_TYPES)
     customers = [c for (c,) in con.execute("select customer_id from fold_plan order by customer_id").fetchall()]
@@ -123,21 +125,23 @@ def _fold(con: duckdb.DuckDBPyConnection, resume: bool) -> None:
         parts, results = _fold_batch(con, {"first": batch[0], "last": batch[-1]}, resume)
         _insert(con, "new_parts", parts, PART_TYPES)
         _insert(con, "new_results", results, RESULT_TYPES)
+    con.execute("drop table if exists resumed_parts")
 
 
 def _fold_batch(con: duckdb.DuckDBPyConnection, batch: dict, resume: bool) -> tuple[list[tuple], list[tuple]]:
-    """The parts and results of the planned customers from `batch["first"]` to `batch["last"]`."""
+    """The parts and results of the planned customers from `batch["first"]` to `batch["last"]`.
+
+    Each query reads a range of customers from a table stored in customer order (`folded_postings`,
+    `resumed_parts`, made once before the batches), so DuckDB reads only the batch's part of it:
+    a batch costs what its customers hold, not what the whole history holds."""
     blocks = {c: list(bs) for c, bs in groupby(_blocks(con, batch), key=lambda b: b.customer_id)}
     taken: dict[str, list[Taken]] = {}
     last: dict[str, tuple] = {}
     if resume:
         for customer_id, *row in con.execute("""
-                select k.customer_id, k.block_id, k.minutes, k.cents, k.incidents, e.incident_id
-                from fold_parts k
-                join fold_plan f on f.customer_id = k.customer_id and f.action = 'resume'
-                join fold_postings e on e.entry_id = k.entry_id
-                where k.customer_id between $first and $last
-                order by k.customer_id, k.seq""", batch).fetchall():
+                select customer_id, block_id, minutes, cents, incidents, incident_id from resumed_parts
+                where customer_id between $first and $last
+                order by customer_id, seq""", batch).fetchall():
             taken.setdefault(customer_id, []).append(Taken(*row))
         last = {c: (e, s, i) for c, e, s, i in con.execute("""
             select l.customer_id, l.posting_epoch, l.started_epoch, l.entry_id from fold_last l
@@ -164,7 +168,7 @@ def _keep_fold(con: duckdb.DuckDBPyConnection) -> None:
     for table in FOLD_TABLES:
         con.execute(f"delete from {table} where customer_id in {refold}")
     con.execute(f"insert into fold_blocks select * from cur_blocks where customer_id in {refold}")
-    con.execute("insert into fold_postings select p.* from cur_postings p join folded_postings f using (entry_id)")
+    con.execute("insert into fold_postings select * from folded_postings")
     con.execute("insert into fold_parts select * from new_parts")
     con.execute("insert into fold_results select * from new_results")
 
@@ -247,11 +251,11 @@ def _model(con: duckdb.DuckDBPyConnection, name: str, path: str, as_of: AsOf | N
 
 
 def _postings_to_fold(con: duckdb.DuckDBPyConnection) -> None:
-    """`folded_postings`: the postings to fold tonight: all of a refolded customer's, and those
-    after the last kept one of a resumed customer."""
+    """`folded_postings`: the postings to fold tonight, in customer and posting order (SPEC §4):
+    all of a refolded customer's, and those after the last kept one of a resumed customer."""
     con.execute("""
         create or replace temp table folded_postings as
-        select p.entry_id
+        select p.*
         from cur_postings p
         join fold_plan f using (customer_id)
         left join fold_last l on f.action = 'resume' and l.customer_id = p.customer_id
@@ -261,18 +265,31 @@ def _postings_to_fold(con: duckdb.DuckDBPyConnection) -> None:
            or (p.posting_epoch = l.posting_epoch and p.started_epoch > l.started_epoch)
            or (p.posting_epoch = l.posting_epoch and p.started_epoch = l.started_epoch
                and p.entry_id > l.entry_id)
+        order by p.customer_id, p.posting_epoch, p.started_epoch, p.entry_id
+    """)
+
+
+def _resumed_parts(con: duckdb.DuckDBPyConnection) -> None:
+    """`resumed_parts`: the kept parts of the customers folded on from the kept fold, with the
+    incident each part's entry names, in customer and fold order."""
+    con.execute("""
+        create or replace temp table resumed_parts as
+        select k.customer_id, k.block_id, k.minutes, k.cents, k.incidents, e.incident_id, k.seq
+        from fold_parts k
+        join fold_plan f on f.customer_id = k.customer_id and f.action = 'resume'
+        join fold_postings e on e.entry_id = k.entry_id
+        order by k.customer_id, k.seq
     """)
 
 
 def _postings(con: duckdb.DuckDBPyConnection, batch: dict) -> list[Posting]:
     """The batch's postings to fold, in posting order (SPEC §4)."""
     rows = con.execute("""
-        select p.customer_id, p.entry_id, p.service, p.work_day, p.posting_epoch, p.minutes, p.incident_id,
-               p.rate_cents, p.started_epoch
-        from cur_postings p
-        join folded_postings using (entry_id)
-        where p.customer_id between $first and $last
-        order by p.customer_id, p.posting_epoch, p.started_epoch, p.entry_id
+        select customer_id, entry_id, service, work_day, posting_epoch, minutes, incident_id, rate_cents,
+               started_epoch
+        from folded_postings
+        where customer_id between $first and $last
+        order by customer_id, posting_epoch, started_epoch, entry_id
     """, batch).fetchall()
     return list(map(Posting._make, rows))
 
