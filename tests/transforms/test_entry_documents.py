@@ -99,3 +99,18 @@ def test_keep__rebuild__made_from_every_document(con):
     assert kept(con) == [("e1", "wrong"), ("e2", "INV-2026-000002"), ("e9", "gone")]    # run 2's entries only
     documents.keep_entry_documents(con, 2, date(2026, 2, 28), rebuild=True)
     assert kept(con) == [("e1", "INV-2026-000001"), ("e2", "INV-2026-000002")]
+
+
+def test_keep__first_night_with_documents_builds_whole__later_nights_update_their_entries(con, monkeypatch):
+    """A first night bills every entry it bills for the first time: the table is made whole
+    (selecting them all by id needed more than DuckDB's memory limit on a 10M first night)."""
+    whole = []
+    original = documents._entry_numbers_whole
+    monkeypatch.setattr(documents, "_entry_numbers_whole", lambda c, as_of: (whole.append(as_of), original(c, as_of)))
+    documents.keep_entry_documents(con, 1, date(2026, 1, 30))                  # a night that issued nothing
+    issue(con, 2, "2026-01-31", ("INV-2026-000001", "overage", ["e1", "e2"]))
+    documents.keep_entry_documents(con, 2, date(2026, 1, 31))
+    issue(con, 3, "2026-02-28", ("CN-2026-000001", "credit_note", ["e1"]))
+    documents.keep_entry_documents(con, 3, date(2026, 2, 28))
+    assert whole == [date(2026, 1, 30), date(2026, 1, 31)]
+    assert kept(con) == [("e1", "INV-2026-000001|CN-2026-000001"), ("e2", "INV-2026-000001")]

@@ -372,9 +372,11 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple]) -> No
 
 def keep_entry_documents(con: duckdb.DuckDBPyConnection, run_id: int, as_of: date, rebuild: bool = False) -> None:
     """Bring `entry_document_numbers` up to this run's documents: the entries they bill get
-    their numbers again, from all their documents. Made whole when asked (`rebuild`) or when it
-    does not hold every earlier run's documents (a warehouse from before the table)."""
-    if rebuild or not _entry_numbers_hold(con, run_id):
+    their numbers again, from all their documents. Made whole when asked (`rebuild`), when it
+    does not hold every earlier run's documents (a warehouse from before the table), and while
+    it holds no run's (a first night: every entry it bills would be replaced, and selecting
+    them by id needed more than DuckDB's memory limit on a 10M first night)."""
+    if rebuild or not _entry_numbers_hold(con, run_id) or _entry_numbers_empty(con):
         _entry_numbers_whole(con, as_of)
         return
     con.execute("""
@@ -396,6 +398,11 @@ def _entry_numbers_hold(con: duckdb.DuckDBPyConnection, before_run: int | None =
     last = con.execute("select max(run_id) from documents where $before is null or run_id < $before",
                        {"before": before_run}).fetchone()[0]
     return through == last
+
+
+def _entry_numbers_empty(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether `entry_document_numbers` was never filled (no run with documents made it)."""
+    return con.execute("select count(*) = 0 from entry_document_numbers_through").fetchone()[0]
 
 
 def _entry_numbers_whole(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
