@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from decimal import Decimal
 from pathlib import Path
 
@@ -90,8 +90,13 @@ def beside_workers(con: duckdb.DuckDBPyConnection):
     con.execute(f"set memory_limit = '{writing_memory()}'")
     try:
         yield
-    finally:
-        con.execute(f"set memory_limit = '{memory_limit()}'")
+    except BaseException:
+        # after an error that aborted the run's transaction DuckDB refuses even `set`, and its
+        # error would take the place of the one that aborted it (the run rolls back anyway)
+        with suppress(duckdb.Error):
+            con.execute(f"set memory_limit = '{memory_limit()}'")
+        raise
+    con.execute(f"set memory_limit = '{memory_limit()}'")
 
 
 def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnection:

@@ -56,3 +56,12 @@ def test_beside_workers__limit_lowered_inside_and_restored_after_an_error(monkey
             assert limit() == "610.3 MiB"
             raise RuntimeError("a worker failed")
     assert limit() == "953.6 MiB"
+
+
+def test_beside_workers__error_that_aborts_the_transaction__is_the_error_raised():
+    con = duckdb.connect()
+    con.execute("create table t (k integer primary key)")
+    con.execute("begin")
+    with pytest.raises(duckdb.ConstraintException, match="duplicate key"):
+        with beside_workers(con):
+            con.execute("insert into t values (1), (1)")

@@ -360,16 +360,20 @@ def _fingerprint_logs(con: duckdb.DuckDBPyConnection, as_of: date, tz: str, cust
     """Temp table `log_fingerprints` (sql/reports/log_fingerprints.sql): per customer of
     `customer_ids` (ids of stg_customers; `every`: all of them), the SHA-256 of everything its
     log shows except the date of its figures, and of RENDERER_VERSION, and the SHA-256 of each
-    log model's part of it. One query for all: it keeps a few numbers a customer, not the rows
-    of their logs."""
+    log model's part of it. One query a log model for all customers, then one to join them:
+    each keeps a few numbers a customer, not the rows of their logs."""
     where = "" if every else ASKED
-    part = sql("reports/log_model_rows.sql")
-    joins = " ".join(part.format(model=query, name=f"t{i}", customers=where)
-                     for i, (query, _) in enumerate(LOG_QUERIES))
+    digests = [f"log_model_rows_{i}" for i in range(len(LOG_QUERIES))]
+    for i, ((model, _), table) in enumerate(zip(LOG_QUERIES, digests)):
+        digest = sql("reports/log_model_rows.sql").format(table=table, model=model, name=f"t{i}", customers=where)
+        con.execute(digest, _used(digest, as_of=as_of, customer_ids=customer_ids))
+    joins = " ".join(f"left join {table} using (customer_id)" for table in digests)
     parts = ", ".join(f"sha256(concat_ws(chr(29), context, coalesce(t{i}, '')))" for i in range(len(LOG_QUERIES)))
     query = sql("reports/log_fingerprints.sql").format(parts=parts, customers=where, joins=joins)
     create_table(con, "log_fingerprints", {"customer_id": "varchar", "fingerprint": "varchar", "parts": "varchar[]"})
     con.execute(query, _used(query, renderer=RENDERER_VERSION, tz=tz, as_of=as_of, customer_ids=customer_ids))
+    for table in digests:
+        con.execute(f"drop table {table}")
 
 
 def _stage_log_rows(con: duckdb.DuckDBPyConnection, as_of: date, customer_ids: dict[str, list[str]],

@@ -7,8 +7,8 @@
 -- fingerprint means the same log, byte for byte, and the same part the same sheets (but for
 -- the chance log_model_rows.sql gives). reports._fingerprint_logs fills in three placeholders
 -- (names in braces; their values span lines, so no comment names them that way): customers,
--- the filter of the customers asked for (none when all are); joins, one log_model_rows.sql per
--- log model, naming its column t0, t1, ...; parts, the SHA-256 of each of them as
+-- the filter of the customers asked for (none when all are); joins, a left join of each log
+-- model's table (log_model_rows.sql, its column named t0, t1, ...); parts, the SHA-256 of each of them as
 -- sha256(concat_ws(chr(29), context, coalesce(tN, ''))), comma-separated.
 insert into log_fingerprints
 select customer_id, sha256(array_to_string(parts, ' ')) as fingerprint, parts
