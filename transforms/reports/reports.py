@@ -39,7 +39,7 @@ from transforms import progress, workers
 from transforms.documents.documents import CURRENCY_SYMBOLS, FORMULA_STARTS, spreadsheet_safe
 from transforms.reports import xlsx
 from transforms.units import UNIT_OF_KIND, cents_to_number, in_unit, minutes_to_hours, unit_text
-from transforms.warehouse import SQL_DIR, create_table, sql, store_frame
+from transforms.warehouse import SQL_DIR, beside_workers, create_table, sql, store_frame
 
 PARALLEL_FROM = 200      # customers; below this, process start-up costs more than it saves
 CELL_LIMIT = xlsx.CELL_LIMIT
@@ -313,9 +313,12 @@ def write_reports(con: duckdb.DuckDBPyConnection, target: Path, as_of: date, tz:
         rows_of = {name: [cid for cid in to_render if name not in kept[cid]] for name, _ in LOG_MODELS}
         _stage_log_rows(con, as_of, rows_of, len(customers) if customer_ids is None else None)
     progress.update(total=len(customers))
-    # worker processes only render files; they never touch the warehouse connection
+    # worker processes only render files; they never touch the warehouse connection. DuckDB
+    # gives them memory while they run; the queries over the whole history (the fingerprints,
+    # the staged rows) ran above with the run's limit: the fingerprints ran out of the lower one
+    # on a 10M first night
     carried: list[str] = []
-    with workers.Pool(len(to_render), PARALLEL_FROM) as pool:
+    with beside_workers(con), workers.Pool(len(to_render), PARALLEL_FROM) as pool:
         rendering = iter(())
         for start in range(0, len(customers), BATCH_CUSTOMERS):
             batch = customers[start:start + BATCH_CUSTOMERS]

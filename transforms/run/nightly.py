@@ -321,9 +321,8 @@ class Run:
             p.detail = "skipped (--no-reports)"
             if self.job.reports_enabled:
                 p.update(description=f"{report.counts['customers']:,} customers")
-                with beside_workers(self.con):   # the logs render in worker processes
-                    written, rendered, carried = self.step(reports.write_reports, self.con, self.staged,
-                                                           report.as_of, self.job.tz, previous=self.job.out)
+                written, rendered, carried = self.step(reports.write_reports, self.con, self.staged,
+                                                       report.as_of, self.job.tz, previous=self.job.out)
                 outputs.carry_later(self.staged, carried)
                 p.detail = f"{written:,} prepaid logs, {rendered:,} of them rendered (the others unchanged)"
 
