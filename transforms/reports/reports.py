@@ -384,12 +384,17 @@ def _stage_log_rows(con: duckdb.DuckDBPyConnection, as_of: date, customer_ids: d
     """Temp tables `log_rows_<model>` (sql/reports/log_rows.sql): the rows of each log model for
     the customers in `customer_ids[model]` (`every`: when that many, all of them), in the log's
     order. Each model runs once, not once per batch of logs: a model reads the whole history
-    whichever customers it gives."""
+    whichever customers it gives. Its rows are made first and sorted in a query of their own: a
+    model that joins history-sized tables keeps the join's table pinned while a sort in the same
+    query needs memory, and on a 10M first night the two ran out of DuckDB's 1 GB."""
     for (name, _), (query, order) in zip(LOG_MODELS, LOG_QUERIES):
         ids = customer_ids[name]
-        staging = sql("reports/log_rows.sql").format(table=f"log_rows_{name}", model=query, order=order,
-                                                     customers="" if len(ids) == every else ASKED)
-        con.execute(staging, _used(staging, as_of=as_of, customer_ids=ids))
+        made = f"log_made_{name}"
+        model = f"create or replace temp table {made} as select * from ({query}) " \
+                + ("" if len(ids) == every else ASKED)
+        con.execute(model, _used(model, as_of=as_of, customer_ids=ids))
+        con.execute(sql("reports/log_rows.sql").format(table=f"log_rows_{name}", rows=made, order=order))
+        con.execute(f"drop table {made}")
 
 
 def _earlier(before: Path | None, customer_id: str, parts: list[str], cached: list[str] | None,
